@@ -1,0 +1,32 @@
+// Arena: one aligned block carved into tensors by bumping an offset. Sized up front from the
+// model config and batch shape (see model/memory_plan.h), so a forward pass allocates nothing.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "sculpt/core/tensor.h"
+
+namespace sculpt {
+
+class Arena {
+ public:
+  Arena() = default;
+  explicit Arena(int64_t capacity_floats, std::string name = "arena");
+
+  // A zeroed view of `shape` elements; throws when the plan was too small.
+  Tensor alloc(const Shape& shape);
+  void reset() { used_ = 0; }
+  int64_t capacity() const { return capacity_; }
+  int64_t used() const { return used_; }
+  // Floats one allocation of `shape` takes, rounded to the 64-byte alignment.
+  static int64_t footprint(const Shape& shape);
+
+ private:
+  std::shared_ptr<float> block_;
+  int64_t capacity_ = 0;
+  int64_t used_ = 0;
+  std::string name_;
+};
+
+}  // namespace sculpt

@@ -1,0 +1,29 @@
+// Errors carry what failed, where (file, line, tensor, shape) and a hint for the user.
+// The CLI prints them as one `error:` line and exits non-zero.
+#pragma once
+#include <stdexcept>
+#include <string>
+
+namespace sculpt {
+
+class Error : public std::runtime_error {
+ public:
+  Error(std::string what, std::string where = {}, std::string hint = {});
+
+  const std::string& what_failed() const { return what_; }
+  const std::string& where() const { return where_; }
+  const std::string& hint() const { return hint_; }
+  // "where: what (hint: ...)" on one line.
+  std::string one_line() const;
+
+ private:
+  std::string what_, where_, hint_;
+};
+
+// Throws Error when `condition` is false.
+inline void check(bool condition, const std::string& what, const std::string& where = {},
+                  const std::string& hint = {}) {
+  if (!condition) throw Error(what, where, hint);
+}
+
+}  // namespace sculpt

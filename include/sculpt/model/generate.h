@@ -1,0 +1,33 @@
+// Token sampling and batched incremental generation with the KV cache.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "sculpt/core/rng.h"
+#include "sculpt/model/llama.h"
+
+namespace sculpt {
+
+struct SamplingOptions {
+  float temperature = 0.f;  // 0: greedy (argmax, lowest id on ties)
+  float top_p = 1.f;        // nucleus: keep the smallest set of tokens with mass >= top_p
+};
+
+// Picks a token from one row of logits (vocab,).
+int32_t sample_token(const float* logits, int64_t vocab, const SamplingOptions& options, Rng& rng);
+
+struct GenerationOptions {
+  int64_t max_new_tokens = 64;
+  SamplingOptions sampling;
+  std::vector<int32_t> stop_tokens;  // generation of a sequence ends after emitting one of these
+  uint64_t seed = 0;
+};
+
+// Generates continuations of every prompt at once (prompts may differ in length). Returns the
+// new tokens of each prompt (stop token included when hit). `on_token(b, id)` streams them.
+std::vector<std::vector<int32_t>> generate(const LlamaModel& model, const std::vector<std::vector<int32_t>>& prompts,
+                                           const GenerationOptions& options,
+                                           const std::function<void(int64_t, int32_t)>& on_token = nullptr);
+
+}  // namespace sculpt

@@ -1,0 +1,11 @@
+// Subcommand registration. Each command file adds its flags to the app and sets its callback;
+// this is the only layer that parses flags.
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace sculpt::cli {
+
+void register_generate(CLI::App& app);
+void register_init_model(CLI::App& app);
+
+}  // namespace sculpt::cli

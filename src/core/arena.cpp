@@ -1,0 +1,29 @@
+#include "sculpt/core/arena.h"
+
+#include <cstring>
+
+#include "sculpt/core/error.h"
+
+namespace sculpt {
+
+Arena::Arena(int64_t capacity_floats, std::string name)
+    : block_(allocate_aligned(capacity_floats)), capacity_(capacity_floats), name_(std::move(name)) {}
+
+int64_t Arena::footprint(const Shape& shape) {
+  constexpr int64_t kAlignFloats = 16;  // 64 bytes
+  return (shape_numel(shape) + kAlignFloats - 1) / kAlignFloats * kAlignFloats;
+}
+
+Tensor Arena::alloc(const Shape& shape) {
+  int64_t need = footprint(shape);
+  check(used_ + need <= capacity_,
+        "out of planned memory: " + shape_to_string(shape) + " needs " + std::to_string(need) + " floats, " +
+            std::to_string(capacity_ - used_) + " left",
+        name_, "the memory plan under-counts this buffer; this is a bug in sculpt");
+  float* p = block_.get() + used_;
+  used_ += need;
+  std::memset(p, 0, sizeof(float) * shape_numel(shape));
+  return Tensor::wrap(p, shape, block_);
+}
+
+}  // namespace sculpt

@@ -1,0 +1,307 @@
+#include "sculpt/io/safetensors.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "sculpt/core/atomic_file.h"
+#include "sculpt/core/error.h"
+
+namespace sculpt {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+constexpr uint64_t kMaxHeaderBytes = 100ull << 20;  // safetensors' own limit is 100 MB
+
+TensorInfo parse_entry(const std::string& path, const std::string& name, const json& entry, uint64_t data_size) {
+  auto fail = [&](const std::string& what, const std::string& hint = "the file is corrupt or not safetensors") {
+    throw Error(what, path + ": tensor '" + name + "'", hint);
+  };
+  if (!entry.is_object()) fail("header entry is not an object");
+  if (!entry.contains("dtype") || !entry["dtype"].is_string()) fail("missing dtype");
+  if (!entry.contains("shape") || !entry["shape"].is_array()) fail("missing shape");
+  if (!entry.contains("data_offsets") || !entry["data_offsets"].is_array() || entry["data_offsets"].size() != 2)
+    fail("missing data_offsets [begin, end]");
+  TensorInfo info;
+  info.name = name;
+  auto dtype = dtype_from_name(entry["dtype"].get<std::string>());
+  if (!dtype) fail("unknown dtype '" + entry["dtype"].get<std::string>() + "'",
+                   "supported: F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL");
+  info.dtype = *dtype;
+  uint64_t numel = 1;
+  for (const auto& d : entry["shape"]) {
+    if (!d.is_number_unsigned()) fail("shape has a negative or non-integer dimension");
+    uint64_t v = d.get<uint64_t>();
+    if (v != 0 && numel > (uint64_t{1} << 62) / v) fail("shape is absurdly large");
+    numel *= v;
+    info.shape.push_back(static_cast<int64_t>(v));
+  }
+  for (const auto& o : entry["data_offsets"])
+    if (!o.is_number_unsigned()) fail("data_offsets must be non-negative integers");
+  info.begin = entry["data_offsets"][0].get<uint64_t>();
+  info.end = entry["data_offsets"][1].get<uint64_t>();
+  if (info.end < info.begin) fail("data_offsets end before they begin");
+  if (info.end > data_size)
+    fail("data_offsets [" + std::to_string(info.begin) + ", " + std::to_string(info.end) +
+             "] run past the end of the data (" + std::to_string(data_size) + " bytes)",
+         "the file is truncated or corrupt");
+  if (info.end - info.begin != numel * dtype_size(info.dtype))
+    fail("byte size " + std::to_string(info.end - info.begin) + " does not match shape " +
+         shape_to_string(info.shape) + " of " + dtype_name(info.dtype));
+  return info;
+}
+}  // namespace
+
+SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) throw Error(std::string("cannot open: ") + std::strerror(errno), path);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw Error("not a regular file", path);
+  }
+  map_size_ = static_cast<size_t>(st.st_size);
+  if (map_size_ < 8) {
+    ::close(fd);
+    throw Error("file is too short to be safetensors (" + std::to_string(map_size_) + " bytes)", path,
+                "the file is truncated");
+  }
+  void* p = ::mmap(nullptr, map_size_, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (p == MAP_FAILED) throw Error(std::string("cannot map file: ") + std::strerror(errno), path);
+  map_ = static_cast<unsigned char*>(p);
+
+  try {
+    uint64_t header_len = 0;
+    for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | map_[i];  // little-endian
+    if (header_len > kMaxHeaderBytes)
+      throw Error("header length " + std::to_string(header_len) + " is absurd (limit 100 MB)", path,
+                  "the file is corrupt or not safetensors");
+    if (header_len > map_size_ - 8)
+      throw Error("header length " + std::to_string(header_len) + " runs past the end of the file (" +
+                      std::to_string(map_size_) + " bytes)",
+                  path, "the file is truncated");
+    const char* header_begin = reinterpret_cast<const char*>(map_ + 8);
+    json header = json::parse(header_begin, header_begin + header_len, nullptr, false);
+    if (header.is_discarded() || !header.is_object())
+      throw Error("header is not a JSON object", path, "the file is corrupt or not safetensors");
+    data_ = map_ + 8 + header_len;
+    const uint64_t data_size = map_size_ - 8 - header_len;
+    for (auto it = header.begin(); it != header.end(); ++it) {
+      if (it.key() == "__metadata__") {
+        if (it.value().is_object())
+          for (auto m = it.value().begin(); m != it.value().end(); ++m)
+            if (m.value().is_string()) metadata_[m.key()] = m.value().get<std::string>();
+        continue;
+      }
+      tensors_.push_back(parse_entry(path, it.key(), it.value(), data_size));
+    }
+    // No two tensors may share bytes.
+    std::vector<const TensorInfo*> by_offset;
+    for (const auto& t : tensors_) by_offset.push_back(&t);
+    std::sort(by_offset.begin(), by_offset.end(), [](auto* a, auto* b) { return a->begin < b->begin; });
+    const TensorInfo* furthest = nullptr;  // the tensor reaching furthest so far
+    for (const TensorInfo* t : by_offset) {
+      if (t->end == t->begin) continue;  // empty tensors own no bytes
+      if (furthest && t->begin < furthest->end)
+        throw Error("tensors '" + furthest->name + "' and '" + t->name + "' overlap", path, "the file is corrupt");
+      if (!furthest || t->end > furthest->end) furthest = t;
+    }
+    std::sort(tensors_.begin(), tensors_.end(), [](const auto& a, const auto& b) { return a.begin < b.begin; });
+    for (size_t i = 0; i < tensors_.size(); ++i) index_[tensors_[i].name] = i;
+  } catch (...) {
+    ::munmap(map_, map_size_);
+    map_ = nullptr;
+    throw;
+  }
+}
+
+SafetensorsFile::~SafetensorsFile() {
+  if (map_) ::munmap(map_, map_size_);
+}
+
+const TensorInfo& SafetensorsFile::info(const std::string& name) const {
+  auto it = index_.find(name);
+  if (it == index_.end()) throw Error("tensor '" + name + "' not found", path_, "is this checkpoint for this model?");
+  return tensors_[it->second];
+}
+
+std::vector<std::string> SafetensorsFile::names() const {
+  std::vector<std::string> out;
+  for (const auto& t : tensors_) out.push_back(t.name);
+  return out;
+}
+
+const unsigned char* SafetensorsFile::raw(const std::string& name) const { return data_ + info(name).begin; }
+
+Tensor SafetensorsFile::read_f32(const std::string& name) const {
+  const TensorInfo& t = info(name);
+  Tensor out = Tensor::zeros(t.shape);
+  convert_to_f32(t.dtype, data_ + t.begin, out.data(), out.numel());
+  return out;
+}
+
+std::vector<int64_t> SafetensorsFile::read_i64(const std::string& name) const {
+  const TensorInfo& t = info(name);
+  check(!dtype_is_float(t.dtype), "expected an integer tensor, found " + dtype_name(t.dtype),
+        path_ + ": tensor '" + name + "'");
+  std::vector<int64_t> out(static_cast<size_t>(shape_numel(t.shape)));
+  const unsigned char* src = data_ + t.begin;
+  const int size = dtype_size(t.dtype);
+  for (size_t i = 0; i < out.size(); ++i) {
+    switch (t.dtype) {
+      case DType::i64: { int64_t v; std::memcpy(&v, src + i * size, 8); out[i] = v; break; }
+      case DType::i32: { int32_t v; std::memcpy(&v, src + i * size, 4); out[i] = v; break; }
+      case DType::i16: { int16_t v; std::memcpy(&v, src + i * size, 2); out[i] = v; break; }
+      case DType::i8: out[i] = static_cast<int8_t>(src[i]); break;
+      default: out[i] = src[i]; break;
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- writing
+
+namespace {
+std::string encode_tensor_bytes(const TensorToWrite& t) {
+  const int64_t n = t.tensor->numel();
+  const float* src = t.tensor->data();
+  std::string bytes(static_cast<size_t>(n * dtype_size(t.dtype)), '\0');
+  switch (t.dtype) {
+    case DType::f32: std::memcpy(bytes.data(), src, bytes.size()); break;
+    case DType::bf16:
+    case DType::f16:
+      for (int64_t i = 0; i < n; ++i) {
+        uint16_t h = t.dtype == DType::bf16 ? f32_to_bf16(src[i]) : f32_to_f16(src[i]);
+        std::memcpy(bytes.data() + 2 * i, &h, 2);
+      }
+      break;
+    default: throw Error("cannot write dtype " + dtype_name(t.dtype), "tensor '" + t.name + "'",
+                         "use F32, F16 or BF16");
+  }
+  return bytes;
+}
+
+uint64_t stored_bytes(const TensorToWrite& t) { return static_cast<uint64_t>(t.tensor->numel()) * dtype_size(t.dtype); }
+}  // namespace
+
+void write_safetensors(const std::string& path, const std::vector<TensorToWrite>& tensors,
+                       const std::map<std::string, std::string>& metadata) {
+  json header = json::object();
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  uint64_t offset = 0;
+  for (const auto& t : tensors) {
+    check(!header.contains(t.name), "duplicate tensor name '" + t.name + "'", path);
+    uint64_t size = stored_bytes(t);
+    header[t.name] = {{"dtype", dtype_name(t.dtype)}, {"shape", t.tensor->shape()}, {"data_offsets", {offset, offset + size}}};
+    offset += size;
+  }
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');  // align the data section to 8 bytes
+  write_file_atomic(path, [&](std::ostream& out) {
+    uint64_t len = text.size();
+    unsigned char le[8];
+    for (int i = 0; i < 8; ++i) le[i] = static_cast<unsigned char>((len >> (8 * i)) & 0xff);
+    out.write(reinterpret_cast<const char*>(le), 8);
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    for (const auto& t : tensors) {
+      std::string bytes = encode_tensor_bytes(t);
+      out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    }
+  });
+}
+
+void write_checkpoint_shards(const std::string& dir, const std::vector<TensorToWrite>& tensors,
+                             uint64_t max_shard_bytes) {
+  std::vector<std::vector<TensorToWrite>> shards(1);
+  uint64_t in_shard = 0, total = 0;
+  for (const auto& t : tensors) {
+    uint64_t size = stored_bytes(t);
+    if (in_shard > 0 && in_shard + size > max_shard_bytes) {
+      shards.emplace_back();
+      in_shard = 0;
+    }
+    shards.back().push_back(t);
+    in_shard += size;
+    total += size;
+  }
+  if (shards.size() == 1) {
+    write_safetensors((fs::path(dir) / "model.safetensors").string(), tensors, {{"format", "pt"}});
+    return;
+  }
+  json weight_map = json::object();
+  char name[64];
+  for (size_t i = 0; i < shards.size(); ++i) {
+    std::snprintf(name, sizeof name, "model-%05zu-of-%05zu.safetensors", i + 1, shards.size());
+    write_safetensors((fs::path(dir) / name).string(), shards[i], {{"format", "pt"}});
+    for (const auto& t : shards[i]) weight_map[t.name] = name;
+  }
+  json index = {{"metadata", {{"total_size", total}}}, {"weight_map", weight_map}};
+  write_text_atomic((fs::path(dir) / "model.safetensors.index.json").string(), index.dump(2) + "\n");
+}
+
+// ---------------------------------------------------------------- stores
+
+TensorStore::TensorStore(const std::string& dir_or_file) {
+  fs::path p(dir_or_file);
+  std::vector<std::string> files;
+  if (fs::is_directory(p)) {
+    fs::path index = p / "model.safetensors.index.json";
+    if (fs::exists(index)) {
+      json j = json::parse(read_text_file(index.string()), nullptr, false);
+      if (j.is_discarded() || !j.contains("weight_map") || !j["weight_map"].is_object())
+        throw Error("index has no weight_map object", index.string(), "the index file is corrupt");
+      std::vector<std::string> seen;
+      for (auto it = j["weight_map"].begin(); it != j["weight_map"].end(); ++it) {
+        std::string f = it.value().get<std::string>();
+        if (std::find(seen.begin(), seen.end(), f) == seen.end()) seen.push_back(f);
+      }
+      for (const auto& f : seen) files.push_back((p / f).string());
+      description_ = index.string();
+    } else if (fs::exists(p / "model.safetensors")) {
+      files.push_back((p / "model.safetensors").string());
+      description_ = files.back();
+    } else {
+      throw Error("no model.safetensors or model.safetensors.index.json", dir_or_file,
+                  "point --model at a Hugging Face model directory or a llama2.c .bin file");
+    }
+  } else {
+    files.push_back(dir_or_file);
+    description_ = dir_or_file;
+  }
+  for (const auto& f : files) {
+    files_.push_back(std::make_unique<SafetensorsFile>(f));
+    for (const auto& name : files_.back()->names()) {
+      check(where_.count(name) == 0, "tensor '" + name + "' appears in two shards", f);
+      where_[name] = files_.size() - 1;
+    }
+  }
+}
+
+const TensorInfo& TensorStore::info(const std::string& name) const { return files_.at(where_.at(name))->info(name); }
+
+Tensor TensorStore::read_f32(const std::string& name) const {
+  auto it = where_.find(name);
+  if (it == where_.end())
+    throw Error("tensor '" + name + "' is missing", description_, "is this checkpoint for the model in config.json?");
+  return files_[it->second]->read_f32(name);
+}
+
+const std::string& TensorStore::file_of(const std::string& name) const { return files_.at(where_.at(name))->path(); }
+
+std::vector<std::string> TensorStore::names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, _] : where_) out.push_back(name);
+  return out;
+}
+
+}  // namespace sculpt

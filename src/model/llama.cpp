@@ -1,0 +1,176 @@
+#include "sculpt/model/llama.h"
+
+#include <cmath>
+#include <filesystem>
+
+#include "sculpt/core/atomic_file.h"
+#include "sculpt/core/error.h"
+#include "sculpt/io/llama2c.h"
+#include "sculpt/io/safetensors.h"
+
+namespace sculpt {
+
+namespace fs = std::filesystem;
+
+namespace {
+std::string layer_prefix(int64_t l) { return "model.layers." + std::to_string(l) + "."; }
+}  // namespace
+
+std::vector<ParameterSpec> parameter_specs(const ModelConfig& c) {
+  const int64_t D = c.hidden_size, F = c.intermediate_size, V = c.vocab_size, Q = c.q_dim(), KV = c.kv_dim();
+  std::vector<ParameterSpec> specs{{"model.embed_tokens.weight", {V, D}}};
+  for (int64_t l = 0; l < c.num_layers; ++l) {
+    const std::string p = layer_prefix(l);
+    specs.push_back({p + "input_layernorm.weight", {D}});
+    specs.push_back({p + "self_attn.q_proj.weight", {Q, D}});
+    specs.push_back({p + "self_attn.k_proj.weight", {KV, D}});
+    specs.push_back({p + "self_attn.v_proj.weight", {KV, D}});
+    if (c.qkv_bias) {
+      specs.push_back({p + "self_attn.q_proj.bias", {Q}});
+      specs.push_back({p + "self_attn.k_proj.bias", {KV}});
+      specs.push_back({p + "self_attn.v_proj.bias", {KV}});
+    }
+    specs.push_back({p + "self_attn.o_proj.weight", {D, Q}});
+    if (c.o_bias) specs.push_back({p + "self_attn.o_proj.bias", {D}});
+    specs.push_back({p + "post_attention_layernorm.weight", {D}});
+    specs.push_back({p + "mlp.gate_proj.weight", {F, D}});
+    specs.push_back({p + "mlp.up_proj.weight", {F, D}});
+    specs.push_back({p + "mlp.down_proj.weight", {D, F}});
+    if (c.mlp_bias) {
+      specs.push_back({p + "mlp.gate_proj.bias", {F}});
+      specs.push_back({p + "mlp.up_proj.bias", {F}});
+      specs.push_back({p + "mlp.down_proj.bias", {D}});
+    }
+  }
+  specs.push_back({"model.norm.weight", {D}});
+  if (!c.tie_word_embeddings) specs.push_back({"lm_head.weight", {V, D}});
+  return specs;
+}
+
+LlamaModel::LlamaModel(const ModelConfig& config) : config_(config) {
+  config_.validate("model config");
+  for (auto& spec : parameter_specs(config_)) params_.push_back({spec.name, Tensor::zeros(spec.shape)});
+  embed_ = parameter("model.embed_tokens.weight");
+  final_norm_ = parameter("model.norm.weight");
+  lm_head_ = config_.tie_word_embeddings ? embed_ : parameter("lm_head.weight");
+  auto optional = [&](const std::string& name) {
+    for (auto& p : params_)
+      if (p.name == name) return p.value;
+    return Tensor();
+  };
+  for (int64_t l = 0; l < config_.num_layers; ++l) {
+    const std::string p = layer_prefix(l);
+    LayerWeights w;
+    w.attn_norm = parameter(p + "input_layernorm.weight");
+    w.wq = parameter(p + "self_attn.q_proj.weight");
+    w.wk = parameter(p + "self_attn.k_proj.weight");
+    w.wv = parameter(p + "self_attn.v_proj.weight");
+    w.wo = parameter(p + "self_attn.o_proj.weight");
+    w.bq = optional(p + "self_attn.q_proj.bias");
+    w.bk = optional(p + "self_attn.k_proj.bias");
+    w.bv = optional(p + "self_attn.v_proj.bias");
+    w.bo = optional(p + "self_attn.o_proj.bias");
+    w.mlp_norm = parameter(p + "post_attention_layernorm.weight");
+    w.w_gate = parameter(p + "mlp.gate_proj.weight");
+    w.w_up = parameter(p + "mlp.up_proj.weight");
+    w.w_down = parameter(p + "mlp.down_proj.weight");
+    w.b_gate = optional(p + "mlp.gate_proj.bias");
+    w.b_up = optional(p + "mlp.up_proj.bias");
+    w.b_down = optional(p + "mlp.down_proj.bias");
+    layers_.push_back(w);
+  }
+}
+
+Tensor& LlamaModel::parameter(const std::string& name) {
+  for (auto& p : params_)
+    if (p.name == name) return p.value;
+  throw Error("no parameter named '" + name + "'", "model");
+}
+
+const Tensor& LlamaModel::parameter(const std::string& name) const {
+  return const_cast<LlamaModel*>(this)->parameter(name);
+}
+
+bool is_llama2c_checkpoint(const std::string& path) {
+  return fs::is_regular_file(path) && fs::path(path).extension() == ".bin";
+}
+
+namespace {
+void check_finite(const Tensor& t, const std::string& name, const std::string& file) {
+  for (int64_t i = 0; i < t.numel(); ++i)
+    if (!std::isfinite(t[i]))
+      throw Error("tensor '" + name + "' holds a non-finite value (" + std::to_string(t[i]) + ") at element " +
+                      std::to_string(i),
+                  file, "the checkpoint is corrupt or was saved after training diverged");
+}
+
+LlamaModel load_hf_directory(const std::string& dir) {
+  const std::string config_path = (fs::path(dir) / "config.json").string();
+  check(fs::exists(config_path), "no config.json", dir,
+        "point --model at a Hugging Face model directory (config.json + *.safetensors) or a llama2.c .bin");
+  LlamaModel model(read_hf_config(config_path));
+  TensorStore store(dir);
+  bool dtype_seen = false;
+  for (auto& p : model.parameters()) {
+    if (!store.has(p.name)) {
+      // Some tied checkpoints still carry lm_head; untied ones must.
+      throw Error("tensor '" + p.name + "' is missing", store.description(),
+                  "the checkpoint does not match config.json (layers, biases, tie_word_embeddings)");
+    }
+    const TensorInfo& info = store.info(p.name);
+    if (info.shape != p.value.shape())
+      throw Error("tensor '" + p.name + "' has shape " + shape_to_string(info.shape) + " but config.json implies " +
+                      shape_to_string(p.value.shape()),
+                  store.file_of(p.name), "the checkpoint does not match config.json");
+    check(dtype_is_float(info.dtype), "tensor '" + p.name + "' has non-float dtype " + dtype_name(info.dtype),
+          store.file_of(p.name));
+    Tensor loaded = store.read_f32(p.name);
+    check_finite(loaded, p.name, store.file_of(p.name));
+    p.value.copy_from(loaded);
+    if (!dtype_seen) model.source_dtype = info.dtype, dtype_seen = true;
+  }
+  return model;
+}
+
+LlamaModel load_llama2c_file(const std::string& path) {
+  Llama2cCheckpoint ckpt = read_llama2c(path);
+  LlamaModel model(ckpt.config);
+  for (auto& p : model.parameters()) {
+    auto it = ckpt.tensors.find(p.name);
+    check(it != ckpt.tensors.end(), "tensor '" + p.name + "' is missing", path);
+    check_finite(it->second, p.name, path);
+    p.value.copy_from(it->second);
+  }
+  return model;
+}
+}  // namespace
+
+LlamaModel load_model(const std::string& path) {
+  check(fs::exists(path), "no such file or directory", path, "check the --model path");
+  if (is_llama2c_checkpoint(path)) return load_llama2c_file(path);
+  if (fs::is_directory(path)) return load_hf_directory(path);
+  if (fs::path(path).extension() == ".safetensors") return load_hf_directory(fs::path(path).parent_path().string());
+  throw Error("unrecognised model path", path,
+              "expected a Hugging Face directory, a .safetensors file next to config.json, or a llama2.c .bin");
+}
+
+void init_random(LlamaModel& model, Rng& rng, float stddev) {
+  for (auto& p : model.parameters()) {
+    const bool is_norm = p.name.find("norm.weight") != std::string::npos;
+    const bool is_bias = p.name.size() >= 5 && p.name.compare(p.name.size() - 5, 5, ".bias") == 0;
+    for (int64_t i = 0; i < p.value.numel(); ++i)
+      p.value[i] = is_norm ? 1.f : is_bias ? 0.f : rng.normal(0.f, stddev);
+  }
+}
+
+void save_model_hf(const LlamaModel& model, const std::string& dir, DType dtype, uint64_t max_shard_bytes) {
+  fs::create_directories(dir);
+  std::vector<TensorToWrite> tensors;
+  for (const auto& p : model.parameters()) tensors.push_back({p.name, &p.value, dtype});
+  write_checkpoint_shards(dir, tensors, max_shard_bytes);
+  ModelConfig c = model.config();
+  c.torch_dtype = dtype == DType::bf16 ? "bfloat16" : dtype == DType::f16 ? "float16" : "float32";
+  write_text_atomic((fs::path(dir) / "config.json").string(), hf_config_json(c));
+}
+
+}  // namespace sculpt

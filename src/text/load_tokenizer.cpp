@@ -1,0 +1,113 @@
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "sculpt/core/atomic_file.h"
+#include "sculpt/core/error.h"
+#include "sculpt/text/hf_tokenizer.h"
+#include "sculpt/text/llama2c_tokenizer.h"
+#include "sculpt/text/sentencepiece_tokenizer.h"
+#include "sculpt/text/tokenizer.h"
+
+namespace sculpt {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+std::vector<int32_t> Tokenizer::encode_for_model(const std::string& text) const {
+  std::vector<int32_t> ids;
+  if (add_bos_ && bos_id_ >= 0) ids.push_back(bos_id_);
+  auto body = encode(text);
+  ids.insert(ids.end(), body.begin(), body.end());
+  return ids;
+}
+
+namespace {
+
+json read_json_or_null(const fs::path& p) {
+  if (!fs::exists(p)) return json();
+  json j = json::parse(read_text_file(p.string()), nullptr, false);
+  return j.is_discarded() ? json() : j;
+}
+
+// A token named in tokenizer_config.json: a string or {"content": ...}.
+std::string token_name(const json& cfg, const char* key) {
+  if (!cfg.is_object() || !cfg.contains(key)) return "";
+  const json& v = cfg[key];
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_object() && v.contains("content")) return v["content"].get<std::string>();
+  return "";
+}
+
+// BOS/EOS and add_bos from tokenizer_config.json, falling back to config.json ids.
+void configure_hf_specials(HfTokenizer& tok, const fs::path& dir) {
+  const json cfg = read_json_or_null(dir / "tokenizer_config.json");
+  const json model_cfg = read_json_or_null(dir / "config.json");
+  auto id_from = [&](const char* name_key, const char* config_key) {
+    int32_t id = -1;
+    std::string name = token_name(cfg, name_key);
+    if (!name.empty()) id = tok.token_to_id(name);
+    if (id < 0 && model_cfg.is_object() && model_cfg.contains(config_key) && model_cfg[config_key].is_number_integer())
+      id = model_cfg[config_key].get<int32_t>();
+    return id;
+  };
+  int32_t bos = id_from("bos_token", "bos_token_id");
+  int32_t eos = id_from("eos_token", "eos_token_id");
+  bool add_bos = tok.template_adds_bos();
+  if (cfg.is_object() && cfg.contains("add_bos_token") && cfg["add_bos_token"].is_boolean())
+    add_bos = cfg["add_bos_token"].get<bool>();
+  if (bos < 0 && tok.template_adds_bos()) bos = tok.template_bos();
+  tok.set_special_ids(bos, eos, add_bos && bos >= 0);
+}
+
+void configure_sp_specials(SentencePieceTokenizer& tok, const fs::path& dir) {
+  const json cfg = read_json_or_null(dir / "tokenizer_config.json");
+  if (cfg.is_object() && cfg.contains("add_bos_token") && cfg["add_bos_token"].is_boolean())
+    tok.set_special_ids(tok.bos_id(), tok.eos_id(), cfg["add_bos_token"].get<bool>() && tok.bos_id() >= 0);
+}
+
+std::unique_ptr<Tokenizer> load_file(const fs::path& file) {
+  const std::string name = file.filename().string();
+  const fs::path dir = file.has_parent_path() ? file.parent_path() : fs::path(".");
+  if (file.extension() == ".json") {
+    auto tok = std::make_unique<HfTokenizer>(file.string());
+    configure_hf_specials(*tok, dir);
+    return tok;
+  }
+  if (file.extension() == ".model") {
+    auto tok = std::make_unique<SentencePieceTokenizer>(file.string());
+    configure_sp_specials(*tok, dir);
+    return tok;
+  }
+  if (file.extension() == ".bin") return std::make_unique<Llama2cTokenizer>(file.string());
+  throw Error("unrecognised tokenizer file", file.string(),
+              "expected tokenizer.json, a SentencePiece .model or a llama2.c tokenizer .bin");
+}
+
+}  // namespace
+
+std::unique_ptr<Tokenizer> load_tokenizer(const std::string& model_path, const std::string& explicit_path) {
+  if (!explicit_path.empty()) {
+    check(fs::exists(explicit_path), "no such tokenizer file", explicit_path);
+    return load_file(explicit_path);
+  }
+  fs::path p(model_path);
+  if (fs::is_directory(p)) {
+    for (const char* name : {"tokenizer.json", "tokenizer.model"})
+      if (fs::exists(p / name)) return load_file(p / name);
+    throw Error("no tokenizer.json or tokenizer.model", model_path, "pass --tokenizer FILE");
+  }
+  // A llama2.c checkpoint: tokenizer.bin beside it, else the single tok*.bin there.
+  const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  if (fs::exists(dir / "tokenizer.bin")) return load_file(dir / "tokenizer.bin");
+  std::vector<fs::path> candidates;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.path() != p && name.rfind("tok", 0) == 0 && entry.path().extension() == ".bin")
+      candidates.push_back(entry.path());
+  }
+  if (candidates.size() == 1) return load_file(candidates[0]);
+  throw Error(candidates.empty() ? "no tokenizer.bin beside the checkpoint" : "several tok*.bin files beside the checkpoint",
+              model_path, "pass --tokenizer FILE");
+}
+
+}  // namespace sculpt
