@@ -9,7 +9,8 @@
 
 namespace sculpt {
 
-Llama2cTokenizer::Llama2cTokenizer(const std::string& path) : path_(path) {
+Llama2cTokenizer::Llama2cTokenizer(const std::string& path, bool sentencepiece_whitespace)
+    : path_(path), sentencepiece_whitespace_(sentencepiece_whitespace) {
   const std::string bytes = read_text_file(path);
   size_t pos = 0;
   auto read = [&](void* dst, size_t n, const char* what) {
@@ -39,8 +40,28 @@ Llama2cTokenizer::Llama2cTokenizer(const std::string& path) : path_(path) {
   set_special_ids(1, 2, true);
 }
 
-std::vector<int32_t> Llama2cTokenizer::encode(const std::string& text) const {
+std::vector<int32_t> Llama2cTokenizer::encode(const std::string& raw) const {
   std::vector<int32_t> ids;
+  std::string text;
+  if (sentencepiece_whitespace_) {
+    // SentencePiece trims and collapses runs of spaces; a literal '▁' in the input is kept and
+    // tokenized like a space (it is how the vocabulary spells one).
+    for (char c : raw)
+      if (c != ' ' || (!text.empty() && text.back() != ' ')) text += c;
+    if (!text.empty() && text.back() == ' ') text.pop_back();
+    std::string spaced;
+    for (size_t i = 0; i < text.size(); ++i) {
+      if (text.compare(i, 3, "\xE2\x96\x81") == 0) {
+        spaced += ' ';
+        i += 2;
+      } else {
+        spaced += text[i];
+      }
+    }
+    text.swap(spaced);
+  } else {
+    text = raw;
+  }
   if (text.empty()) return ids;
   auto space = lookup_.find(" ");
   if (space != lookup_.end()) ids.push_back(space->second);  // SentencePiece's dummy prefix
@@ -77,7 +98,9 @@ std::string Llama2cTokenizer::id_to_piece(int32_t id) const {
 
 std::string Llama2cTokenizer::decode(const std::vector<int32_t>& ids, bool skip_special) const {
   std::string bytes;
-  bool at_start = true;  // the dummy-prefix space of the first piece is dropped, as run.c does after BOS
+  // While nothing has been written, each piece loses one leading space (the dummy prefix), as
+  // run.c does after BOS and SentencePiece does at the start of a decode.
+  bool at_start = true;
   for (int32_t id : ids) {
     if (skip_special && is_special(id)) continue;
     std::string piece = id_to_piece(id);
@@ -89,7 +112,7 @@ std::string Llama2cTokenizer::decode(const std::vector<int32_t>& ids, bool skip_
       if (at_start && !piece.empty() && piece[0] == ' ' && !is_special(id)) piece.erase(0, 1);
       bytes += piece;
     }
-    if (!is_special(id)) at_start = false;
+    if (!bytes.empty()) at_start = false;
   }
   return utf8_lossy(bytes);
 }

@@ -57,6 +57,8 @@ void configure_hf_specials(HfTokenizer& tok, const fs::path& dir) {
     add_bos = cfg["add_bos_token"].get<bool>();
   if (bos < 0 && tok.template_adds_bos()) bos = tok.template_bos();
   tok.set_special_ids(bos, eos, add_bos && bos >= 0);
+  if (cfg.is_object() && cfg.contains("clean_up_tokenization_spaces") && cfg["clean_up_tokenization_spaces"].is_boolean())
+    tok.set_clean_up_spaces(cfg["clean_up_tokenization_spaces"].get<bool>());
 }
 
 void configure_sp_specials(SentencePieceTokenizer& tok, const fs::path& dir) {
@@ -65,7 +67,7 @@ void configure_sp_specials(SentencePieceTokenizer& tok, const fs::path& dir) {
     tok.set_special_ids(tok.bos_id(), tok.eos_id(), cfg["add_bos_token"].get<bool>() && tok.bos_id() >= 0);
 }
 
-std::unique_ptr<Tokenizer> load_file(const fs::path& file) {
+std::unique_ptr<Tokenizer> load_file(const fs::path& file, bool prefer_sentencepiece = true) {
   const std::string name = file.filename().string();
   const fs::path dir = file.has_parent_path() ? file.parent_path() : fs::path(".");
   if (file.extension() == ".json") {
@@ -78,7 +80,14 @@ std::unique_ptr<Tokenizer> load_file(const fs::path& file) {
     configure_sp_specials(*tok, dir);
     return tok;
   }
-  if (file.extension() == ".bin") return std::make_unique<Llama2cTokenizer>(file.string());
+  if (file.extension() == ".bin") {
+    // tokenizer.bin is an export of a SentencePiece model; when that model sits beside it
+    // (tok512.bin + tok512.model) and the user did not name the .bin, use it: it also carries the normaliser the model was trained with.
+    fs::path sentencepiece_model = file;
+    sentencepiece_model.replace_extension(".model");
+    if (prefer_sentencepiece && fs::exists(sentencepiece_model)) return load_file(sentencepiece_model);
+    return std::make_unique<Llama2cTokenizer>(file.string());
+  }
   throw Error("unrecognised tokenizer file", file.string(),
               "expected tokenizer.json, a SentencePiece .model or a llama2.c tokenizer .bin");
 }
@@ -88,7 +97,7 @@ std::unique_ptr<Tokenizer> load_file(const fs::path& file) {
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& model_path, const std::string& explicit_path) {
   if (!explicit_path.empty()) {
     check(fs::exists(explicit_path), "no such tokenizer file", explicit_path);
-    return load_file(explicit_path);
+    return load_file(explicit_path, /*prefer_sentencepiece=*/false);
   }
   fs::path p(model_path);
   if (fs::is_directory(p)) {

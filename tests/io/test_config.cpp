@@ -1,0 +1,96 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "sculpt/core/error.h"
+#include "sculpt/io/model_config.h"
+#include "test_support.h"
+
+namespace sculpt {
+namespace {
+
+std::string write_config(const testing::TempDir& dir, const std::string& text) {
+  std::ofstream(dir / "config.json") << text;
+  return dir / "config.json";
+}
+
+TEST(HfConfig, ReadsGroupedQueryLlama) {
+  ModelConfig c = read_hf_config(testing::fixtures("model/gqa_odd/config.json"));
+  EXPECT_EQ(c.model_type, "llama");
+  EXPECT_EQ(c.hidden_size, 36);
+  EXPECT_EQ(c.num_heads, 6);
+  EXPECT_EQ(c.num_kv_heads, 2);
+  EXPECT_EQ(c.head_dim, 6);
+  EXPECT_EQ(c.intermediate_size, 67);
+  EXPECT_FALSE(c.tie_word_embeddings);
+  EXPECT_DOUBLE_EQ(c.rope_theta, 500.0);
+  EXPECT_FALSE(c.qkv_bias);
+}
+
+TEST(HfConfig, Qwen2HasQkvBiasOnly) {
+  ModelConfig c = read_hf_config(testing::fixtures("model/qwen2_bias_tied/config.json"));
+  EXPECT_TRUE(c.qkv_bias);
+  EXPECT_FALSE(c.o_bias);
+  EXPECT_TRUE(c.tie_word_embeddings);
+}
+
+TEST(HfConfig, Llama3RopeScalingAndExplicitHeadDim) {
+  ModelConfig c = read_hf_config(testing::fixtures("model/llama3_rope/config.json"));
+  EXPECT_EQ(c.head_dim, 10);
+  EXPECT_EQ(c.rope_scaling.type, "llama3");
+  EXPECT_DOUBLE_EQ(c.rope_scaling.factor, 8.0);
+  EXPECT_EQ(c.rope_scaling.original_max_position_embeddings, 16);
+  EXPECT_TRUE(c.qkv_bias && c.o_bias);
+}
+
+TEST(HfConfig, MistralSlidingWindow) {
+  EXPECT_EQ(read_hf_config(testing::fixtures("model/mistral_window/config.json")).sliding_window, 4);
+}
+
+TEST(HfConfig, RoundTripsThroughWriter) {
+  testing::TempDir dir;
+  ModelConfig c = read_hf_config(testing::fixtures("model/llama3_rope/config.json"));
+  write_config(dir, hf_config_json(c));
+  ModelConfig d = read_hf_config(dir / "config.json");
+  EXPECT_EQ(d.hidden_size, c.hidden_size);
+  EXPECT_EQ(d.head_dim, c.head_dim);
+  EXPECT_EQ(d.rope_scaling.type, c.rope_scaling.type);
+  EXPECT_EQ(d.qkv_bias, c.qkv_bias);
+  EXPECT_EQ(d.parameter_count(), c.parameter_count());
+}
+
+void expect_error(const std::string& json, const std::string& fragment) {
+  testing::TempDir dir;
+  const std::string path = write_config(dir, json);
+  try {
+    read_hf_config(path);
+    ADD_FAILURE() << "no error for " << fragment;
+  } catch (const Error& e) {
+    EXPECT_NE(e.one_line().find(fragment), std::string::npos) << e.one_line();
+    EXPECT_NE(e.one_line().find(path), std::string::npos) << e.one_line();
+  }
+}
+
+const char* const kBase =
+    R"("hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4, "vocab_size": 10)";
+
+TEST(HfConfigErrors, EachProblemIsNamed) {
+  expect_error("{not json", "not a JSON object");
+  expect_error(std::string(R"({"model_type": "gpt2", )") + kBase + "}", "unsupported model_type 'gpt2'");
+  expect_error(R"({"model_type": "llama", "hidden_size": 64})", "missing or non-integer field 'intermediate_size'");
+  expect_error(std::string(R"({"model_type": "llama", "num_key_value_heads": 3, )") + kBase + "}",
+               "not a multiple of num_key_value_heads");
+  expect_error(R"({"model_type": "llama", "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 0,
+                 "num_attention_heads": 4, "vocab_size": 10})",
+               "num_hidden_layers must be positive");
+  expect_error(R"({"model_type": "llama", "hidden_size": 66, "intermediate_size": 128, "num_hidden_layers": 1,
+                 "num_attention_heads": 4, "vocab_size": 10})",
+               "not divisible by num_attention_heads");
+  expect_error(std::string(R"({"model_type": "llama", "hidden_act": "gelu", )") + kBase + "}", "hidden_act");
+  expect_error(std::string(R"({"model_type": "llama", "rope_scaling": {"rope_type": "yarn", "factor": 2}, )") + kBase + "}",
+               "rope_scaling type 'yarn'");
+  expect_error(std::string(R"({"model_type": "llama", "rms_norm_eps": "x", )") + kBase + "}", "wrong type");
+}
+
+}  // namespace
+}  // namespace sculpt

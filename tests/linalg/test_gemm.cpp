@@ -1,0 +1,70 @@
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "sculpt/core/error.h"
+#include "sculpt/core/rng.h"
+#include "sculpt/linalg/blas.h"
+
+namespace sculpt {
+namespace {
+
+// Reference C = alpha op(A) op(B) + beta C in double, from the definition.
+std::vector<double> reference(bool ta, bool tb, int m, int n, int k, float alpha, const std::vector<float>& a,
+                              int lda, const std::vector<float>& b, int ldb, float beta, const std::vector<float>& c,
+                              int ldc) {
+  std::vector<double> out(c.begin(), c.end());
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < n; ++j) {
+      double s = 0;
+      for (int p = 0; p < k; ++p) {
+        double av = ta ? a[p * lda + i] : a[i * lda + p];
+        double bv = tb ? b[j * ldb + p] : b[p * ldb + j];
+        s += av * bv;
+      }
+      out[i * ldc + j] = alpha * s + beta * c[i * ldc + j];
+    }
+  return out;
+}
+
+class GemmAllTransposes : public ::testing::TestWithParam<std::tuple<bool, bool>> {};
+
+TEST_P(GemmAllTransposes, MatchesDefinitionWithPaddedLeadingDimensions) {
+  auto [ta, tb] = GetParam();
+  const int m = 7, n = 5, k = 9, pad = 3;
+  Rng rng(ta * 2 + tb);
+  const int a_rows = ta ? k : m, a_cols = ta ? m : k, b_rows = tb ? n : k, b_cols = tb ? k : n;
+  const int lda = a_cols + pad, ldb = b_cols + pad, ldc = n + pad;
+  std::vector<float> a(a_rows * lda), b(b_rows * ldb), c(m * ldc);
+  for (auto* v : {&a, &b, &c})
+    for (auto& x : *v) x = rng.normal();
+  auto expected = reference(ta, tb, m, n, k, 0.7f, a, lda, b, ldb, -1.3f, c, ldc);
+  gemm(ta ? Trans::yes : Trans::no, tb ? Trans::yes : Trans::no, m, n, k, 0.7f, a.data(), lda, b.data(), ldb, -1.3f,
+       c.data(), ldc);
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < n; ++j) EXPECT_NEAR(c[i * ldc + j], expected[i * ldc + j], 1e-4) << i << "," << j;
+}
+
+INSTANTIATE_TEST_SUITE_P(Linalg, GemmAllTransposes,
+                         ::testing::Combine(::testing::Bool(), ::testing::Bool()));
+
+TEST(Linalg, LinearForwardAddsBiasAndUsesHfLayout) {
+  // y = x Wᵀ + b with W in [out, in].
+  Tensor x = Tensor::from({2, 3}, {1, 2, 3, 4, 5, 6});
+  Tensor w = Tensor::from({2, 3}, {1, 0, -1, 0.5, 0.5, 0.5});
+  Tensor b = Tensor::from({2}, {10, 20});
+  Tensor y = Tensor::zeros({2, 2});
+  linear_forward(x.data(), w.data(), b.data(), y.data(), 2, 3, 2);
+  EXPECT_FLOAT_EQ(y[0], 1 - 3 + 10);
+  EXPECT_FLOAT_EQ(y[1], 3 + 20);
+  EXPECT_FLOAT_EQ(y[2], 4 - 6 + 10);
+  EXPECT_FLOAT_EQ(y[3], 7.5 + 20);
+}
+
+TEST(Linalg, MatmulChecksShapes) {
+  Tensor a = Tensor::zeros({2, 3}), b = Tensor::zeros({4, 5}), c = Tensor::zeros({2, 5});
+  EXPECT_THROW(matmul(a, Trans::no, b, Trans::no, c), Error);
+}
+
+}  // namespace
+}  // namespace sculpt

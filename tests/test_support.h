@@ -1,0 +1,56 @@
+// Shared helpers for the test suite: fixture paths, ../shared detection, comparisons.
+#pragma once
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "sculpt/core/tensor.h"
+
+namespace sculpt::testing {
+
+inline std::string fixtures(const std::string& rel = "") { return std::string(SCULPT_FIXTURES_DIR) + "/" + rel; }
+inline std::string source_dir(const std::string& rel = "") { return std::string(SCULPT_SOURCE_DIR) + "/" + rel; }
+
+// ../shared beside the checkout (CI has it; a plain clone does not). SCULPT_SHARED_DIR in the
+// environment overrides.
+inline std::string shared_dir(const std::string& rel = "") {
+  const char* env = std::getenv("SCULPT_SHARED_DIR");
+  return std::string(env ? env : SCULPT_SHARED_DIR) + "/" + rel;
+}
+
+#define SCULPT_REQUIRE_PATH(path)                                                                         \
+  do {                                                                                                    \
+    if (!std::filesystem::exists(path))                                                                   \
+      GTEST_SKIP() << "skipped: " << (path) << " is absent (needs ../shared or the npm references; see " \
+                   << "README 'Development')";                                                            \
+  } while (0)
+
+// Largest |a - b| over all elements.
+inline double max_abs_diff(const float* a, const float* b, int64_t n) {
+  double worst = 0;
+  for (int64_t i = 0; i < n; ++i) worst = std::max(worst, std::fabs(static_cast<double>(a[i]) - b[i]));
+  return worst;
+}
+inline double max_abs_diff(const Tensor& a, const Tensor& b) {
+  EXPECT_EQ(a.numel(), b.numel());
+  return max_abs_diff(a.data(), b.data(), std::min(a.numel(), b.numel()));
+}
+
+// A temporary directory removed at scope exit.
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/sculpt-test-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  std::string operator/(const std::string& name) const { return (path / name).string(); }
+};
+
+}  // namespace sculpt::testing
