@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs sculpt's build and test dependencies from Debian's archive (Debian 12 or newer).
+# Runs apt-get through sudo when not root. Nothing is downloaded from anywhere else.
+set -euo pipefail
+packages=(
+  build-essential cmake pkg-config git
+  libopenblas-openmp-dev liblapacke-dev      # BLAS/LAPACK, OpenMP build (one threading runtime)
+  nlohmann-json3-dev libcli11-dev libpcre2-dev libsentencepiece-dev
+  libgtest-dev libbenchmark-dev
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "installing: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
