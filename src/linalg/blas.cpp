@@ -18,7 +18,7 @@ void gemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float a
               static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
 }
 
-void gemm_f64(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
+void gemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
               int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
   if (m == 0 || n == 0) return;
   cblas_dgemm(CblasRowMajor, to_cblas(trans_a), to_cblas(trans_b), static_cast<blasint>(m),
@@ -41,16 +41,37 @@ void matmul(const Tensor& a, Trans trans_a, const Tensor& b, Trans trans_b, Tens
   gemm(trans_a, trans_b, m, n, k, alpha, a.data(), a.dim(1), b.data(), b.dim(1), beta, c.data(), c.dim(1));
 }
 
-void linear_forward(const float* x, const float* weight, const float* bias, float* y, int64_t rows,
-                    int64_t in_features, int64_t out_features) {
-  float beta = 0.f;
+template <typename T>
+void linear_forward(const T* x, const T* weight, const T* bias, T* y, int64_t rows, int64_t in_features,
+                    int64_t out_features) {
+  T beta = 0;
   if (bias) {
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t o = 0; o < out_features; ++o) y[r * out_features + o] = bias[o];
-    beta = 1.f;
+    beta = 1;
   }
-  gemm(Trans::no, Trans::yes, rows, out_features, in_features, 1.f, x, in_features, weight, in_features, beta,
-       y, out_features);
+  gemm(Trans::no, Trans::yes, rows, out_features, in_features, T(1), x, in_features, weight, in_features, beta, y,
+       out_features);
 }
+
+template <typename T>
+void linear_backward(const T* x, const T* weight, const T* dy, T* dx, T* dweight, T* dbias, int64_t rows,
+                     int64_t in_features, int64_t out_features) {
+  if (dx)
+    gemm(Trans::no, Trans::no, rows, in_features, out_features, T(1), dy, out_features, weight, in_features, T(1), dx,
+         in_features);
+  gemm(Trans::yes, Trans::no, out_features, in_features, rows, T(1), dy, out_features, x, in_features, T(1), dweight,
+       in_features);
+  if (dbias)
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t o = 0; o < out_features; ++o) dbias[o] += dy[r * out_features + o];
+}
+
+template void linear_forward<float>(const float*, const float*, const float*, float*, int64_t, int64_t, int64_t);
+template void linear_forward<double>(const double*, const double*, const double*, double*, int64_t, int64_t, int64_t);
+template void linear_backward<float>(const float*, const float*, const float*, float*, float*, float*, int64_t,
+                                     int64_t, int64_t);
+template void linear_backward<double>(const double*, const double*, const double*, double*, double*, double*,
+                                      int64_t, int64_t, int64_t);
 
 }  // namespace sculpt

@@ -5,7 +5,8 @@ Qwen2 qkv bias, Mistral sliding window). It produces the fixtures sculpt's tests
 
 Run with Debian's Python (python3-torch):  /usr/bin/python3 tools/golden/llama_twin.py
 Writes tests/fixtures/model/<case>/{config.json, model.safetensors, golden.safetensors},
-tests/fixtures/ops.safetensors and, when ../shared is present, tests/fixtures/stories260K_logits.safetensors.
+tests/fixtures/ops.safetensors, tests/fixtures/train/<case>.safetensors (loss, autograd gradients,
+10 AdamW steps) and, when ../shared is present, tests/fixtures/stories260K_logits.safetensors.
 """
 import json
 import math
@@ -233,5 +234,74 @@ def main():
     print("fixtures written to", FIXTURES)
 
 
+
+# ----------------------------------------------------------------------------- training goldens
+
+def lr_at(step, base_lr, warmup, total):
+    """Linear warm-up then cosine decay to 0 (HF get_cosine_schedule_with_warmup)."""
+    if step < warmup:
+        return base_lr * step / max(1, warmup)
+    progress = (step - warmup) / max(1, total - warmup)
+    return base_lr * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def masked_loss(cfg, W, tokens, targets, mask):
+    logits = forward(cfg, W, tokens)
+    ce = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="none")
+    return (ce * mask.reshape(-1)).sum() / mask.sum()
+
+
+def write_training(name, seed):
+    """Loss, every parameter gradient (autograd, float64) and 10 AdamW steps on a padded batch
+    with a partial loss mask, for the model of fixture case `name`."""
+    d = os.path.join(FIXTURES, "model", name)
+    cfg = json.load(open(os.path.join(d, "config.json")))
+    W32 = safetensors_lite.load(os.path.join(d, "model.safetensors"))
+    gen = torch.Generator().manual_seed(seed)
+    lengths = [10, 7, 4]
+    B, T = len(lengths), max(lengths)
+    seq = torch.randint(3, cfg["vocab_size"], (B, T + 1), generator=gen)
+    tokens, targets = seq[:, :-1].clone(), seq[:, 1:].clone()
+    mask = torch.zeros(B, T)
+    for b, n in enumerate(lengths):
+        tokens[b, n:] = 0
+        targets[b, n:] = 0
+        mask[b, 2:n] = 1.0  # prompt = first two positions; loss on the rest
+    W = {k: v.double().requires_grad_(True) for k, v in W32.items()}
+    loss = masked_loss(cfg, W, tokens, targets, mask)
+    loss.backward()
+    out = {"tokens": tokens, "targets": targets, "mask": mask, "loss": loss.detach().reshape(1)}
+    for k, v in W.items():
+        out["grad." + k] = v.grad.detach()
+
+    # 10 AdamW steps (torch.optim.AdamW: decoupled decay), warm-up + cosine, global-norm clipping.
+    hp = dict(lr=3e-3, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.1, warmup=2, steps=10, max_grad_norm=1.0)
+    params = {k: v.detach().clone().requires_grad_(True) for k, v in W32.items()}
+    params = {k: v.double().detach().requires_grad_(True) for k, v in params.items()}
+    names = list(params)
+    opt = torch.optim.AdamW([params[k] for k in names], lr=hp["lr"], betas=hp["betas"], eps=hp["eps"],
+                            weight_decay=hp["weight_decay"])
+    losses, norms = [], []
+    for step in range(hp["steps"]):
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step + 1, hp["lr"], hp["warmup"], hp["steps"])
+        opt.zero_grad()
+        l = masked_loss(cfg, params, tokens, targets, mask)
+        l.backward()
+        norms.append(torch.nn.utils.clip_grad_norm_([params[k] for k in names], hp["max_grad_norm"]).item())
+        opt.step()
+        losses.append(l.item())
+    out["adamw.losses"] = torch.tensor(losses)
+    out["adamw.grad_norms"] = torch.tensor(norms)
+    for k in names:
+        out["adamw.final." + k] = params[k].detach()
+    os.makedirs(os.path.join(FIXTURES, "train"), exist_ok=True)
+    safetensors_lite.save(os.path.join(FIXTURES, "train", name + ".safetensors"), out,
+                          metadata={k: str(v) for k, v in hp.items()})
+
+
 if __name__ == "__main__":
     main()
+    write_training("gqa_odd", 99)
+    write_training("qwen2_bias_tied", 100)
+    print("training goldens written")

@@ -14,16 +14,23 @@ enum class Trans { no, yes };
 void gemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
-// Double-precision twin, used by tests and (later) --svd-dtype f64.
-void gemm_f64(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
+// Double-precision overload (gradient checks, --svd-dtype f64).
+void gemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
               int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc);
 
 // Tensor convenience: 2-D row-major tensors, C = alpha · op(A) · op(B) + beta · C.
 void matmul(const Tensor& a, Trans trans_a, const Tensor& b, Trans trans_b, Tensor& c, float alpha = 1.f,
             float beta = 0.f);
 
-// y (m×n) = x (m×k) · Wᵀ (W is k_out×k in HF [out, in] layout) + bias.
-void linear_forward(const float* x, const float* weight, const float* bias, float* y, int64_t rows,
-                    int64_t in_features, int64_t out_features);
+// y (rows×out) = x (rows×in) · Wᵀ + bias, W in HF [out, in] layout; bias may be null.
+template <typename T>
+void linear_forward(const T* x, const T* weight, const T* bias, T* y, int64_t rows, int64_t in_features,
+                    int64_t out_features);
+
+// Backward of linear_forward, accumulating:  dx += dy·W,  dW += dyᵀ·x,  db += Σ_rows dy.
+// dx or db may be null when not needed.
+template <typename T>
+void linear_backward(const T* x, const T* weight, const T* dy, T* dx, T* dweight, T* dbias, int64_t rows,
+                     int64_t in_features, int64_t out_features);
 
 }  // namespace sculpt

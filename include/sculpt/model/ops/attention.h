@@ -9,16 +9,27 @@
 namespace sculpt {
 
 struct AttentionShape {
-  int64_t batch = 0;       // B
-  int64_t q_len = 0;       // T: query rows per sequence
-  int64_t kv_capacity = 0; // S: key rows stored per sequence in the buffers
+  int64_t batch = 0;        // B
+  int64_t q_len = 0;        // T: query rows per sequence
+  int64_t kv_capacity = 0;  // S: key rows stored per sequence in the buffers
   int64_t n_heads = 0, n_kv_heads = 0, head_dim = 0;
-  int64_t window = 0;      // sliding window, 0 = none
+  int64_t window = 0;       // sliding window, 0 = none
 };
 
 // q: (B, T, n_heads*hd); k, v: (B, S, n_kv*hd); out: (B, T, n_heads*hd); start: (B,).
-// `scratch` holds at least num_threads * S floats.
-void attention_forward(const float* q, const float* k, const float* v, float* out, const int64_t* start,
-                       const AttentionShape& shape, float* scratch);
+// `scratch` holds at least num_threads * S values. lse (B, n_heads, T), when non-null, receives
+// each row's log-sum-exp of scaled scores, so the backward can rebuild the probabilities.
+template <typename T>
+void attention_forward(const T* q, const T* k, const T* v, T* out, const int64_t* start, const AttentionShape& shape,
+                       T* scratch, T* lse = nullptr);
+
+// Backward from the saved lse (no stored probability matrix). With P = softmax(s), s = q·kᵀ/√d:
+//   dv_j += Σ_i P_ij do_i;   dP_ij = do_i·v_j;   ds_ij = P_ij (dP_ij − do_i·o_i);
+//   dq_i += Σ_j ds_ij k_j / √d;   dk_j += Σ_i ds_ij q_i / √d.
+// Work is split by (sequence, kv head), so every gradient row has one writer: deterministic.
+// dq, dk, dv are accumulated (+=). `scratch` holds num_threads * S values.
+template <typename T>
+void attention_backward(const T* q, const T* k, const T* v, const T* out, const T* lse, const T* dout, T* dq, T* dk,
+                        T* dv, const int64_t* start, const AttentionShape& shape, T* scratch);
 
 }  // namespace sculpt

@@ -1,10 +1,15 @@
-// SwiGLU gate: out = silu(gate) ⊙ up, silu(g) = g · σ(g).
+// SwiGLU gate: out = silu(g) ⊙ u with silu(g) = g·σ(g).
 #pragma once
 #include <cstdint>
 
 namespace sculpt {
 
 // gate, up, out: (n,). out may alias gate or up.
-void swiglu_forward(const float* gate, const float* up, float* out, int64_t n);
+template <typename T>
+void swiglu_forward(const T* gate, const T* up, T* out, int64_t n);
+
+// d silu(g)/dg = σ(g)·(1 + g·(1 − σ(g))):   dgate += dout·u·σ(1 + g(1−σ)),   dup += dout·silu(g).
+template <typename T>
+void swiglu_backward(const T* gate, const T* up, const T* dout, T* dgate, T* dup, int64_t n);
 
 }  // namespace sculpt

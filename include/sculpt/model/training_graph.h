@@ -1,0 +1,92 @@
+// The Llama forward pass that keeps what its backward needs, and the hand-written reverse sweep.
+// Gradients accumulate (+=) into a table with the model's parameter names and shapes.
+//
+// Loss: Σ_rows weight_r · CE(logits_r, target_r). The caller chooses the weights (1/N over the
+// target tokens of a whole optimizer step, so that k micro-batches give the same update as one).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sculpt/core/arena.h"
+#include "sculpt/model/llama.h"
+#include "sculpt/model/ops/rope.h"
+
+namespace sculpt {
+
+// One micro-batch of right-padded sequences.
+struct TokenBatch {
+  int64_t batch = 0, seq = 0;
+  std::vector<int32_t> tokens;   // (B·T) inputs, padded with 0
+  std::vector<int32_t> targets;  // (B·T) the token each position must predict
+  std::vector<float> loss_mask;  // (B·T) 1 where the target counts (completion tokens), else 0
+  int64_t target_tokens() const;
+};
+
+// Gradients with the model's names and shapes; a tied head shares the embedding's gradient.
+class Gradients {
+ public:
+  explicit Gradients(const LlamaModel& model);
+  std::vector<Parameter>& table() { return grads_; }
+  const std::vector<Parameter>& table() const { return grads_; }
+  Tensor& of(const std::string& name);
+  void zero();
+  double global_norm() const;  // sqrt(Σ g²) over every gradient, in double
+  void scale(float factor);
+
+ private:
+  std::vector<Parameter> grads_;
+};
+
+// Float counts of the saved activations and the backward workspace for a batch shape.
+struct TrainingMemoryPlan {
+  int64_t activations = 0, backward = 0;
+  static TrainingMemoryPlan make(const ModelConfig& config, int64_t batch, int64_t seq, int threads,
+                                 int64_t head_chunk_rows);
+  std::string describe() const;
+};
+
+class TrainingGraph {
+ public:
+  // Workspace for micro-batches of up to max_batch × max_seq tokens.
+  TrainingGraph(const LlamaModel& model, int64_t max_batch, int64_t max_seq);
+
+  // Forward and backward; adds the gradient of Σ scale·mask·CE into `grads`. Returns the
+  // unscaled loss sum over target tokens.
+  double forward_backward(const TokenBatch& batch, float scale, Gradients& grads);
+  // Forward only: the loss sum over target tokens.
+  double loss(const TokenBatch& batch);
+
+  const TrainingMemoryPlan& plan() const { return plan_; }
+  static constexpr int64_t kHeadChunkRows = 256;  // logits are built this many rows at a time
+
+ private:
+  // What one layer's backward reads (rows = B·T).
+  struct LayerActivations {
+    Tensor x_in;      // (rows, D) residual stream entering the layer
+    Tensor inv_rms1;  // (rows,)
+    Tensor h1;        // (rows, D) attention-norm output
+    Tensor q;         // (rows, Q) after RoPE
+    Tensor k, v;      // (rows, KV), k after RoPE
+    Tensor att;       // (rows, Q) attention output before o_proj
+    Tensor lse;       // (B, n_heads, T) attention log-sum-exp
+    Tensor x_mid;     // (rows, D) residual after attention
+    Tensor inv_rms2;  // (rows,)
+    Tensor h2;        // (rows, D) MLP-norm output
+    Tensor gate, up;  // (rows, F) projections before the activation
+    Tensor act;       // (rows, F) silu(gate) ⊙ up
+  };
+  void forward(const TokenBatch& batch);
+  double head(const TokenBatch& batch, float scale, Gradients* grads);
+
+  const LlamaModel& model_;
+  int64_t max_batch_, max_seq_;
+  RopeTable rope_;
+  TrainingMemoryPlan plan_;
+  Arena saved_, work_;
+  std::vector<LayerActivations> layers_;  // views into saved_, rebuilt per batch
+  std::vector<int64_t> positions_, starts_;
+  Tensor x_final_, inv_rms_final_, h_final_, d_h_final_;
+};
+
+}  // namespace sculpt

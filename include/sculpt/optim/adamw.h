@@ -1,0 +1,55 @@
+// AdamW with decoupled weight decay, split into computing the step and applying it so that a
+// strategy (OSFT update mode) can transform the step in between (DESIGN.md §3).
+//   m ← β1 m + (1−β1) g;  v ← β2 v + (1−β2) g²;  m̂ = m/(1−β1ᵗ);  v̂ = v/(1−β2ᵗ)
+//   step = lr · (m̂/(√v̂ + ε) + wd · W);   W ← W − step
+// This equals torch.optim.AdamW (which scales W by 1 − lr·wd before the Adam update).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sculpt/core/tensor.h"
+#include "sculpt/model/llama.h"
+
+namespace sculpt {
+
+struct AdamWOptions {
+  float beta1 = 0.9f, beta2 = 0.95f, eps = 1e-8f, weight_decay = 0.f;  // the OSFT trainers' defaults
+};
+
+// Per-parameter treatment (parameter groups): frozen parameters get no state and no step.
+struct ParamGroupRule {
+  bool trainable = true;
+  float lr_scale = 1.f;
+  float weight_decay = -1.f;  // < 0: use AdamWOptions::weight_decay
+};
+
+class AdamW {
+ public:
+  AdamW(const std::vector<Parameter>& params, const AdamWOptions& options);
+
+  // Sets the group rule of parameter `index` (order of the model's parameter table).
+  void set_rule(size_t index, const ParamGroupRule& rule) { rules_.at(index) = rule; }
+  const ParamGroupRule& rule(size_t index) const { return rules_.at(index); }
+
+  // Advances the moments with `grad` and writes the step for parameter `index` into `step`
+  // (same shape). Call begin_step() once per optimizer step before the parameters.
+  void begin_step() { ++t_; }
+  void compute_step(size_t index, const Tensor& param, const Tensor& grad, float lr, Tensor& step);
+  // W ← W − step.
+  static void apply(Tensor& param, const Tensor& step);
+
+  int64_t step_count() const { return t_; }
+  void set_step_count(int64_t t) { t_ = t; }
+  std::vector<Tensor>& first_moments() { return m_; }
+  std::vector<Tensor>& second_moments() { return v_; }
+  const AdamWOptions& options() const { return options_; }
+
+ private:
+  AdamWOptions options_;
+  std::vector<Tensor> m_, v_;  // per parameter, same shapes
+  std::vector<ParamGroupRule> rules_;
+  int64_t t_ = 0;
+};
+
+}  // namespace sculpt

@@ -1,0 +1,277 @@
+#include "sculpt/model/training_graph.h"
+
+#include <omp.h>
+
+#include <cmath>
+#include <cstring>
+#include <sstream>
+
+#include "sculpt/core/error.h"
+#include "sculpt/linalg/blas.h"
+#include "sculpt/model/ops/attention.h"
+#include "sculpt/model/ops/cross_entropy.h"
+#include "sculpt/model/ops/rmsnorm.h"
+#include "sculpt/model/ops/swiglu.h"
+
+namespace sculpt {
+
+int64_t TokenBatch::target_tokens() const {
+  int64_t n = 0;
+  for (float m : loss_mask) n += m != 0.f;
+  return n;
+}
+
+// ---------------------------------------------------------------- gradients
+
+Gradients::Gradients(const LlamaModel& model) {
+  for (const auto& p : model.parameters()) grads_.push_back({p.name, Tensor::zeros(p.value.shape())});
+}
+
+Tensor& Gradients::of(const std::string& name) {
+  for (auto& g : grads_)
+    if (g.name == name) return g.value;
+  throw Error("no gradient named '" + name + "'", "gradients");
+}
+
+void Gradients::zero() {
+  for (auto& g : grads_) g.value.fill(0.f);
+}
+
+double Gradients::global_norm() const {
+  double sum = 0;
+  for (const auto& g : grads_)
+    for (int64_t i = 0; i < g.value.numel(); ++i) sum += static_cast<double>(g.value[i]) * g.value[i];
+  return std::sqrt(sum);
+}
+
+void Gradients::scale(float factor) {
+  for (auto& g : grads_)
+    for (int64_t i = 0; i < g.value.numel(); ++i) g.value[i] *= factor;
+}
+
+// ---------------------------------------------------------------- memory plan
+
+namespace {
+struct Dims {
+  int64_t rows, D, Q, KV, F, V, H, B, T;
+};
+Dims dims_of(const ModelConfig& c, int64_t batch, int64_t seq) {
+  return {batch * seq, c.hidden_size, c.q_dim(), c.kv_dim(), c.intermediate_size, c.vocab_size, c.num_heads, batch, seq};
+}
+std::vector<Shape> layer_shapes(const Dims& d) {
+  return {{d.rows, d.D}, {d.rows}, {d.rows, d.D}, {d.rows, d.Q}, {d.rows, d.KV}, {d.rows, d.KV}, {d.rows, d.Q},
+          {d.B, d.H, d.T}, {d.rows, d.D}, {d.rows}, {d.rows, d.D}, {d.rows, d.F}, {d.rows, d.F}, {d.rows, d.F}};
+}
+std::vector<Shape> final_shapes(const Dims& d) { return {{d.rows, d.D}, {d.rows}, {d.rows, d.D}, {d.rows, d.D}}; }
+std::vector<Shape> backward_shapes(const Dims& d, int threads, int64_t chunk) {
+  // dx, dh (D); datt, dq (Q); dk, dv (KV); dact, dgate, dup (F); logits chunk; attention scratch.
+  return {{d.rows, d.D}, {d.rows, d.D}, {d.rows, d.Q}, {d.rows, d.Q}, {d.rows, d.KV}, {d.rows, d.KV},
+          {d.rows, d.F}, {d.rows, d.F}, {d.rows, d.F}, {std::min(chunk, d.rows), d.V}, {threads * d.T}};
+}
+int64_t total(const std::vector<Shape>& shapes) {
+  int64_t n = 0;
+  for (const auto& s : shapes) n += Arena::footprint(s);
+  return n;
+}
+}  // namespace
+
+TrainingMemoryPlan TrainingMemoryPlan::make(const ModelConfig& c, int64_t batch, int64_t seq, int threads,
+                                            int64_t head_chunk_rows) {
+  const Dims d = dims_of(c, batch, seq);
+  TrainingMemoryPlan p;
+  p.activations = c.num_layers * total(layer_shapes(d)) + total(final_shapes(d));
+  p.backward = total(backward_shapes(d, threads, head_chunk_rows));
+  return p;
+}
+
+std::string TrainingMemoryPlan::describe() const {
+  std::ostringstream out;
+  out.setf(std::ios::fixed);
+  out.precision(1);
+  out << "saved activations " << activations * 4.0 / (1 << 20) << " MiB, backward workspace "
+      << backward * 4.0 / (1 << 20) << " MiB";
+  return out.str();
+}
+
+// ---------------------------------------------------------------- graph
+
+TrainingGraph::TrainingGraph(const LlamaModel& model, int64_t max_batch, int64_t max_seq)
+    : model_(model),
+      max_batch_(max_batch),
+      max_seq_(max_seq),
+      rope_(model.config(), max_seq),
+      plan_(TrainingMemoryPlan::make(model.config(), max_batch, max_seq, omp_get_max_threads(), kHeadChunkRows)),
+      saved_(plan_.activations, "saved activations"),
+      work_(plan_.backward, "backward workspace") {}
+
+void TrainingGraph::forward(const TokenBatch& batch) {
+  const ModelConfig& c = model_.config();
+  const int64_t B = batch.batch, T = batch.seq;
+  check(B <= max_batch_ && T <= max_seq_,
+        "micro-batch " + std::to_string(B) + "x" + std::to_string(T) + " exceeds the planned " +
+            std::to_string(max_batch_) + "x" + std::to_string(max_seq_),
+        "training");
+  check(static_cast<int64_t>(batch.tokens.size()) == B * T && batch.targets.size() == batch.tokens.size() &&
+            batch.loss_mask.size() == batch.tokens.size(),
+        "token, target and mask arrays must all hold B·T entries", "training");
+  const Dims d = dims_of(c, B, T);
+  const float eps = static_cast<float>(c.rms_norm_eps);
+  saved_.reset();
+  work_.reset();
+  layers_.assign(static_cast<size_t>(c.num_layers), {});
+  for (auto& a : layers_) {
+    auto s = layer_shapes(d);
+    Tensor* fields[] = {&a.x_in, &a.inv_rms1, &a.h1, &a.q, &a.k, &a.v, &a.att,
+                        &a.lse, &a.x_mid, &a.inv_rms2, &a.h2, &a.gate, &a.up, &a.act};
+    for (size_t i = 0; i < s.size(); ++i) *fields[i] = saved_.alloc(s[i]);
+  }
+  x_final_ = saved_.alloc({d.rows, d.D});
+  inv_rms_final_ = saved_.alloc({d.rows});
+  h_final_ = saved_.alloc({d.rows, d.D});
+  d_h_final_ = saved_.alloc({d.rows, d.D});
+
+  positions_.resize(static_cast<size_t>(d.rows));
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t < T; ++t) positions_[b * T + t] = t;
+  starts_.assign(static_cast<size_t>(B), 0);
+
+  // Embedding lookup into the first layer's input.
+  Tensor x = c.num_layers > 0 ? layers_[0].x_in : x_final_;
+  for (int64_t r = 0; r < d.rows; ++r) {
+    const int32_t id = batch.tokens[r];
+    check(id >= 0 && id < c.vocab_size, "token id " + std::to_string(id) + " outside the vocabulary", "training",
+          "the data was tokenized for another model");
+    std::memcpy(x.data() + r * d.D, model_.embed().data() + static_cast<int64_t>(id) * d.D, sizeof(float) * d.D);
+  }
+  Tensor scratch = work_.alloc({static_cast<int64_t>(omp_get_max_threads()) * T});
+  const AttentionShape shape{B, T, T, c.num_heads, c.num_kv_heads, c.head_dim, c.sliding_window};
+  for (int64_t l = 0; l < c.num_layers; ++l) {
+    const LayerWeights& w = model_.layer(l);
+    LayerActivations& a = layers_[l];
+    rmsnorm_forward(a.x_in.data(), w.attn_norm.data(), a.h1.data(), d.rows, d.D, eps, a.inv_rms1.data());
+    linear_forward(a.h1.data(), w.wq.data(), w.bq.empty() ? nullptr : w.bq.data(), a.q.data(), d.rows, d.D, d.Q);
+    linear_forward(a.h1.data(), w.wk.data(), w.bk.empty() ? nullptr : w.bk.data(), a.k.data(), d.rows, d.D, d.KV);
+    linear_forward(a.h1.data(), w.wv.data(), w.bv.empty() ? nullptr : w.bv.data(), a.v.data(), d.rows, d.D, d.KV);
+    rope_forward(a.q.data(), positions_.data(), d.rows, c.num_heads, c.head_dim, rope_);
+    rope_forward(a.k.data(), positions_.data(), d.rows, c.num_kv_heads, c.head_dim, rope_);
+    attention_forward(a.q.data(), a.k.data(), a.v.data(), a.att.data(), starts_.data(), shape, scratch.data(),
+                      a.lse.data());
+    // x_mid = x_in + att·Woᵀ (+ bo)
+    linear_forward(a.att.data(), w.wo.data(), w.bo.empty() ? nullptr : w.bo.data(), a.x_mid.data(), d.rows, d.Q, d.D);
+    for (int64_t i = 0; i < d.rows * d.D; ++i) a.x_mid[i] += a.x_in[i];
+    rmsnorm_forward(a.x_mid.data(), w.mlp_norm.data(), a.h2.data(), d.rows, d.D, eps, a.inv_rms2.data());
+    linear_forward(a.h2.data(), w.w_gate.data(), w.b_gate.empty() ? nullptr : w.b_gate.data(), a.gate.data(), d.rows,
+                   d.D, d.F);
+    linear_forward(a.h2.data(), w.w_up.data(), w.b_up.empty() ? nullptr : w.b_up.data(), a.up.data(), d.rows, d.D, d.F);
+    swiglu_forward(a.gate.data(), a.up.data(), a.act.data(), d.rows * d.F);
+    // next input = x_mid + act·Wdᵀ (+ bd)
+    Tensor next = l + 1 < c.num_layers ? layers_[l + 1].x_in : x_final_;
+    linear_forward(a.act.data(), w.w_down.data(), w.b_down.empty() ? nullptr : w.b_down.data(), next.data(), d.rows,
+                   d.F, d.D);
+    for (int64_t i = 0; i < d.rows * d.D; ++i) next[i] += a.x_mid[i];
+  }
+  rmsnorm_forward(x_final_.data(), model_.final_norm().data(), h_final_.data(), d.rows, d.D, eps,
+                  inv_rms_final_.data());
+}
+
+double TrainingGraph::head(const TokenBatch& batch, float scale, Gradients* grads) {
+  const ModelConfig& c = model_.config();
+  const int64_t rows = batch.batch * batch.seq, D = c.hidden_size, V = c.vocab_size;
+  const int64_t chunk = std::min(kHeadChunkRows, rows);
+  Tensor logits = work_.alloc({chunk, V});
+  std::vector<float> weight(static_cast<size_t>(chunk));
+  Tensor* d_head = grads ? &grads->of(c.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight") : nullptr;
+  double loss = 0.0, scale_d = scale;
+  for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
+    const int64_t n = std::min(chunk, rows - r0);
+    const float* h = h_final_.data() + r0 * D;
+    gemm(Trans::no, Trans::yes, n, V, D, 1.f, h, D, model_.lm_head().data(), D, 0.f, logits.data(), V);
+    for (int64_t i = 0; i < n; ++i) weight[i] = batch.loss_mask[r0 + i] != 0.f ? scale : 0.f;
+    loss += cross_entropy_forward_backward(logits.data(), batch.targets.data() + r0, weight.data(), n, V) / scale_d;
+    if (grads) {
+      // d h = dlogits · W_head;  dW_head += dlogitsᵀ · h
+      gemm(Trans::no, Trans::no, n, D, V, 1.f, logits.data(), V, model_.lm_head().data(), D, 0.f,
+           d_h_final_.data() + r0 * D, D);
+      gemm(Trans::yes, Trans::no, V, D, n, 1.f, logits.data(), V, h, D, 1.f, d_head->data(), D);
+    }
+  }
+  return loss;
+}
+
+double TrainingGraph::loss(const TokenBatch& batch) {
+  forward(batch);
+  work_.reset();
+  return head(batch, 1.f, nullptr);
+}
+
+double TrainingGraph::forward_backward(const TokenBatch& batch, float scale, Gradients& grads) {
+  check(scale > 0.f, "loss scale must be positive", "training");
+  const ModelConfig& c = model_.config();
+  forward(batch);
+  work_.reset();
+  const double loss = head(batch, scale, &grads);
+  const Dims d = dims_of(c, batch.batch, batch.seq);
+  work_.reset();
+  Tensor dx = work_.alloc({d.rows, d.D});  // d loss / d residual stream
+  Tensor dh = work_.alloc({d.rows, d.D});
+  Tensor datt = work_.alloc({d.rows, d.Q}), dq = work_.alloc({d.rows, d.Q});
+  Tensor dk = work_.alloc({d.rows, d.KV}), dv = work_.alloc({d.rows, d.KV});
+  Tensor dact = work_.alloc({d.rows, d.F}), dgate = work_.alloc({d.rows, d.F}), dup = work_.alloc({d.rows, d.F});
+  Tensor scratch = work_.alloc({static_cast<int64_t>(omp_get_max_threads()) * d.T});
+  const AttentionShape shape{d.B, d.T, d.T, c.num_heads, c.num_kv_heads, c.head_dim, c.sliding_window};
+  auto bias_grad = [&](const Tensor& bias, const std::string& name) {
+    return bias.empty() ? nullptr : grads.of(name).data();
+  };
+
+  rmsnorm_backward(x_final_.data(), model_.final_norm().data(), inv_rms_final_.data(), d_h_final_.data(), dx.data(),
+                   grads.of("model.norm.weight").data(), d.rows, d.D);
+  for (int64_t l = c.num_layers - 1; l >= 0; --l) {
+    const LayerWeights& w = model_.layer(l);
+    const LayerActivations& a = layers_[l];
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    // MLP: out = x_mid + act·Wdᵀ. The residual passes dx through unchanged.
+    dact.fill(0.f);
+    linear_backward(a.act.data(), w.w_down.data(), dx.data(), dact.data(), grads.of(p + "mlp.down_proj.weight").data(),
+                    bias_grad(w.b_down, p + "mlp.down_proj.bias"), d.rows, d.F, d.D);
+    dgate.fill(0.f);
+    dup.fill(0.f);
+    swiglu_backward(a.gate.data(), a.up.data(), dact.data(), dgate.data(), dup.data(), d.rows * d.F);
+    dh.fill(0.f);
+    linear_backward(a.h2.data(), w.w_gate.data(), dgate.data(), dh.data(), grads.of(p + "mlp.gate_proj.weight").data(),
+                    bias_grad(w.b_gate, p + "mlp.gate_proj.bias"), d.rows, d.D, d.F);
+    linear_backward(a.h2.data(), w.w_up.data(), dup.data(), dh.data(), grads.of(p + "mlp.up_proj.weight").data(),
+                    bias_grad(w.b_up, p + "mlp.up_proj.bias"), d.rows, d.D, d.F);
+    rmsnorm_backward(a.x_mid.data(), w.mlp_norm.data(), a.inv_rms2.data(), dh.data(), dx.data(),
+                     grads.of(p + "post_attention_layernorm.weight").data(), d.rows, d.D);
+    // Attention: x_mid = x_in + att·Woᵀ.
+    datt.fill(0.f);
+    linear_backward(a.att.data(), w.wo.data(), dx.data(), datt.data(), grads.of(p + "self_attn.o_proj.weight").data(),
+                    bias_grad(w.bo, p + "self_attn.o_proj.bias"), d.rows, d.Q, d.D);
+    dq.fill(0.f);
+    dk.fill(0.f);
+    dv.fill(0.f);
+    attention_backward(a.q.data(), a.k.data(), a.v.data(), a.att.data(), a.lse.data(), datt.data(), dq.data(),
+                       dk.data(), dv.data(), starts_.data(), shape, scratch.data());
+    rope_backward(dq.data(), positions_.data(), d.rows, c.num_heads, c.head_dim, rope_);
+    rope_backward(dk.data(), positions_.data(), d.rows, c.num_kv_heads, c.head_dim, rope_);
+    dh.fill(0.f);
+    linear_backward(a.h1.data(), w.wq.data(), dq.data(), dh.data(), grads.of(p + "self_attn.q_proj.weight").data(),
+                    bias_grad(w.bq, p + "self_attn.q_proj.bias"), d.rows, d.D, d.Q);
+    linear_backward(a.h1.data(), w.wk.data(), dk.data(), dh.data(), grads.of(p + "self_attn.k_proj.weight").data(),
+                    bias_grad(w.bk, p + "self_attn.k_proj.bias"), d.rows, d.D, d.KV);
+    linear_backward(a.h1.data(), w.wv.data(), dv.data(), dh.data(), grads.of(p + "self_attn.v_proj.weight").data(),
+                    bias_grad(w.bv, p + "self_attn.v_proj.bias"), d.rows, d.D, d.KV);
+    rmsnorm_backward(a.x_in.data(), w.attn_norm.data(), a.inv_rms1.data(), dh.data(), dx.data(),
+                     grads.of(p + "input_layernorm.weight").data(), d.rows, d.D);
+  }
+  // Embedding: scatter-add rows (sequential, so repeated tokens add in a fixed order).
+  Tensor& d_embed = grads.of("model.embed_tokens.weight");
+  for (int64_t r = 0; r < d.rows; ++r) {
+    float* dst = d_embed.data() + static_cast<int64_t>(batch.tokens[r]) * d.D;
+    const float* src = dx.data() + r * d.D;
+    for (int64_t i = 0; i < d.D; ++i) dst[i] += src[i];
+  }
+  return loss;
+}
+
+}  // namespace sculpt

@@ -1,0 +1,44 @@
+#include "sculpt/train/step.h"
+
+#include <cmath>
+
+#include "sculpt/core/error.h"
+
+namespace sculpt {
+
+StepStats optimizer_step(LlamaModel& model, TrainingGraph& graph, Gradients& grads, AdamW& optimizer,
+                         const std::vector<TokenBatch>& micro_batches, float lr, float max_grad_norm) {
+  StepStats stats;
+  stats.lr = lr;
+  for (const auto& mb : micro_batches) {
+    stats.target_tokens += mb.target_tokens();
+    stats.tokens += mb.batch * mb.seq;
+  }
+  check(stats.target_tokens > 0, "the step has no target tokens", "training",
+        "every example needs at least one completion token inside --max-seq-len");
+  grads.zero();
+  const float scale = 1.f / static_cast<float>(stats.target_tokens);
+  double loss_sum = 0;
+  for (const auto& mb : micro_batches) loss_sum += graph.forward_backward(mb, scale, grads);
+  stats.loss = loss_sum / static_cast<double>(stats.target_tokens);
+  check(std::isfinite(stats.loss), "the loss is not finite (" + std::to_string(stats.loss) + ")", "training",
+        "lower --learning-rate or check the data; the last checkpoint is intact");
+  stats.grad_norm = grads.global_norm();
+  // torch.nn.utils.clip_grad_norm_: scale by max/(norm + 1e-6) when that is below 1.
+  if (max_grad_norm > 0.f) {
+    const double coef = max_grad_norm / (stats.grad_norm + 1e-6);
+    if (coef < 1.0) grads.scale(static_cast<float>(coef));
+  }
+  optimizer.begin_step();
+  auto& params = model.parameters();
+  for (size_t i = 0; i < params.size(); ++i) {
+    Tensor& g = grads.table()[i].value;
+    // The step is written over the gradient: it is not needed afterwards.
+    Tensor step = g;
+    optimizer.compute_step(i, params[i].value, g, lr, step);
+    AdamW::apply(params[i].value, step);
+  }
+  return stats;
+}
+
+}  // namespace sculpt
