@@ -7,5 +7,6 @@ namespace sculpt::cli {
 
 void register_generate(CLI::App& app);
 void register_init_model(CLI::App& app);
+void register_train(CLI::App& app);
 
 }  // namespace sculpt::cli

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   });
   sculpt::cli::register_generate(app);
   sculpt::cli::register_init_model(app);
+  sculpt::cli::register_train(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -107,9 +107,9 @@ TrainingGraph::TrainingGraph(const LlamaModel& model, int64_t max_batch, int64_t
 void TrainingGraph::forward(const TokenBatch& batch) {
   const ModelConfig& c = model_.config();
   const int64_t B = batch.batch, T = batch.seq;
-  check(B <= max_batch_ && T <= max_seq_,
+  check(B * T <= max_batch_ * max_seq_ && T <= max_seq_,
         "micro-batch " + std::to_string(B) + "x" + std::to_string(T) + " exceeds the planned " +
-            std::to_string(max_batch_) + "x" + std::to_string(max_seq_),
+            std::to_string(max_batch_ * max_seq_) + " tokens of at most " + std::to_string(max_seq_),
         "training");
   check(static_cast<int64_t>(batch.tokens.size()) == B * T && batch.targets.size() == batch.tokens.size() &&
             batch.loss_mask.size() == batch.tokens.size(),

@@ -101,9 +101,9 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& model_path, const s
   }
   fs::path p(model_path);
   if (fs::is_directory(p)) {
-    for (const char* name : {"tokenizer.json", "tokenizer.model"})
+    for (const char* name : {"tokenizer.json", "tokenizer.model", "tokenizer.bin"})
       if (fs::exists(p / name)) return load_file(p / name);
-    throw Error("no tokenizer.json or tokenizer.model", model_path, "pass --tokenizer FILE");
+    throw Error("no tokenizer.json, tokenizer.model or tokenizer.bin", model_path, "pass --tokenizer FILE");
   }
   // A llama2.c checkpoint: tokenizer.bin beside it, else the single tok*.bin there.
   const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");

@@ -48,7 +48,8 @@ struct TrainingMemoryPlan {
 
 class TrainingGraph {
  public:
-  // Workspace for micro-batches of up to max_batch × max_seq tokens.
+  // Workspace for micro-batches of up to max_batch × max_seq tokens in all (any split into
+  // sequences of at most max_seq tokens).
   TrainingGraph(const LlamaModel& model, int64_t max_batch, int64_t max_seq);
 
   // Forward and backward; adds the gradient of Σ scale·mask·CE into `grads`. Returns the

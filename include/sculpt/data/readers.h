@@ -1,0 +1,51 @@
+// Readers that turn task files into tokenized examples:
+//  - JSONL {"prompt": ..., "completion": ...}: loss on the completion (and EOS);
+//  - JSONL chat {"messages": [{"role", "content"}, ...]} rendered with a template: loss on
+//    assistant turns and their end markers;
+//  - the O-LoRA CL_Benchmark layout (a task directory with train/test.json and labels.json):
+//    input = instruction + "Option: " + ", ".join(labels) + " \n" + sentence + "\nAnswer:",
+//    target = label + EOS.
+// A malformed record is an Error naming file and line, or is skipped and counted.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sculpt/data/example.h"
+#include "sculpt/text/tokenizer.h"
+
+namespace sculpt {
+
+enum class DataFormat { auto_detect, prompt_completion, chat, cl_benchmark };
+enum class ChatTemplate { auto_detect, llama2, llama3, chatml, plain };
+
+DataFormat data_format_from_name(const std::string& name);      // auto | jsonl | chat | cl-benchmark
+ChatTemplate chat_template_from_name(const std::string& name);  // auto | llama-2 | llama-3 | chatml | plain
+std::string chat_template_name(ChatTemplate t);
+// The template a model's tokenizer_config.json chat_template implies (plain when none is recognised).
+ChatTemplate chat_template_for_model(const std::string& model_path);
+
+struct ReaderOptions {
+  DataFormat format = DataFormat::auto_detect;
+  ChatTemplate chat_template = ChatTemplate::auto_detect;
+  std::string model_path;      // for ChatTemplate::auto_detect
+  std::string split = "train"; // CL_Benchmark split
+  ExampleOptions example;
+  bool skip_bad_records = false;
+  int64_t max_samples = 0;     // 0 = all; otherwise a seeded random subset (order kept)
+  uint64_t seed = 0;
+};
+
+Dataset read_dataset(const std::string& path, const Tokenizer& tokenizer, const ReaderOptions& options);
+
+// Renders a conversation into segments (exposed for tests).
+struct ChatMessage {
+  std::string role, content;
+};
+std::vector<Segment> render_chat(const std::vector<ChatMessage>& messages, ChatTemplate tmpl, const Tokenizer& tokenizer);
+
+// The CL_Benchmark input text for one sentence.
+std::string cl_benchmark_prompt(const std::string& instruction, const std::vector<std::string>& labels,
+                                const std::string& sentence);
+
+}  // namespace sculpt

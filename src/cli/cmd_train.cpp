@@ -1,0 +1,171 @@
+// sculpt train: fine-tune a model on a task file (plain fine-tuning; --method arrives with OSFT).
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "sculpt/core/error.h"
+#include "sculpt/core/log.h"
+#include "sculpt/core/threads.h"
+#include "sculpt/data/batching.h"
+#include "sculpt/data/readers.h"
+#include "sculpt/eval/exact_match.h"
+#include "sculpt/model/training_graph.h"
+#include "sculpt/train/trainer.h"
+
+namespace sculpt::cli {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+struct TrainArgs {
+  TrainOptions train;
+  std::string data, tokenizer, data_format = "auto", chat_template = "auto", eval_data, eval_split = "test";
+  int64_t max_seq_len = 512, max_train_samples = 0, eval_samples = 200;
+  bool skip_bad_records = false;
+  int threads = 0;
+};
+
+// Mean cross-entropy per target token over `examples`, in micro-batches of `rows` sequences.
+double held_out_loss(const LlamaModel& model, const std::vector<Example>& examples, int64_t rows) {
+  int64_t longest = 1;
+  for (const auto& e : examples) longest = std::max<int64_t>(longest, static_cast<int64_t>(e.tokens.size()) - 1);
+  TrainingGraph graph(model, rows, longest);
+  double sum = 0;
+  int64_t targets = 0;
+  for (size_t i = 0; i < examples.size(); i += static_cast<size_t>(rows)) {
+    std::vector<const Example*> group;
+    for (size_t j = i; j < std::min(examples.size(), i + static_cast<size_t>(rows)); ++j) group.push_back(&examples[j]);
+    TokenBatch b = make_token_batch(group);
+    sum += graph.loss(b);
+    targets += b.target_tokens();
+  }
+  return targets ? sum / static_cast<double>(targets) : 0.0;
+}
+
+void run_train(TrainArgs& a) {
+  set_num_threads(a.threads);
+  check(!fs::exists(a.train.output_dir) || fs::is_directory(a.train.output_dir), "exists and is not a directory",
+        a.train.output_dir, "choose another --output-dir");
+  LlamaModel model = load_model(a.train.model_path);
+  auto tokenizer = load_tokenizer(a.train.model_path, a.tokenizer);
+  ReaderOptions ro;
+  ro.format = data_format_from_name(a.data_format);
+  ro.chat_template = chat_template_from_name(a.chat_template);
+  ro.model_path = a.train.model_path;
+  ro.example.max_seq_len = std::min(a.max_seq_len, model.config().max_position_embeddings);
+  ro.skip_bad_records = a.skip_bad_records;
+  ro.max_samples = a.max_train_samples;
+  ro.seed = a.train.seed;
+  Dataset train = read_dataset(a.data, *tokenizer, ro);
+  log_info("data: ", train.source, ": ", train.stats.records, " examples, ", train.stats.target_tokens,
+           " target tokens; ", train.stats.truncated, " prompts truncated (", train.stats.prompt_tokens_cut,
+           " tokens cut); ", train.stats.skipped, " records skipped");
+
+  Dataset eval;
+  if (!a.eval_data.empty()) {
+    ReaderOptions eo = ro;
+    eo.split = a.eval_split;
+    eo.max_samples = a.eval_samples;
+    eval = read_dataset(a.eval_data, *tokenizer, eo);
+    log_info("eval data: ", eval.source, ": ", eval.examples.size(), " examples");
+  }
+  EvalHook hook;
+  if (!eval.examples.empty())
+    hook = [&](int64_t, const LlamaModel& m) {
+      ExactMatchResult em = exact_match(m, *tokenizer, eval.examples);
+      return json{{"eval_loss", held_out_loss(m, eval.examples, a.train.effective_batch_size)},
+                  {"eval_exact_match", em.accuracy()},
+                  {"eval_samples", em.total}};
+    };
+
+  json resolved = {{"command", "train"},
+                   {"model", a.train.model_path},
+                   {"data", fs::absolute(a.data).string()},
+                   {"data_format", a.data_format},
+                   {"chat_template", a.chat_template},
+                   {"output_dir", a.train.output_dir},
+                   {"learning_rate", a.train.learning_rate},
+                   {"num_epochs", a.train.num_epochs},
+                   {"max_steps", a.train.max_steps},
+                   {"warmup_steps", a.train.warmup_steps},
+                   {"lr_scheduler", a.train.lr_scheduler},
+                   {"effective_batch_size", a.train.effective_batch_size},
+                   {"max_tokens_per_batch", a.train.max_tokens_per_batch},
+                   {"max_seq_len", ro.example.max_seq_len},
+                   {"weight_decay", a.train.weight_decay},
+                   {"beta1", a.train.beta1},
+                   {"beta2", a.train.beta2},
+                   {"epsilon", a.train.epsilon},
+                   {"max_grad_norm", a.train.max_grad_norm},
+                   {"seed", a.train.seed},
+                   {"save_steps", a.train.save_steps},
+                   {"save_total_limit", a.train.save_total_limit},
+                   {"save_dtype", a.train.save_dtype.empty() ? dtype_name(model.source_dtype) : a.train.save_dtype},
+                   {"max_train_samples", a.max_train_samples},
+                   {"eval_data", a.eval_data},
+                   {"eval_samples", a.eval_samples},
+                   {"threads", num_threads()},
+                   {"tokenizer", tokenizer->kind()},
+                   {"train_examples", train.stats.records},
+                   {"truncated_examples", train.stats.truncated},
+                   {"skipped_records", train.stats.skipped}};
+  install_stop_handlers();
+  TrainResult r = run_training(model, *tokenizer, train.examples, a.train, resolved, hook);
+  if (r.interrupted) std::exit(143);
+}
+}  // namespace
+
+void register_train(CLI::App& app) {
+  auto a = std::make_shared<TrainArgs>();
+  CLI::App* cmd = app.add_subcommand("train", "Fine-tune a model on a task (JSONL prompt/completion, chat, CL_Benchmark)");
+  TrainOptions& t = a->train;
+  cmd->add_option("-m,--model", t.model_path, "HF model directory or llama2.c .bin")->required();
+  cmd->add_option("-d,--data", a->data, "Training data: JSONL file or a CL_Benchmark task directory")->required();
+  cmd->add_option("-o,--output-dir", t.output_dir, "Where checkpoints, metrics and the final model go")->required();
+  cmd->add_option("--tokenizer", a->tokenizer, "Tokenizer file; default: found beside the model");
+  cmd->add_option("--data-format", a->data_format, "auto, jsonl, chat or cl-benchmark")->capture_default_str();
+  cmd->add_option("--chat-template", a->chat_template, "auto (from the model), llama-2, llama-3, chatml or plain")
+      ->capture_default_str();
+  cmd->add_option("--learning-rate", t.learning_rate, "Peak learning rate")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--num-epochs", t.num_epochs, "Passes over the data")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--max-steps", t.max_steps, "Optimizer steps (overrides --num-epochs)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--warmup-steps", t.warmup_steps, "Linear warm-up steps")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--lr-scheduler", t.lr_scheduler, "constant, linear or cosine")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"constant", "linear", "cosine"}));
+  cmd->add_option("--effective-batch-size", t.effective_batch_size, "Examples per optimizer step")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--max-tokens-per-batch", t.max_tokens_per_batch,
+                  "Padded tokens per micro-batch; larger steps accumulate gradients (default: no accumulation)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--max-seq-len", a->max_seq_len, "Tokens per example; prompts are cut to fit, targets never")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--weight-decay", t.weight_decay, "AdamW decoupled weight decay")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--adam-beta1", t.beta1, "AdamW β1")->capture_default_str()->check(CLI::Range(0.f, 0.999999f));
+  cmd->add_option("--adam-beta2", t.beta2, "AdamW β2")->capture_default_str()->check(CLI::Range(0.f, 0.999999f));
+  cmd->add_option("--adam-epsilon", t.epsilon, "AdamW ε")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--max-grad-norm", t.max_grad_norm, "Global gradient-norm clip (0: off)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("-s,--seed", t.seed, "Seed for shuffling and sampling")->capture_default_str();
+  cmd->add_option("--save-steps", t.save_steps, "Checkpoint every N steps (0: only the final model)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--save-total-limit", t.save_total_limit, "Checkpoints kept (0: all)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--resume", t.resume, "'auto' (newest complete checkpoint in --output-dir) or a checkpoint directory")
+      ->expected(0, 1)
+      ->default_str("auto");
+  cmd->add_option("--save-dtype", t.save_dtype, "dtype of the exported weights (default: the input's)")
+      ->check(CLI::IsMember({"f32", "bf16", "f16"}));
+  cmd->add_option("--logging-steps", t.logging_steps, "Print a progress line every N steps")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--max-train-samples", a->max_train_samples, "Use a seeded random subset of N training examples")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--eval-data", a->eval_data, "Held-out data (file or CL_Benchmark task directory)");
+  cmd->add_option("--eval-split", a->eval_split, "CL_Benchmark split for --eval-data")->capture_default_str();
+  cmd->add_option("--eval-samples", a->eval_samples, "Held-out examples evaluated (seeded subset)")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--eval-steps", t.eval_steps, "Evaluate every N steps (and always at the end)")->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--skip-bad-records", a->skip_bad_records, "Skip and count malformed records instead of failing");
+  cmd->add_option("--threads", a->threads, "Threads for compute (0 = all cores)")->capture_default_str();
+  cmd->callback([a] { run_train(*a); });
+}
+
+}  // namespace sculpt::cli

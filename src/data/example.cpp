@@ -1,0 +1,57 @@
+#include "sculpt/data/example.h"
+
+#include <algorithm>
+
+#include "sculpt/core/error.h"
+
+namespace sculpt {
+
+Example build_example(const Tokenizer& tokenizer, const std::vector<Segment>& segments, const ExampleOptions& options,
+                      const std::string& where, DatasetStats& stats) {
+  Example ex;
+  if (tokenizer.adds_bos() && tokenizer.bos_id() >= 0) {
+    ex.tokens.push_back(tokenizer.bos_id());
+    ex.target.push_back(0);
+  }
+  int last_target = -1;
+  for (size_t i = 0; i < segments.size(); ++i)
+    if (segments[i].target) last_target = static_cast<int>(i);
+  check(last_target >= 0, "record has no completion to learn", where, "the completion/assistant text is empty");
+  bool seen_target = false;
+  for (size_t i = 0; i < segments.size(); ++i) {
+    const Segment& s = segments[i];
+    std::vector<int32_t> ids = s.ids.empty() ? tokenizer.encode(s.text) : s.ids;
+    if (static_cast<int>(i) == last_target && options.add_eos && tokenizer.eos_id() >= 0) ids.push_back(tokenizer.eos_id());
+    if (s.target && !seen_target) ex.target_text = s.text;
+    if (!s.target && !seen_target) ex.prompt_text += s.text;
+    seen_target = seen_target || s.target;
+    for (int32_t id : ids) {
+      ex.tokens.push_back(id);
+      ex.target.push_back(s.target ? 1 : 0);
+    }
+  }
+  const int64_t len = static_cast<int64_t>(ex.tokens.size());
+  if (len > options.max_seq_len) {
+    // Prompt region: after BOS up to the first target token.
+    const int64_t begin = tokenizer.adds_bos() ? 1 : 0;
+    const int64_t first_target =
+        std::find(ex.target.begin(), ex.target.end(), 1) - ex.target.begin();
+    const int64_t excess = len - options.max_seq_len;
+    const int64_t prompt = first_target - begin;
+    check(prompt >= excess,
+          "the completion needs " + std::to_string(len - prompt) + " tokens, more than --max-seq-len " +
+              std::to_string(options.max_seq_len),
+          where, "raise --max-seq-len or shorten the completion (or pass --skip-bad-records)");
+    const int64_t cue = std::min<int64_t>(kCueTokens, prompt - excess);
+    const int64_t cut_end = first_target - cue, cut_begin = cut_end - excess;
+    ex.tokens.erase(ex.tokens.begin() + cut_begin, ex.tokens.begin() + cut_end);
+    ex.target.erase(ex.target.begin() + cut_begin, ex.target.begin() + cut_end);
+    ++stats.truncated;
+    stats.prompt_tokens_cut += excess;
+  }
+  for (uint8_t t : ex.target) stats.target_tokens += t;
+  ++stats.records;
+  return ex;
+}
+
+}  // namespace sculpt

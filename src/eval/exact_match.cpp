@@ -1,0 +1,50 @@
+#include "sculpt/eval/exact_match.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "sculpt/model/generate.h"
+
+namespace sculpt {
+
+std::string normalize_answer(const std::string& text) {
+  size_t b = 0, e = text.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(text[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(text[e - 1]))) --e;
+  std::string out = text.substr(b, e - b);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+ExactMatchResult exact_match(const LlamaModel& model, const Tokenizer& tokenizer, const std::vector<Example>& examples,
+                             int64_t batch) {
+  ExactMatchResult result;
+  int64_t longest_target = 0;
+  for (const auto& e : examples) {
+    int64_t n = 0;
+    for (uint8_t t : e.target) n += t;
+    longest_target = std::max(longest_target, n);
+  }
+  GenerationOptions o;
+  o.max_new_tokens = longest_target + 2;
+  if (tokenizer.eos_id() >= 0) o.stop_tokens.push_back(tokenizer.eos_id());
+  for (size_t start = 0; start < examples.size(); start += static_cast<size_t>(batch)) {
+    const size_t end = std::min(examples.size(), start + static_cast<size_t>(batch));
+    std::vector<std::vector<int32_t>> prompts;
+    for (size_t i = start; i < end; ++i) {
+      const Example& e = examples[i];
+      const auto first_target = std::find(e.target.begin(), e.target.end(), 1) - e.target.begin();
+      prompts.emplace_back(e.tokens.begin(), e.tokens.begin() + first_target);
+    }
+    auto outputs = generate(model, prompts, o);
+    for (size_t i = start; i < end; ++i) {
+      const std::string prediction = normalize_answer(tokenizer.decode(outputs[i - start], /*skip_special=*/true));
+      result.correct += prediction == normalize_answer(examples[i].target_text);
+      ++result.total;
+      result.predictions.push_back(prediction);
+    }
+  }
+  return result;
+}
+
+}  // namespace sculpt

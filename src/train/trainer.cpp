@@ -1,0 +1,203 @@
+#include "sculpt/train/trainer.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "sculpt/core/atomic_file.h"
+#include "sculpt/core/error.h"
+#include "sculpt/core/log.h"
+#include "sculpt/core/threads.h"
+#include "sculpt/data/batching.h"
+#include "sculpt/optim/schedule.h"
+#include "sculpt/train/checkpoint.h"
+#include "sculpt/train/step.h"
+
+namespace sculpt {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+std::atomic<bool> g_stop{false};
+extern "C" void on_stop_signal(int) { g_stop = true; }
+
+std::string format_duration(double seconds) {
+  const int64_t s = static_cast<int64_t>(seconds + 0.5);
+  char out[32];
+  if (s >= 3600)
+    std::snprintf(out, sizeof out, "%lldh%02lldm", static_cast<long long>(s / 3600), static_cast<long long>(s / 60 % 60));
+  else
+    std::snprintf(out, sizeof out, "%lldm%02llds", static_cast<long long>(s / 60), static_cast<long long>(s % 60));
+  return out;
+}
+
+// metrics.jsonl without the lines past `step` (a resumed run rewrites what follows).
+void truncate_metrics(const fs::path& path, int64_t step) {
+  if (!fs::exists(path)) return;
+  std::ifstream in(path);
+  std::string kept, line;
+  while (std::getline(in, line)) {
+    json j = json::parse(line, nullptr, false);
+    if (!j.is_discarded() && j.value("step", int64_t{0}) <= step) kept += line + "\n";
+  }
+  write_text_atomic(path.string(), kept);
+}
+
+DType parse_dtype(const std::string& name, DType fallback) {
+  if (name.empty()) return fallback;
+  if (name == "f32" || name == "float32") return DType::f32;
+  if (name == "bf16" || name == "bfloat16") return DType::bf16;
+  if (name == "f16" || name == "float16") return DType::f16;
+  throw Error("unknown dtype '" + name + "'", "--save-dtype", "choose f32, bf16 or f16");
+}
+}  // namespace
+
+void install_stop_handlers() {
+  g_stop = false;
+  std::signal(SIGTERM, on_stop_signal);
+  std::signal(SIGINT, on_stop_signal);
+}
+
+bool stop_requested() { return g_stop.load(); }
+
+void copy_tokenizer_files(const std::string& model_path, const Tokenizer& tokenizer, const std::string& dir) {
+  const fs::path src = fs::is_directory(model_path) ? fs::path(model_path) : fs::path(model_path).parent_path();
+  int copied = 0;
+  for (const char* name : {"tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json",
+                           "generation_config.json", "tokenizer.bin"})
+    if (fs::is_regular_file(src / name)) {
+      fs::copy_file(src / name, fs::path(dir) / name, fs::copy_options::overwrite_existing);
+      ++copied;
+    }
+  if (copied == 0 && !fs::is_directory(model_path)) {
+    // llama2.c checkpoint: the SentencePiece model (or tokenizer.bin) that load_tokenizer found.
+    for (const auto& e : fs::directory_iterator(src)) {
+      const std::string name = e.path().filename().string();
+      if (name.rfind("tok", 0) == 0 && e.path().extension() == ".model" && tokenizer.kind() == "sentencepiece")
+        fs::copy_file(e.path(), fs::path(dir) / "tokenizer.model", fs::copy_options::overwrite_existing);
+      if (name.rfind("tok", 0) == 0 && e.path().extension() == ".bin" && tokenizer.kind() == "llama2c")
+        fs::copy_file(e.path(), fs::path(dir) / "tokenizer.bin", fs::copy_options::overwrite_existing);
+    }
+  }
+}
+
+TrainResult run_training(LlamaModel& model, const Tokenizer& tokenizer, const std::vector<Example>& examples,
+                         const TrainOptions& o, const json& resolved, const EvalHook& eval) {
+  const fs::path out(o.output_dir);
+  fs::create_directories(out);
+  write_text_atomic((out / "training_params.json").string(), resolved.dump(2) + "\n");
+
+  int64_t longest = 0;
+  for (const auto& e : examples) longest = std::max<int64_t>(longest, static_cast<int64_t>(e.tokens.size()) - 1);
+  const int64_t max_tokens = o.max_tokens_per_batch > 0 ? o.max_tokens_per_batch : o.effective_batch_size * longest;
+  StepBatcher batcher(examples, o.effective_batch_size, max_tokens, o.seed);
+  const int64_t total_steps = o.max_steps > 0 ? o.max_steps : o.num_epochs * batcher.steps_per_epoch();
+  check(total_steps > 0, "nothing to train: 0 steps", "train", "set --num-epochs or --max-steps");
+  const LrSchedule schedule{schedule_from_name(o.lr_scheduler), o.learning_rate, o.warmup_steps, total_steps};
+
+  AdamWOptions ao{o.beta1, o.beta2, o.epsilon, o.weight_decay};
+  AdamW optimizer(model.parameters(), ao);
+  Gradients grads(model);
+  TrainingGraph graph(model, (max_tokens + longest - 1) / longest, longest);
+  log_info("training: ", examples.size(), " examples, ", batcher.steps_per_epoch(), " steps/epoch, ", total_steps,
+           " steps; effective batch ", o.effective_batch_size, ", ≤ ", max_tokens, " tokens per micro-batch; ",
+           graph.plan().describe(), "; ", num_threads(), " threads");
+
+  // The options a resumed run must share with the original.
+  std::ostringstream fp;
+  fp << resolved.value("data", "") << "|" << examples.size() << "|" << o.effective_batch_size << "|" << max_tokens << "|"
+     << o.seed << "|" << total_steps << "|" << o.learning_rate << "|" << o.lr_scheduler << "|" << o.warmup_steps;
+  TrainingState state;
+  state.fingerprint = fp.str();
+  if (!o.resume.empty()) {
+    std::optional<std::string> dir = o.resume == "auto" ? latest_checkpoint(o.output_dir) : std::optional(o.resume);
+    if (dir) {
+      TrainingState saved = load_checkpoint(*dir, model, optimizer);
+      check(saved.fingerprint == state.fingerprint, "checkpoint was made with other data or options", *dir,
+            "resume with the same --data, batch, seed, steps and schedule as the original run");
+      state = saved;
+      batcher.set_cursor(state.cursor);
+      log_info("resumed from ", *dir, " at step ", state.step);
+    } else {
+      log_info("no checkpoint to resume from in ", o.output_dir, "; starting fresh");
+    }
+  }
+  const fs::path metrics_path = out / "metrics.jsonl";
+  truncate_metrics(metrics_path, state.step);
+  std::ofstream metrics(metrics_path, std::ios::app);
+
+  TrainResult result;
+  auto evaluate = [&](int64_t step) {
+    if (!eval) return;
+    json m = eval(step, model);
+    m["step"] = step;
+    metrics << m.dump() << "\n" << std::flush;
+    log_info("eval at step ", step, ": ", m.dump());
+  };
+  const auto t_start = std::chrono::steady_clock::now();
+  int64_t tokens_seen = 0;
+  const int64_t first_step = state.step + 1;
+  for (int64_t step = first_step; step <= total_steps; ++step) {
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<TokenBatch> micro = batcher.next_step();
+    StepStats s = optimizer_step(model, graph, grads, optimizer, micro, schedule.at(step), o.max_grad_norm);
+    const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+    tokens_seen += s.tokens;
+    state.step = step;
+    state.adam_steps = optimizer.step_count();
+    state.cursor = batcher.cursor();
+    result.final_loss = s.loss;
+    const double epoch = static_cast<double>(state.cursor.epoch) +
+                         static_cast<double>(state.cursor.position) / static_cast<double>(examples.size());
+    metrics << json{{"step", step},          {"epoch", epoch},          {"loss", s.loss},
+                    {"lr", s.lr},            {"grad_norm", s.grad_norm}, {"tokens", s.tokens},
+                    {"target_tokens", s.target_tokens}, {"tok_per_s", s.tokens / dt}, {"elapsed_s", elapsed}}
+                   .dump()
+            << "\n"
+            << std::flush;
+    if (o.logging_steps > 0 && (step % o.logging_steps == 0 || step == total_steps)) {
+      const double eta = elapsed / static_cast<double>(step - first_step + 1) * static_cast<double>(total_steps - step);
+      char line[256];
+      std::snprintf(line, sizeof line, "step %lld/%lld | loss %.4f | lr %.2e | grad-norm %.3f | tok/s %.0f | ETA %s",
+                    static_cast<long long>(step), static_cast<long long>(total_steps), s.loss, s.lr, s.grad_norm,
+                    tokens_seen / std::max(elapsed, 1e-9), format_duration(eta).c_str());
+      log_info(line);
+    }
+    if (o.eval_steps > 0 && step % o.eval_steps == 0 && step != total_steps) evaluate(step);
+    const bool stop = stop_requested();
+    if ((o.save_steps > 0 && step % o.save_steps == 0) || (stop && step < total_steps)) {
+      save_checkpoint(o.output_dir, model, optimizer, state);
+      prune_checkpoints(o.output_dir, o.save_total_limit);
+    }
+    if (stop && step < total_steps) {
+      log_info("stopped at step ", step, " on request; checkpoint saved. Continue with --resume auto");
+      result.steps_done = step;
+      result.interrupted = true;
+      return result;
+    }
+  }
+  result.steps_done = total_steps;
+  evaluate(total_steps);
+
+  // Final export: a Hugging Face directory that sculpt (and transformers) load on their own.
+  const fs::path final_dir = out / "final", tmp = out / ("final.tmp-" + std::to_string(::getpid()));
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  save_model_hf(model, tmp.string(), parse_dtype(o.save_dtype, model.source_dtype));
+  copy_tokenizer_files(o.model_path, tokenizer, tmp.string());
+  fs::remove_all(final_dir);
+  fs::rename(tmp, final_dir);
+  result.export_dir = final_dir.string();
+  log_info("saved ", final_dir.string());
+  return result;
+}
+
+}  // namespace sculpt

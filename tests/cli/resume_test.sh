@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# A run killed with SIGKILL at random moments (training or checkpoint writing) and resumed with
+# --resume auto must end with weights bit-identical to an uninterrupted run; SIGTERM must save a
+# checkpoint, exit 143, and resume the same way.
+#   resume_test.sh SCULPT_BINARY DATA_JSONL WORK_DIR [KILLS]
+set -euo pipefail
+sculpt=$1 data=$2 work=$3 kills=${4:-5}
+rm -rf "$work" && mkdir -p "$work"
+"$sculpt" -q init-model --output-dir "$work/model" --hidden-size 96 --num-layers 3 --num-heads 4 --num-kv-heads 2 --seed 5
+train=(-q train --model "$work/model" --data "$data" --max-steps 60 --effective-batch-size 4
+       --learning-rate 1e-3 --warmup-steps 5 --save-steps 1 --save-total-limit 2 --seed 3 --threads 2)
+
+"$sculpt" "${train[@]}" --output-dir "$work/reference"
+reference=$(sha256sum < "$work/reference/final/model.safetensors")
+
+duration_ms() { local s; s=$(date +%s%N); "$@"; echo $(( ($(date +%s%N) - s) / 1000000 )); }
+full_ms=$(duration_ms "$sculpt" "${train[@]}" --output-dir "$work/timing" | tail -1)
+echo "uninterrupted run: ${full_ms} ms"
+
+for i in $(seq 1 "$kills"); do
+  out="$work/killed-$i"
+  attempts=0
+  while [ ! -f "$out/final/model.safetensors" ]; do
+    attempts=$((attempts + 1))
+    [ $attempts -le 40 ] || { echo "FAIL: run $i never finished"; exit 1; }
+    "$sculpt" "${train[@]}" --output-dir "$out" --resume auto &
+    pid=$!
+    sleep "0.$(printf '%03d' $(( RANDOM % (full_ms > 999 ? 999 : full_ms) )))"
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  got=$(sha256sum < "$out/final/model.safetensors")
+  [ "$got" = "$reference" ] || { echo "FAIL: run $i (killed $((attempts - 1)) times) differs from the reference"; exit 1; }
+  echo "run $i: killed $((attempts - 1)) times, final weights bit-identical"
+done
+
+# SIGTERM: checkpoint, exit code 143, then resume to the same result.
+out="$work/term"
+"$sculpt" "${train[@]}" --output-dir "$out" &
+pid=$!
+sleep 0.3
+kill -TERM "$pid"
+set +e
+wait "$pid"
+rc=$?
+set -e
+if [ ! -f "$out/final/model.safetensors" ]; then
+  [ $rc -eq 143 ] || { echo "FAIL: SIGTERM exit code $rc, expected 143"; exit 1; }
+  ls "$out"/checkpoints/step-*/DONE > /dev/null
+  "$sculpt" "${train[@]}" --output-dir "$out" --resume auto
+fi
+[ "$(sha256sum < "$out/final/model.safetensors")" = "$reference" ] || { echo "FAIL: SIGTERM run differs"; exit 1; }
+echo "SIGTERM: exit 143, resumed bit-identically"
