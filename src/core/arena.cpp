@@ -22,8 +22,13 @@ Tensor Arena::alloc(const Shape& shape) {
         name_, "the memory plan under-counts this buffer; this is a bug in sculpt");
   float* p = block_.get() + used_;
   used_ += need;
-  std::memset(p, 0, sizeof(float) * shape_numel(shape));
   return Tensor::wrap(p, shape, block_);
+}
+
+Tensor Arena::alloc_zeroed(const Shape& shape) {
+  Tensor t = alloc(shape);
+  std::memset(t.data(), 0, sizeof(float) * t.numel());
+  return t;
 }
 
 }  // namespace sculpt

@@ -38,7 +38,8 @@ ForwardMemoryPlan ForwardMemoryPlan::make(const ModelConfig& c, int64_t batch, i
                          Shape{rows, c.q_dim()}, Shape{rows, c.q_dim()}, Shape{rows, c.kv_dim()},
                          Shape{rows, c.kv_dim()}, Shape{rows, c.intermediate_size}, Shape{rows, c.intermediate_size}})
     p.activations += Arena::footprint(s);
-  p.scratch = Arena::footprint({static_cast<int64_t>(threads) * kv_capacity});
+  p.scratch = Arena::footprint(
+      {attention_scratch_size({batch, tokens, kv_capacity, c.num_heads, c.num_kv_heads, c.head_dim, 0}, threads)});
   p.logits = Arena::footprint({rows, c.vocab_size});
   return p;
 }
@@ -84,7 +85,6 @@ void LlamaForward::run_layers(const std::vector<int32_t>& tokens, int64_t B, int
   Tensor up = arena_.alloc({rows, F});
   hidden_ = arena_.alloc({rows, D});
   const int64_t kv_capacity = cache ? cache->capacity : T;
-  Tensor scratch = arena_.alloc({static_cast<int64_t>(omp_get_max_threads()) * kv_capacity});
 
   std::vector<int64_t> positions(static_cast<size_t>(rows));
   for (int64_t b = 0; b < B; ++b)
@@ -99,6 +99,7 @@ void LlamaForward::run_layers(const std::vector<int32_t>& tokens, int64_t B, int
   }
 
   AttentionShape shape{B, T, kv_capacity, c.num_heads, c.num_kv_heads, c.head_dim, c.sliding_window};
+  Tensor scratch = arena_.alloc({attention_scratch_size(shape, omp_get_max_threads())});
   for (int64_t l = 0; l < c.num_layers; ++l) {
     const LayerWeights& w = model_.layer(l);
     rmsnorm_forward(x.data(), w.attn_norm.data(), h.data(), rows, D, eps);

@@ -38,15 +38,27 @@ void Gradients::zero() {
 }
 
 double Gradients::global_norm() const {
+  // Per-tensor sums (static schedule: the same partial sums for the same thread count), then
+  // added in table order: deterministic.
   double sum = 0;
-  for (const auto& g : grads_)
-    for (int64_t i = 0; i < g.value.numel(); ++i) sum += static_cast<double>(g.value[i]) * g.value[i];
+  for (const auto& g : grads_) {
+    const float* x = g.value.data();
+    const int64_t n = g.value.numel();
+    double part = 0;
+#pragma omp parallel for simd schedule(static) reduction(+ : part) if (n > (1 << 15))
+    for (int64_t i = 0; i < n; ++i) part += static_cast<double>(x[i]) * x[i];
+    sum += part;
+  }
   return std::sqrt(sum);
 }
 
 void Gradients::scale(float factor) {
-  for (auto& g : grads_)
-    for (int64_t i = 0; i < g.value.numel(); ++i) g.value[i] *= factor;
+  for (auto& g : grads_) {
+    float* x = g.value.data();
+    const int64_t n = g.value.numel();
+#pragma omp parallel for simd schedule(static) if (n > (1 << 15))
+    for (int64_t i = 0; i < n; ++i) x[i] *= factor;
+  }
 }
 
 // ---------------------------------------------------------------- memory plan
@@ -63,10 +75,11 @@ std::vector<Shape> layer_shapes(const Dims& d) {
           {d.B, d.H, d.T}, {d.rows, d.D}, {d.rows}, {d.rows, d.D}, {d.rows, d.F}, {d.rows, d.F}, {d.rows, d.F}};
 }
 std::vector<Shape> final_shapes(const Dims& d) { return {{d.rows, d.D}, {d.rows}, {d.rows, d.D}, {d.rows, d.D}}; }
-std::vector<Shape> backward_shapes(const Dims& d, int threads, int64_t chunk) {
+std::vector<Shape> backward_shapes(const ModelConfig& c, const Dims& d, int threads, int64_t chunk) {
   // dx, dh (D); datt, dq (Q); dk, dv (KV); dact, dgate, dup (F); logits chunk; attention scratch.
   return {{d.rows, d.D}, {d.rows, d.D}, {d.rows, d.Q}, {d.rows, d.Q}, {d.rows, d.KV}, {d.rows, d.KV},
-          {d.rows, d.F}, {d.rows, d.F}, {d.rows, d.F}, {std::min(chunk, d.rows), d.V}, {threads * d.T}};
+          {d.rows, d.F}, {d.rows, d.F}, {d.rows, d.F}, {std::min(chunk, d.rows), d.V},
+          {attention_scratch_size({d.B, d.T, d.T, c.num_heads, c.num_kv_heads, c.head_dim, 0}, threads)}};
 }
 int64_t total(const std::vector<Shape>& shapes) {
   int64_t n = 0;
@@ -80,7 +93,7 @@ TrainingMemoryPlan TrainingMemoryPlan::make(const ModelConfig& c, int64_t batch,
   const Dims d = dims_of(c, batch, seq);
   TrainingMemoryPlan p;
   p.activations = c.num_layers * total(layer_shapes(d)) + total(final_shapes(d));
-  p.backward = total(backward_shapes(d, threads, head_chunk_rows));
+  p.backward = total(backward_shapes(c, d, threads, head_chunk_rows));
   return p;
 }
 
@@ -143,8 +156,8 @@ void TrainingGraph::forward(const TokenBatch& batch) {
           "the data was tokenized for another model");
     std::memcpy(x.data() + r * d.D, model_.embed().data() + static_cast<int64_t>(id) * d.D, sizeof(float) * d.D);
   }
-  Tensor scratch = work_.alloc({static_cast<int64_t>(omp_get_max_threads()) * T});
   const AttentionShape shape{B, T, T, c.num_heads, c.num_kv_heads, c.head_dim, c.sliding_window};
+  Tensor scratch = work_.alloc({attention_scratch_size(shape, omp_get_max_threads())});
   for (int64_t l = 0; l < c.num_layers; ++l) {
     const LayerWeights& w = model_.layer(l);
     LayerActivations& a = layers_[l];
@@ -212,13 +225,13 @@ double TrainingGraph::forward_backward(const TokenBatch& batch, float scale, Gra
   const double loss = head(batch, scale, &grads);
   const Dims d = dims_of(c, batch.batch, batch.seq);
   work_.reset();
-  Tensor dx = work_.alloc({d.rows, d.D});  // d loss / d residual stream
+  Tensor dx = work_.alloc_zeroed({d.rows, d.D});  // d loss / d residual stream
   Tensor dh = work_.alloc({d.rows, d.D});
   Tensor datt = work_.alloc({d.rows, d.Q}), dq = work_.alloc({d.rows, d.Q});
   Tensor dk = work_.alloc({d.rows, d.KV}), dv = work_.alloc({d.rows, d.KV});
   Tensor dact = work_.alloc({d.rows, d.F}), dgate = work_.alloc({d.rows, d.F}), dup = work_.alloc({d.rows, d.F});
-  Tensor scratch = work_.alloc({static_cast<int64_t>(omp_get_max_threads()) * d.T});
   const AttentionShape shape{d.B, d.T, d.T, c.num_heads, c.num_kv_heads, c.head_dim, c.sliding_window};
+  Tensor scratch = work_.alloc({attention_scratch_size(shape, omp_get_max_threads())});
   auto bias_grad = [&](const Tensor& bias, const std::string& name) {
     return bias.empty() ? nullptr : grads.of(name).data();
   };

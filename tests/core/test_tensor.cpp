@@ -62,7 +62,10 @@ TEST(Arena, CarvesAlignedZeroedTensorsAndRefusesOverflow) {
   arena.reset();
   a[0] = 7;
   Tensor again = arena.alloc({3});
-  EXPECT_EQ(again[0], 0.f);  // re-zeroed
+  EXPECT_EQ(again.data(), a.data());  // the same memory is handed out again
+  EXPECT_EQ(again[0], 7.f);           // alloc does not initialise
+  arena.reset();
+  EXPECT_EQ(arena.alloc_zeroed({3})[0], 0.f);
 }
 
 }  // namespace

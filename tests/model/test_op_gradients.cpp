@@ -94,7 +94,7 @@ TEST(OpGradients, GroupedQueryAttentionWithWindowAndOffsets) {
     std::vector<int64_t> start{0, 2};                   // second sequence continues a cache
     Vec q = random_vec(2 * 4 * 12, 6), k = random_vec(2 * 6 * 6, 7), v = random_vec(2 * 6 * 6, 8);
     Vec c = random_vec(q.size(), 9);
-    std::vector<double> scratch(static_cast<size_t>(omp_get_max_threads()) * 6);
+    std::vector<double> scratch(static_cast<size_t>(attention_scratch_size(s, omp_get_max_threads())));
     auto loss = [&] {
       Vec out(q.size());
       attention_forward(q.data(), k.data(), v.data(), out.data(), start.data(), s, scratch.data());

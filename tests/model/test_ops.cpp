@@ -63,9 +63,9 @@ TEST(Ops, GroupedQueryAttentionMatchesTwin) {
     Tensor ref = ops().read_f32(window ? "attention.out_window2" : "attention.out");
     Tensor out = Tensor::zeros(q.shape());
     std::vector<int64_t> start{0, 0};
-    std::vector<float> scratch(static_cast<size_t>(omp_get_max_threads()) * 5);
-    attention_forward(q.data(), k.data(), v.data(), out.data(), start.data(), {2, 5, 5, 4, 2, 6, window},
-                      scratch.data());
+    const AttentionShape shape{2, 5, 5, 4, 2, 6, window};
+    std::vector<float> scratch(static_cast<size_t>(attention_scratch_size(shape, omp_get_max_threads())));
+    attention_forward(q.data(), k.data(), v.data(), out.data(), start.data(), shape, scratch.data());
     EXPECT_LE(testing::max_abs_diff(out, ref), 1e-5) << "window " << window;
   }
 }

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "sculpt/core/error.h"
+#include "sculpt/linalg/blas.h"
 
 namespace sculpt {
 
@@ -15,47 +16,54 @@ void check_shape(const int64_t* start, const AttentionShape& s) {
   for (int64_t b = 0; b < s.batch; ++b)
     check(start[b] + s.q_len <= s.kv_capacity, "attention: positions exceed the key/value buffer", "attention");
 }
+
+// Visible keys of query row at absolute position pos: [first, pos].
+int64_t first_key(int64_t pos, int64_t window) { return window > 0 ? std::max<int64_t>(0, pos - window + 1) : 0; }
 }  // namespace
+
+int64_t attention_scratch_size(const AttentionShape& s, int threads) {
+  // Scores and their gradient for one query block against every key.
+  return static_cast<int64_t>(threads) * 2 * std::min(kAttentionQueryBlock, std::max<int64_t>(s.q_len, 1)) *
+         s.kv_capacity;
+}
 
 template <typename T>
 void attention_forward(const T* q, const T* k, const T* v, T* out, const int64_t* start, const AttentionShape& s,
                        T* scratch, T* lse) {
   check_shape(start, s);
   const int64_t hd = s.head_dim, qw = s.n_heads * hd, kw = s.n_kv_heads * hd;
-  const int64_t group = s.n_heads / s.n_kv_heads;
+  const int64_t group = s.n_heads / s.n_kv_heads, block = std::min(kAttentionQueryBlock, s.q_len);
+  const int64_t blocks = (s.q_len + block - 1) / block;
   const T scale = T(1) / std::sqrt(static_cast<T>(hd));
+  const int64_t scratch_per_thread = 2 * block * s.kv_capacity;
 #pragma omp parallel for collapse(3) schedule(static)
   for (int64_t b = 0; b < s.batch; ++b)
     for (int64_t h = 0; h < s.n_heads; ++h)
-      for (int64_t t = 0; t < s.q_len; ++t) {
-        T* scores = scratch + static_cast<int64_t>(omp_get_thread_num()) * s.kv_capacity;
-        const int64_t pos = start[b] + t;
-        const int64_t first = s.window > 0 ? std::max<int64_t>(0, pos - s.window + 1) : 0;
-        const T* qrow = q + (b * s.q_len + t) * qw + h * hd;
-        const T* kbase = k + b * s.kv_capacity * kw + (h / group) * hd;
-        const T* vbase = v + b * s.kv_capacity * kw + (h / group) * hd;
-        T max_score = -INFINITY;
-        for (int64_t j = first; j <= pos; ++j) {
-          const T* krow = kbase + j * kw;
-          T dot = 0;
-          for (int64_t i = 0; i < hd; ++i) dot += qrow[i] * krow[i];
-          scores[j] = dot * scale;
-          max_score = std::max(max_score, scores[j]);
+      for (int64_t blk = 0; blk < blocks; ++blk) {
+        T* scores = scratch + static_cast<int64_t>(omp_get_thread_num()) * scratch_per_thread;
+        const int64_t t0 = blk * block, rows = std::min(block, s.q_len - t0);
+        const int64_t keys = start[b] + t0 + rows;  // keys the last row of the block can see
+        const T* qblk = q + (b * s.q_len + t0) * qw + h * hd;
+        const T* kh = k + b * s.kv_capacity * kw + (h / group) * hd;
+        const T* vh = v + b * s.kv_capacity * kw + (h / group) * hd;
+        // scores (rows × keys) = scale · Q Kᵀ
+        gemm(Trans::no, Trans::yes, rows, keys, hd, scale, qblk, qw, kh, kw, T(0), scores, keys);
+        for (int64_t r = 0; r < rows; ++r) {
+          T* row = scores + r * keys;
+          const int64_t pos = start[b] + t0 + r, first = first_key(pos, s.window);
+          T max_score = -INFINITY;
+          for (int64_t j = first; j <= pos; ++j) max_score = std::max(max_score, row[j]);
+          T denom = 0;
+          for (int64_t j = first; j <= pos; ++j) denom += row[j] = std::exp(row[j] - max_score);
+          const T inv = T(1) / denom;
+          for (int64_t j = 0; j < first; ++j) row[j] = 0;
+          for (int64_t j = first; j <= pos; ++j) row[j] *= inv;
+          for (int64_t j = pos + 1; j < keys; ++j) row[j] = 0;
+          if (lse) lse[(b * s.n_heads + h) * s.q_len + t0 + r] = max_score + std::log(denom);
         }
-        T denom = 0;
-        for (int64_t j = first; j <= pos; ++j) {
-          scores[j] = std::exp(scores[j] - max_score);
-          denom += scores[j];
-        }
-        if (lse) lse[(b * s.n_heads + h) * s.q_len + t] = max_score + std::log(denom);
-        T* orow = out + (b * s.q_len + t) * qw + h * hd;
-        std::fill(orow, orow + hd, T(0));
-        const T inv = T(1) / denom;
-        for (int64_t j = first; j <= pos; ++j) {
-          const T p = scores[j] * inv;
-          const T* vrow = vbase + j * kw;
-          for (int64_t i = 0; i < hd; ++i) orow[i] += p * vrow[i];
-        }
+        // out (rows × hd) = P V
+        gemm(Trans::no, Trans::no, rows, hd, keys, T(1), scores, keys, vh, kw, T(0),
+             out + (b * s.q_len + t0) * qw + h * hd, qw);
       }
 }
 
@@ -64,49 +72,49 @@ void attention_backward(const T* q, const T* k, const T* v, const T* out, const 
                         T* dv, const int64_t* start, const AttentionShape& s, T* scratch) {
   check_shape(start, s);
   const int64_t hd = s.head_dim, qw = s.n_heads * hd, kw = s.n_kv_heads * hd;
-  const int64_t group = s.n_heads / s.n_kv_heads;
+  const int64_t group = s.n_heads / s.n_kv_heads, block = std::min(kAttentionQueryBlock, s.q_len);
+  const int64_t blocks = (s.q_len + block - 1) / block;
   const T scale = T(1) / std::sqrt(static_cast<T>(hd));
+  const int64_t scratch_per_thread = 2 * block * s.kv_capacity;
+  // One task per (sequence, kv head): it owns that head's dk/dv rows, so there are no races.
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t b = 0; b < s.batch; ++b)
     for (int64_t kvh = 0; kvh < s.n_kv_heads; ++kvh) {
-      T* prob = scratch + static_cast<int64_t>(omp_get_thread_num()) * s.kv_capacity;
-      const T* kbase = k + b * s.kv_capacity * kw + kvh * hd;
-      const T* vbase = v + b * s.kv_capacity * kw + kvh * hd;
-      T* dkbase = dk + b * s.kv_capacity * kw + kvh * hd;
-      T* dvbase = dv + b * s.kv_capacity * kw + kvh * hd;
+      T* prob = scratch + static_cast<int64_t>(omp_get_thread_num()) * scratch_per_thread;
+      T* dprob = prob + block * s.kv_capacity;
+      const T* kh = k + b * s.kv_capacity * kw + kvh * hd;
+      const T* vh = v + b * s.kv_capacity * kw + kvh * hd;
+      T* dkh = dk + b * s.kv_capacity * kw + kvh * hd;
+      T* dvh = dv + b * s.kv_capacity * kw + kvh * hd;
       for (int64_t h = kvh * group; h < (kvh + 1) * group; ++h)
-        for (int64_t t = 0; t < s.q_len; ++t) {
-          const int64_t pos = start[b] + t;
-          const int64_t first = s.window > 0 ? std::max<int64_t>(0, pos - s.window + 1) : 0;
-          const T* qrow = q + (b * s.q_len + t) * qw + h * hd;
-          const T* orow = out + (b * s.q_len + t) * qw + h * hd;
-          const T* dorow = dout + (b * s.q_len + t) * qw + h * hd;
-          T* dqrow = dq + (b * s.q_len + t) * qw + h * hd;
-          const T row_lse = lse[(b * s.n_heads + h) * s.q_len + t];
-          T delta = 0;  // do·o = Σ_j P_ij dP_ij
-          for (int64_t i = 0; i < hd; ++i) delta += dorow[i] * orow[i];
-          for (int64_t j = first; j <= pos; ++j) {
-            const T* krow = kbase + j * kw;
-            T dot = 0;
-            for (int64_t i = 0; i < hd; ++i) dot += qrow[i] * krow[i];
-            prob[j] = std::exp(dot * scale - row_lse);
+        for (int64_t blk = 0; blk < blocks; ++blk) {
+          const int64_t t0 = blk * block, rows = std::min(block, s.q_len - t0);
+          const int64_t keys = start[b] + t0 + rows;
+          const int64_t off = (b * s.q_len + t0) * qw + h * hd;
+          // P from the saved log-sum-exp.
+          gemm(Trans::no, Trans::yes, rows, keys, hd, scale, q + off, qw, kh, kw, T(0), prob, keys);
+          for (int64_t r = 0; r < rows; ++r) {
+            T* row = prob + r * keys;
+            const int64_t pos = start[b] + t0 + r, first = first_key(pos, s.window);
+            const T row_lse = lse[(b * s.n_heads + h) * s.q_len + t0 + r];
+            for (int64_t j = 0; j < keys; ++j) row[j] = (j >= first && j <= pos) ? std::exp(row[j] - row_lse) : T(0);
           }
-          for (int64_t j = first; j <= pos; ++j) {
-            const T* vrow = vbase + j * kw;
-            T* dvrow = dvbase + j * kw;
-            T dp = 0;
-            for (int64_t i = 0; i < hd; ++i) {
-              dp += dorow[i] * vrow[i];
-              dvrow[i] += prob[j] * dorow[i];
-            }
-            const T ds = prob[j] * (dp - delta) * scale;
-            const T* krow = kbase + j * kw;
-            T* dkrow = dkbase + j * kw;
-            for (int64_t i = 0; i < hd; ++i) {
-              dqrow[i] += ds * krow[i];
-              dkrow[i] += ds * qrow[i];
-            }
+          // dV += Pᵀ dO;  dP = dO Vᵀ
+          gemm(Trans::yes, Trans::no, keys, hd, rows, T(1), prob, keys, dout + off, qw, T(1), dvh, kw);
+          gemm(Trans::no, Trans::yes, rows, keys, hd, T(1), dout + off, qw, vh, kw, T(0), dprob, keys);
+          // dS = P ∘ (dP − rowsum(dO ∘ O)) · scale, written over dP.
+          for (int64_t r = 0; r < rows; ++r) {
+            const T* o = out + off + r * qw;
+            const T* d = dout + off + r * qw;
+            T delta = 0;
+            for (int64_t i = 0; i < hd; ++i) delta += d[i] * o[i];
+            T* p = prob + r * keys;
+            T* dp = dprob + r * keys;
+            for (int64_t j = 0; j < keys; ++j) dp[j] = p[j] * (dp[j] - delta) * scale;
           }
+          // dQ += dS K;  dK += dSᵀ Q
+          gemm(Trans::no, Trans::no, rows, hd, keys, T(1), dprob, keys, kh, kw, T(1), dq + off, qw);
+          gemm(Trans::yes, Trans::no, keys, hd, rows, T(1), dprob, keys, q + off, qw, T(1), dkh, kw);
         }
     }
 }

@@ -23,12 +23,19 @@ double cross_entropy_forward_backward(T* logits, const int32_t* targets, const T
     }
     const int32_t target = targets[r];
     const T max_logit = *std::max_element(row, row + vocab);
+    const double target_shifted = static_cast<double>(row[target]) - static_cast<double>(max_logit);
+    // exp in the working precision (arguments are ≤ 0 after the shift), sums in double.
     double sum = 0.0;
-    for (int64_t i = 0; i < vocab; ++i) sum += std::exp(static_cast<double>(row[i] - max_logit));
-    const double lse = static_cast<double>(max_logit) + std::log(sum);
-    total += static_cast<double>(weight[r]) * (lse - static_cast<double>(row[target]));
-    for (int64_t i = 0; i < vocab; ++i)
-      row[i] = static_cast<T>(weight[r] * std::exp(static_cast<double>(row[i]) - lse));
+#pragma omp simd reduction(+ : sum)
+    for (int64_t i = 0; i < vocab; ++i) {
+      row[i] = std::exp(row[i] - max_logit);
+      sum += static_cast<double>(row[i]);
+    }
+    const double lse_shifted = std::log(sum);  // lse − max
+    total += static_cast<double>(weight[r]) * (lse_shifted - target_shifted);
+    const T factor = static_cast<T>(static_cast<double>(weight[r]) / sum);
+#pragma omp simd
+    for (int64_t i = 0; i < vocab; ++i) row[i] *= factor;
     row[target] -= weight[r];
   }
   return total;

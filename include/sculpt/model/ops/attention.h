@@ -16,8 +16,14 @@ struct AttentionShape {
   int64_t window = 0;       // sliding window, 0 = none
 };
 
+// Queries are processed in blocks of kAttentionQueryBlock rows per (sequence, head) task, each
+// block's scores a GEMM against the keys it can see.
+constexpr int64_t kAttentionQueryBlock = 64;
+// Scratch values attention_forward / attention_backward need for `threads` threads.
+int64_t attention_scratch_size(const AttentionShape& shape, int threads);
+
 // q: (B, T, n_heads*hd); k, v: (B, S, n_kv*hd); out: (B, T, n_heads*hd); start: (B,).
-// `scratch` holds at least num_threads * S values. lse (B, n_heads, T), when non-null, receives
+// `scratch` holds attention_scratch_size() values. lse (B, n_heads, T), when non-null, receives
 // each row's log-sum-exp of scaled scores, so the backward can rebuild the probabilities.
 template <typename T>
 void attention_forward(const T* q, const T* k, const T* v, T* out, const int64_t* start, const AttentionShape& shape,
@@ -27,7 +33,7 @@ void attention_forward(const T* q, const T* k, const T* v, T* out, const int64_t
 //   dv_j += Σ_i P_ij do_i;   dP_ij = do_i·v_j;   ds_ij = P_ij (dP_ij − do_i·o_i);
 //   dq_i += Σ_j ds_ij k_j / √d;   dk_j += Σ_i ds_ij q_i / √d.
 // Work is split by (sequence, kv head), so every gradient row has one writer: deterministic.
-// dq, dk, dv are accumulated (+=). `scratch` holds num_threads * S values.
+// dq, dk, dv are accumulated (+=). `scratch` holds attention_scratch_size() values.
 template <typename T>
 void attention_backward(const T* q, const T* k, const T* v, const T* out, const T* lse, const T* dout, T* dq, T* dk,
                         T* dv, const int64_t* start, const AttentionShape& shape, T* scratch);
