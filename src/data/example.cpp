@@ -6,6 +6,23 @@
 
 namespace sculpt {
 
+int64_t cut_middle(std::vector<int32_t>& ids, int64_t begin, int64_t end, int64_t excess) {
+  const int64_t cue = std::min<int64_t>(kCueTokens, end - begin - excess);
+  const int64_t cut_end = end - cue, cut_begin = cut_end - excess;
+  ids.erase(ids.begin() + cut_begin, ids.begin() + cut_end);
+  return cut_begin;
+}
+
+void recount(const std::vector<Example>& examples, DatasetStats& stats) {
+  stats.records = static_cast<int64_t>(examples.size());
+  stats.truncated = stats.prompt_tokens_cut = stats.target_tokens = 0;
+  for (const auto& e : examples) {
+    stats.truncated += e.prompt_tokens_cut > 0;
+    stats.prompt_tokens_cut += e.prompt_tokens_cut;
+    for (uint8_t t : e.target) stats.target_tokens += t;
+  }
+}
+
 Example build_example(const Tokenizer& tokenizer, const std::vector<Segment>& segments, const ExampleOptions& options,
                       const std::string& where, DatasetStats& stats) {
   Example ex;
@@ -42,13 +59,12 @@ Example build_example(const Tokenizer& tokenizer, const std::vector<Segment>& se
           "the completion needs " + std::to_string(len - prompt) + " tokens, more than --max-seq-len " +
               std::to_string(options.max_seq_len),
           where, "raise --max-seq-len or shorten the completion (or pass --skip-bad-records)");
-    const int64_t cue = std::min<int64_t>(kCueTokens, prompt - excess);
-    const int64_t cut_end = first_target - cue, cut_begin = cut_end - excess;
-    ex.tokens.erase(ex.tokens.begin() + cut_begin, ex.tokens.begin() + cut_end);
-    ex.target.erase(ex.target.begin() + cut_begin, ex.target.begin() + cut_end);
-    ++stats.truncated;
-    stats.prompt_tokens_cut += excess;
+    const int64_t cut_begin = cut_middle(ex.tokens, begin, first_target, excess);
+    ex.target.erase(ex.target.begin() + cut_begin, ex.target.begin() + cut_begin + excess);
+    ex.prompt_tokens_cut = excess;
   }
+  stats.truncated += ex.prompt_tokens_cut > 0;
+  stats.prompt_tokens_cut += ex.prompt_tokens_cut;
   for (uint8_t t : ex.target) stats.target_tokens += t;
   ++stats.records;
   return ex;

@@ -264,6 +264,7 @@ Dataset read_dataset(const std::string& path, const Tokenizer& tokenizer, const 
     std::vector<Example> kept;
     for (size_t i : order) kept.push_back(std::move(d.examples[i]));
     d.examples = std::move(kept);
+    recount(d.examples, d.stats);
   }
   return d;
 }

@@ -28,13 +28,18 @@ ExactMatchResult exact_match(const LlamaModel& model, const Tokenizer& tokenizer
   GenerationOptions o;
   o.max_new_tokens = longest_target + 2;
   if (tokenizer.eos_id() >= 0) o.stop_tokens.push_back(tokenizer.eos_id());
+  const int64_t context = model.config().max_position_embeddings;
   for (size_t start = 0; start < examples.size(); start += static_cast<size_t>(batch)) {
     const size_t end = std::min(examples.size(), start + static_cast<size_t>(batch));
     std::vector<std::vector<int32_t>> prompts;
     for (size_t i = start; i < end; ++i) {
       const Example& e = examples[i];
       const auto first_target = std::find(e.target.begin(), e.target.end(), 1) - e.target.begin();
-      prompts.emplace_back(e.tokens.begin(), e.tokens.begin() + first_target);
+      std::vector<int32_t> prompt(e.tokens.begin(), e.tokens.begin() + first_target);
+      // Leave room to generate: cut the prompt's middle as the data readers do.
+      const int64_t excess = static_cast<int64_t>(prompt.size()) + o.max_new_tokens - context;
+      if (excess > 0) cut_middle(prompt, tokenizer.adds_bos() ? 1 : 0, static_cast<int64_t>(prompt.size()), excess);
+      prompts.push_back(std::move(prompt));
     }
     auto outputs = generate(model, prompts, o);
     for (size_t i = start; i < end; ++i) {

@@ -141,6 +141,7 @@ TrainResult run_training(LlamaModel& model, const Tokenizer& tokenizer, const st
     metrics << m.dump() << "\n" << std::flush;
     log_info("eval at step ", step, ": ", m.dump());
   };
+  if (state.step == 0 && o.eval_steps > 0) evaluate(0);  // the starting point, for comparison
   const auto t_start = std::chrono::steady_clock::now();
   int64_t tokens_seen = 0;
   const int64_t first_step = state.step + 1;

@@ -14,6 +14,7 @@ struct Example {
   std::vector<uint8_t> target;  // 1 where tokens[i] is to be predicted (completion, assistant turns, EOS)
   std::string prompt_text;      // text before the first target (for generation-based evaluation)
   std::string target_text;      // the first target segment's text (e.g. the label)
+  int64_t prompt_tokens_cut = 0;  // > 0 when the prompt was truncated to fit
 };
 
 struct DatasetStats {
@@ -50,5 +51,12 @@ Example build_example(const Tokenizer& tokenizer, const std::vector<Segment>& se
                       const std::string& where, DatasetStats& stats);
 
 constexpr int64_t kCueTokens = 16;
+
+// Removes `excess` tokens from the middle of ids[begin, end), keeping its first tokens and its
+// last min(kCueTokens, …) ones. Returns the index where the removed run started.
+int64_t cut_middle(std::vector<int32_t>& ids, int64_t begin, int64_t end, int64_t excess);
+
+// Recomputes the example counts of `stats` (records, truncated, tokens cut, target tokens).
+void recount(const std::vector<Example>& examples, DatasetStats& stats);
 
 }  // namespace sculpt
