@@ -3,13 +3,14 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "osft_flags.h"
+#include "sculpt/core/atomic_file.h"
 #include "sculpt/core/error.h"
 #include "sculpt/core/log.h"
 #include "sculpt/core/threads.h"
-#include "sculpt/data/batching.h"
 #include "sculpt/data/readers.h"
 #include "sculpt/eval/exact_match.h"
-#include "sculpt/model/training_graph.h"
+#include "sculpt/eval/loss.h"
 #include "sculpt/train/trainer.h"
 
 namespace sculpt::cli {
@@ -24,24 +25,9 @@ struct TrainArgs {
   int64_t max_seq_len = 512, max_train_samples = 0, eval_samples = 200;
   bool skip_bad_records = false;
   int threads = 0;
+  std::string method = "plain";
+  OsftFlags osft;
 };
-
-// Mean cross-entropy per target token over `examples`, in micro-batches of `rows` sequences.
-double held_out_loss(const LlamaModel& model, const std::vector<Example>& examples, int64_t rows) {
-  int64_t longest = 1;
-  for (const auto& e : examples) longest = std::max<int64_t>(longest, static_cast<int64_t>(e.tokens.size()) - 1);
-  TrainingGraph graph(model, rows, longest);
-  double sum = 0;
-  int64_t targets = 0;
-  for (size_t i = 0; i < examples.size(); i += static_cast<size_t>(rows)) {
-    std::vector<const Example*> group;
-    for (size_t j = i; j < std::min(examples.size(), i + static_cast<size_t>(rows)); ++j) group.push_back(&examples[j]);
-    TokenBatch b = make_token_batch(group);
-    sum += graph.loss(b);
-    targets += b.target_tokens();
-  }
-  return targets ? sum / static_cast<double>(targets) : 0.0;
-}
 
 void run_train(TrainArgs& a) {
   set_num_threads(a.threads);
@@ -74,7 +60,7 @@ void run_train(TrainArgs& a) {
   if (!eval.examples.empty())
     hook = [&](int64_t, const LlamaModel& m) {
       ExactMatchResult em = exact_match(m, *tokenizer, eval.examples);
-      return json{{"eval_loss", held_out_loss(m, eval.examples, a.train.effective_batch_size)},
+      return json{{"eval_loss", held_out_loss(m, eval.examples, a.train.effective_batch_size).loss},
                   {"eval_exact_match", em.accuracy()},
                   {"eval_samples", em.total}};
     };
@@ -110,8 +96,25 @@ void run_train(TrainArgs& a) {
                    {"train_examples", train.stats.records},
                    {"truncated_examples", train.stats.truncated},
                    {"skipped_records", train.stats.skipped}};
+  resolved["method"] = a.method;
+  std::unique_ptr<OsftStrategy> osft;
+  if (a.method == "osft") {
+    const OsftOptions o = a.osft.resolve();
+    osft = std::make_unique<OsftStrategy>(o);
+    resolved["osft"] = {{"mode", o.mode},
+                        {"projection", o.projection},
+                        {"rank_policy", RankPolicy(o.rank).describe()},
+                        {"target_patterns", o.target_patterns},
+                        {"freeze_non_targets", o.freeze_non_targets}};
+  } else {
+    check(a.osft.unfreeze_opt->count() == 0 && a.osft.effective_opt->count() == 0,
+          "OSFT rank options given without --method osft", "train", "add --method osft");
+  }
   install_stop_handlers();
-  TrainResult r = run_training(model, *tokenizer, train.examples, a.train, resolved, hook);
+  TrainResult r = run_training(model, *tokenizer, train.examples, a.train, resolved, hook, osft.get());
+  if (osft)
+    write_text_atomic((fs::path(a.train.output_dir) / "osft_plan.json").string(),
+                      osft_plan_json(osft->plan(), a.osft.resolve()).dump(2) + "\n");
   if (r.interrupted) std::exit(143);
 }
 }  // namespace
@@ -124,6 +127,9 @@ void register_train(CLI::App& app) {
   cmd->add_option("-d,--data", a->data, "Training data: JSONL file or a CL_Benchmark task directory")->required();
   cmd->add_option("-o,--output-dir", t.output_dir, "Where checkpoints, metrics and the final model go")->required();
   cmd->add_option("--tokenizer", a->tokenizer, "Tokenizer file; default: found beside the model");
+  cmd->add_option("--method", a->method, "plain (full fine-tuning) or osft (Orthogonal Subspace Fine-Tuning)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"plain", "osft"}));
   cmd->add_option("--data-format", a->data_format, "auto, jsonl, chat or cl-benchmark")->capture_default_str();
   cmd->add_option("--chat-template", a->chat_template, "auto (from the model), llama-2, llama-3, chatml or plain")
       ->capture_default_str();
@@ -165,6 +171,7 @@ void register_train(CLI::App& app) {
   cmd->add_option("--eval-steps", t.eval_steps, "Evaluate every N steps (and always at the end)")->check(CLI::NonNegativeNumber);
   cmd->add_flag("--skip-bad-records", a->skip_bad_records, "Skip and count malformed records instead of failing");
   cmd->add_option("--threads", a->threads, "Threads for compute (0 = all cores)")->capture_default_str();
+  add_osft_flags(cmd, a->osft);
   cmd->callback([a] { run_train(*a); });
 }
 

@@ -8,5 +8,7 @@ namespace sculpt::cli {
 void register_generate(CLI::App& app);
 void register_init_model(CLI::App& app);
 void register_train(CLI::App& app);
+void register_plan(CLI::App& app);
+void register_eval(CLI::App& app);
 
 }  // namespace sculpt::cli

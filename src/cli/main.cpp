@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
   sculpt::cli::register_generate(app);
   sculpt::cli::register_init_model(app);
   sculpt::cli::register_train(app);
+  sculpt::cli::register_plan(app);
+  sculpt::cli::register_eval(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -71,6 +71,16 @@ void project_two_sided(float* d, const float* u_h, const float* v_h, int64_t n, 
   gemm(Trans::no, Trans::no, n, m, k, -1.f, work, k, v_h, m, 1.f, d, m);
 }
 
+void project_block(float* d, const float* u_h, const float* v_h, int64_t n, int64_t m, int64_t k, float* work) {
+  if (k == 0) return;
+  float* left = work;            // U_hᵀ D      (k×M)
+  float* core = work + k * m;    // U_hᵀ D V_hᵀ (k×k)
+  gemm(Trans::yes, Trans::no, k, m, n, 1.f, u_h, k, d, m, 0.f, left, m);
+  gemm(Trans::no, Trans::yes, k, k, m, 1.f, left, m, v_h, m, 0.f, core, k);
+  gemm(Trans::no, Trans::no, k, m, k, 1.f, core, k, v_h, m, 0.f, left, m);  // core · V_h (k×M)
+  gemm(Trans::no, Trans::no, n, m, k, -1.f, u_h, k, left, m, 1.f, d, m);
+}
+
 void project_two_sided(Tensor& d, const Tensor& u_h, const Tensor& v_h) {
   check(d.rank() == 2 && u_h.rank() == 2 && v_h.rank() == 2, "project_two_sided expects 2-D tensors");
   const int64_t n = d.dim(0), m = d.dim(1), k = u_h.dim(1);

@@ -40,7 +40,7 @@ std::vector<fs::path> complete_checkpoints(const std::string& output_dir) {
 }  // namespace
 
 std::string save_checkpoint(const std::string& output_dir, const LlamaModel& model, AdamW& optimizer,
-                            const TrainingState& state) {
+                            const TrainingState& state, const Strategy* strategy) {
   const fs::path root = fs::path(output_dir) / "checkpoints";
   fs::create_directories(root);
   const fs::path final_dir = root / step_name(state.step);
@@ -63,6 +63,7 @@ std::string save_checkpoint(const std::string& output_dir, const LlamaModel& mod
               {"position", state.cursor.position},
               {"fingerprint", state.fingerprint}};
     write_text_atomic((tmp / "state.json").string(), s.dump(2) + "\n");
+    if (strategy) strategy->save_state(tmp.string());
     write_text_atomic((tmp / "DONE").string(), "complete\n");
     fs::remove_all(final_dir);
     fs::rename(tmp, final_dir);

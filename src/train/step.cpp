@@ -7,7 +7,8 @@
 namespace sculpt {
 
 StepStats optimizer_step(LlamaModel& model, TrainingGraph& graph, Gradients& grads, AdamW& optimizer,
-                         const std::vector<TokenBatch>& micro_batches, float lr, float max_grad_norm) {
+                         const std::vector<TokenBatch>& micro_batches, float lr, float max_grad_norm,
+                         Strategy* strategy, bool measure) {
   StepStats stats;
   stats.lr = lr;
   for (const auto& mb : micro_batches) {
@@ -23,6 +24,7 @@ StepStats optimizer_step(LlamaModel& model, TrainingGraph& graph, Gradients& gra
   stats.loss = loss_sum / static_cast<double>(stats.target_tokens);
   check(std::isfinite(stats.loss), "the loss is not finite (" + std::to_string(stats.loss) + ")", "training",
         "lower --learning-rate or check the data; the last checkpoint is intact");
+  if (strategy) strategy->on_gradients(model, grads);
   stats.grad_norm = grads.global_norm();
   // torch.nn.utils.clip_grad_norm_: scale by max/(norm + 1e-6) when that is below 1.
   if (max_grad_norm > 0.f) {
@@ -36,7 +38,12 @@ StepStats optimizer_step(LlamaModel& model, TrainingGraph& graph, Gradients& gra
     // The step is written over the gradient: it is not needed afterwards.
     Tensor step = g;
     optimizer.compute_step(i, params[i].value, g, lr, step);
+    if (strategy) strategy->on_step(i, params[i].value, step);
     AdamW::apply(params[i].value, step);
+  }
+  if (strategy) {
+    strategy->after_apply(model, measure);
+    if (measure) stats.strategy_metrics = strategy->step_metrics();
   }
   return stats;
 }

@@ -89,7 +89,7 @@ void copy_tokenizer_files(const std::string& model_path, const Tokenizer& tokeni
 }
 
 TrainResult run_training(LlamaModel& model, const Tokenizer& tokenizer, const std::vector<Example>& examples,
-                         const TrainOptions& o, const json& resolved, const EvalHook& eval) {
+                         const TrainOptions& o, const json& resolved, const EvalHook& eval, Strategy* strategy) {
   const fs::path out(o.output_dir);
   fs::create_directories(out);
   write_text_atomic((out / "training_params.json").string(), resolved.dump(2) + "\n");
@@ -114,8 +114,10 @@ TrainResult run_training(LlamaModel& model, const Tokenizer& tokenizer, const st
   std::ostringstream fp;
   fp << resolved.value("data", "") << "|" << examples.size() << "|" << o.effective_batch_size << "|" << max_tokens << "|"
      << o.seed << "|" << total_steps << "|" << o.learning_rate << "|" << o.lr_scheduler << "|" << o.warmup_steps;
+  if (strategy) fp << "|" << resolved.value("method", "") << "|" << resolved.value("osft", json()).dump();
   TrainingState state;
   state.fingerprint = fp.str();
+  bool resumed = false;
   if (!o.resume.empty()) {
     std::optional<std::string> dir = o.resume == "auto" ? latest_checkpoint(o.output_dir) : std::optional(o.resume);
     if (dir) {
@@ -124,11 +126,14 @@ TrainResult run_training(LlamaModel& model, const Tokenizer& tokenizer, const st
             "resume with the same --data, batch, seed, steps and schedule as the original run");
       state = saved;
       batcher.set_cursor(state.cursor);
+      if (strategy) strategy->load_state(*dir, model, optimizer);
+      resumed = true;
       log_info("resumed from ", *dir, " at step ", state.step);
     } else {
       log_info("no checkpoint to resume from in ", o.output_dir, "; starting fresh");
     }
   }
+  if (strategy && !resumed) strategy->begin_task(model, optimizer);
   const fs::path metrics_path = out / "metrics.jsonl";
   truncate_metrics(metrics_path, state.step);
   std::ofstream metrics(metrics_path, std::ios::app);
@@ -148,7 +153,7 @@ TrainResult run_training(LlamaModel& model, const Tokenizer& tokenizer, const st
   for (int64_t step = first_step; step <= total_steps; ++step) {
     const auto t0 = std::chrono::steady_clock::now();
     std::vector<TokenBatch> micro = batcher.next_step();
-    StepStats s = optimizer_step(model, graph, grads, optimizer, micro, schedule.at(step), o.max_grad_norm);
+    StepStats s = optimizer_step(model, graph, grads, optimizer, micro, schedule.at(step), o.max_grad_norm, strategy);
     const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
     tokens_seen += s.tokens;
@@ -158,24 +163,29 @@ TrainResult run_training(LlamaModel& model, const Tokenizer& tokenizer, const st
     result.final_loss = s.loss;
     const double epoch = static_cast<double>(state.cursor.epoch) +
                          static_cast<double>(state.cursor.position) / static_cast<double>(examples.size());
-    metrics << json{{"step", step},          {"epoch", epoch},          {"loss", s.loss},
-                    {"lr", s.lr},            {"grad_norm", s.grad_norm}, {"tokens", s.tokens},
-                    {"target_tokens", s.target_tokens}, {"tok_per_s", s.tokens / dt}, {"elapsed_s", elapsed}}
-                   .dump()
-            << "\n"
-            << std::flush;
+    json line = {{"step", step},          {"epoch", epoch},          {"loss", s.loss},
+                 {"lr", s.lr},            {"grad_norm", s.grad_norm}, {"tokens", s.tokens},
+                 {"target_tokens", s.target_tokens}, {"tok_per_s", s.tokens / dt}, {"elapsed_s", elapsed}};
+    std::string extra;
+    for (const auto& [key, value] : s.strategy_metrics) {
+      line[key] = value;
+      char buf[64];
+      std::snprintf(buf, sizeof buf, " | %s %.2e", key.c_str(), value);
+      extra += buf;
+    }
+    metrics << line.dump() << "\n" << std::flush;
     if (o.logging_steps > 0 && (step % o.logging_steps == 0 || step == total_steps)) {
       const double eta = elapsed / static_cast<double>(step - first_step + 1) * static_cast<double>(total_steps - step);
-      char line[256];
-      std::snprintf(line, sizeof line, "step %lld/%lld | loss %.4f | lr %.2e | grad-norm %.3f | tok/s %.0f | ETA %s",
+      char text[256];
+      std::snprintf(text, sizeof text, "step %lld/%lld | loss %.4f | lr %.2e | grad-norm %.3f%s | tok/s %.0f | ETA %s",
                     static_cast<long long>(step), static_cast<long long>(total_steps), s.loss, s.lr, s.grad_norm,
-                    tokens_seen / std::max(elapsed, 1e-9), format_duration(eta).c_str());
-      log_info(line);
+                    extra.c_str(), tokens_seen / std::max(elapsed, 1e-9), format_duration(eta).c_str());
+      log_info(text);
     }
     if (o.eval_steps > 0 && step % o.eval_steps == 0 && step != total_steps) evaluate(step);
     const bool stop = stop_requested();
     if ((o.save_steps > 0 && step % o.save_steps == 0) || (stop && step < total_steps)) {
-      save_checkpoint(o.output_dir, model, optimizer, state);
+      save_checkpoint(o.output_dir, model, optimizer, state, strategy);
       prune_checkpoints(o.output_dir, o.save_total_limit);
     }
     if (stop && step < total_steps) {

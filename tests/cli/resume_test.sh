@@ -2,13 +2,15 @@
 # A run killed with SIGKILL at random moments (training or checkpoint writing) and resumed with
 # --resume auto must end with weights bit-identical to an uninterrupted run; SIGTERM must save a
 # checkpoint, exit 143, and resume the same way.
-#   resume_test.sh SCULPT_BINARY DATA_JSONL WORK_DIR [KILLS]
+#   resume_test.sh SCULPT_BINARY DATA_JSONL WORK_DIR [KILLS [EXTRA TRAIN ARGS...]]
 set -euo pipefail
 sculpt=$1 data=$2 work=$3 kills=${4:-5}
+shift $(( $# < 4 ? $# : 4 ))
+extra=("$@")
 rm -rf "$work" && mkdir -p "$work"
 "$sculpt" -q init-model --output-dir "$work/model" --hidden-size 96 --num-layers 3 --num-heads 4 --num-kv-heads 2 --seed 5
 train=(-q train --model "$work/model" --data "$data" --max-steps 60 --effective-batch-size 4
-       --learning-rate 1e-3 --warmup-steps 5 --save-steps 1 --save-total-limit 2 --seed 3 --threads 2)
+       --learning-rate 1e-3 --warmup-steps 5 --save-steps 1 --save-total-limit 2 --seed 3 --threads 2 "${extra[@]}")
 
 "$sculpt" "${train[@]}" --output-dir "$work/reference"
 reference=$(sha256sum < "$work/reference/final/model.safetensors")

@@ -23,4 +23,8 @@ void project_two_sided(float* d, const float* u_h, const float* v_h, int64_t n, 
                        float* work);
 void project_two_sided(Tensor& d, const Tensor& u_h, const Tensor& v_h);
 
+// In place: D ← D − U_h U_hᵀ D V_hᵀ V_h (only the protected–protected block is removed: the
+// paper's printed formula). `work` holds at least k·M + k·k floats.
+void project_block(float* d, const float* u_h, const float* v_h, int64_t n, int64_t m, int64_t k, float* work);
+
 }  // namespace sculpt

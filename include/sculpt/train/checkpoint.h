@@ -3,6 +3,7 @@
 //     model.safetensors      every parameter, f32
 //     optimizer.safetensors  AdamW first and second moments ("m.<name>", "v.<name>")
 //     state.json             step, AdamW step count, data cursor, run fingerprint
+//     (strategy files)       e.g. osft_state.safetensors
 //     DONE                   written last; a directory without it is never resumed from
 // The directory is assembled under a temporary name and renamed into place.
 #pragma once
@@ -10,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "sculpt/cl/strategy.h"
 #include "sculpt/data/batching.h"
 #include "sculpt/model/llama.h"
 #include "sculpt/optim/adamw.h"
@@ -25,7 +27,7 @@ struct TrainingState {
 
 // Writes a checkpoint for `state.step` and returns its directory.
 std::string save_checkpoint(const std::string& output_dir, const LlamaModel& model, AdamW& optimizer,
-                            const TrainingState& state);
+                            const TrainingState& state, const Strategy* strategy = nullptr);
 
 // The newest complete checkpoint under <output>/checkpoints, if any.
 std::optional<std::string> latest_checkpoint(const std::string& output_dir);

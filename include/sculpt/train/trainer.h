@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "sculpt/cl/strategy.h"
 #include "sculpt/data/example.h"
 #include "sculpt/model/llama.h"
 #include "sculpt/text/tokenizer.h"
@@ -47,8 +48,10 @@ struct TrainResult {
 
 // `dataset_fingerprint` identifies the data for resume checks; `resolved` (all options after
 // defaults) is written to training_params.json.
+// `strategy` (may be null: plain fine-tuning) starts its task before the first step.
 TrainResult run_training(LlamaModel& model, const Tokenizer& tokenizer, const std::vector<Example>& examples,
-                         const TrainOptions& options, const nlohmann::json& resolved, const EvalHook& eval = nullptr);
+                         const TrainOptions& options, const nlohmann::json& resolved, const EvalHook& eval = nullptr,
+                         Strategy* strategy = nullptr);
 
 // Copies tokenizer and generation files of `model_path` into `dir` so it loads on its own.
 void copy_tokenizer_files(const std::string& model_path, const Tokenizer& tokenizer, const std::string& dir);

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Forgetting, measured: stories260K fine-tuned on CL_Benchmark task A, then on task B with plain
+# fine-tuning and with OSFT (update and gradient modes). Prints task A's held-out exact match and
+# loss before and after B, task B's, and the perplexity of stories the base model wrote itself.
+#   bash bench/forgetting.sh [BUILD_DIR] [WORK_DIR]
+set -euo pipefail
+build=${1:-build} work=${2:-runs/forgetting}
+sculpt=$build/sculpt
+shared=$(cd "$(dirname "$0")/../.." && pwd)/shared
+base=$shared/models/stories260K/hf
+A=$shared/data/cl_benchmark/TC/agnews
+B=$shared/data/cl_benchmark/SC/amazon
+common=(--max-train-samples 1000 --num-epochs 2 --effective-batch-size 8 --learning-rate 2e-3 --warmup-steps 10
+        --seed 42 --logging-steps 0)
+mkdir -p "$work"
+
+# General ability: 32 stories sampled from the base model itself (fixed seeds).
+stories=$work/base_stories.jsonl
+if [ ! -s "$stories" ]; then
+  for s in $(seq 1 32); do
+    text=$("$sculpt" -q generate --model "$base" --prompt "" --max-new-tokens 200 --temperature 1.0 --seed "$s")
+    python3 -c 'import json,sys; print(json.dumps({"prompt": "", "completion": sys.argv[1]}))' "$text"
+  done > "$stories"
+fi
+evaluate() {  # model → "A_em A_loss B_em B_loss story_ppl"
+  local a b p
+  a=$("$sculpt" -q eval --model "$1" --data "$A" --eval-samples 200)
+  b=$("$sculpt" -q eval --model "$1" --data "$B" --eval-samples 200)
+  p=$("$sculpt" -q eval --model "$1" --data "$stories" --eval-samples 0 --no-generation)
+  python3 -c 'import json,sys; a,b,p=(json.loads(x) for x in sys.argv[1:]); print(f"{a[\"exact_match\"]:.3f} {a[\"loss\"]:.3f} {b[\"exact_match\"]:.3f} {b[\"loss\"]:.3f} {p[\"perplexity\"]:.2f}")' "$a" "$b" "$p"
+}
+row() { printf "| %-34s | %s |\n" "$1" "$(echo "$2" | awk '{printf "%s | %s | %s | %s | %s", $1, $2, $3, $4, $5}')"; }
+
+[ -f "$work/A/final/model.safetensors" ] || "$sculpt" -q train --model "$base" --data "$A" --output-dir "$work/A" "${common[@]}"
+echo "| model | A exact match | A loss | B exact match | B loss | base-story perplexity |"
+echo "|---|---|---|---|---|---|"
+row "base stories260K" "$(evaluate "$base")"
+row "after A (plain)" "$(evaluate "$work/A/final")"
+for method in "plain" "osft update u=0.25" "osft gradient u=0.25" "osft update u=0.5"; do
+  set -- $method
+  name=${method// /_}
+  args=(--method "$1")
+  [ "$1" = osft ] && args+=(--osft-mode "$2" --unfreeze-rank-ratio "${3#u=}")
+  [ -f "$work/$name/final/model.safetensors" ] ||
+    "$sculpt" -q train --model "$work/A/final" --data "$B" --output-dir "$work/$name" "${common[@]}" "${args[@]}"
+  row "A then B, $method" "$(evaluate "$work/$name/final")"
+done

@@ -1,0 +1,81 @@
+// Orthogonal Subspace Fine-Tuning (DESIGN.md §1). At the start of a task every target matrix
+// W (N×M, r = min(N, M)) is decomposed, W = U Σ Vᵀ; its top-k directions U_h (N×k), V_h (k×M)
+// are protected and every update is confined to their orthogonal complement:
+//   ΔW = (I − U_hU_hᵀ) D (I − V_hᵀV_h)            (--projection two-sided, the default)
+//   ΔW = D − U_hU_hᵀ D V_hᵀV_h                     (--projection block, the paper's formula)
+// Modes:
+//   update   (default, exact): AdamW's whole step, weight decay included, is taken; then the
+//            accumulated change W − W₀ is projected and W = W₀ + P(W − W₀). Since W₀ + D with D
+//            already in the complement is unchanged by this, it equals projecting each step, and
+//            it also removes the rounding of W + step that would otherwise leak into the
+//            protected block. Only the last rounding of W₀ + D remains.
+//   gradient: the gradient is projected before AdamW (PEFT's way); AdamW's element-wise scaling
+//            then leaks into the protected subspace, and the leak is measured.
+// k = 0 leaves a matrix as in plain fine-tuning (bit for bit); k = r freezes it.
+#pragma once
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "sculpt/cl/osft/rank_policy.h"
+#include "sculpt/cl/strategy.h"
+
+namespace sculpt {
+
+struct OsftOptions {
+  RankPolicyOptions rank;
+  std::vector<std::string> target_patterns;  // empty: defaults for the model type
+  std::string mode = "update";               // update | gradient
+  std::string projection = "two-sided";      // two-sided | block
+  bool freeze_non_targets = false;
+};
+
+struct OsftMatrixPlan {
+  std::string name;
+  int64_t rows = 0, cols = 0, rank = 0, frozen = 0;  // frozen = k
+  double sigma_k = 0;      // smallest protected singular value (0 when k = 0)
+  double energy_kept = 0;  // Σ_{i<k} σ² / Σ σ²
+  std::vector<float> singular_values;
+};
+
+// Decomposes the targets of `model` and resolves the ranks, without training.
+std::vector<OsftMatrixPlan> make_osft_plan(const LlamaModel& model, const OsftOptions& options);
+nlohmann::json osft_plan_json(const std::vector<OsftMatrixPlan>& plan, const OsftOptions& options);
+// Floats OSFT keeps besides plain fine-tuning: U_h, V_h and the task-start copy W₀ per target.
+int64_t osft_extra_floats(const std::vector<OsftMatrixPlan>& plan);
+
+class OsftStrategy : public Strategy {
+ public:
+  explicit OsftStrategy(OsftOptions options);
+  std::string name() const override { return "osft"; }
+  void begin_task(LlamaModel& model, AdamW& optimizer) override;
+  void on_gradients(LlamaModel& model, Gradients& grads) override;
+  void after_apply(LlamaModel& model, bool measure) override;
+  std::vector<std::pair<std::string, double>> step_metrics() const override;
+  void save_state(const std::string& dir) const override;
+  void load_state(const std::string& dir, LlamaModel& model, AdamW& optimizer) override;
+
+  const std::vector<OsftMatrixPlan>& plan() const { return plan_; }
+
+ private:
+  struct Target {
+    size_t index;    // into model.parameters()
+    int64_t n, m, k;
+    Tensor u_h;      // (N, k)
+    Tensor v_h;      // (k, M)
+    Tensor w0;       // (N, M) weights at the task start
+  };
+  // Decomposes `weights` (the task-start values) and sets the optimizer's freeze rules.
+  void decompose(LlamaModel& model, AdamW& optimizer, const std::vector<Tensor>& start_weights);
+  void project(float* d, const Target& t, float* work) const;
+
+  OsftOptions options_;
+  RankPolicy policy_;
+  std::vector<Target> targets_;
+  std::vector<OsftMatrixPlan> plan_;
+  std::vector<std::vector<float>> scratch_;  // per thread: D (N×M) and GEMM work
+  double leak_u_ = 0, leak_v_ = 0;
+};
+
+}  // namespace sculpt

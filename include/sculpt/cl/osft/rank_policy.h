@@ -1,0 +1,45 @@
+// Rank policies: how many singular directions k of each target matrix (rank r) are frozen.
+//   fixed:    --unfreeze-rank-ratio u (trainable fraction; k = ⌊r(1−u)⌋), or --effective-rank
+//             K | F (frozen rank as an integer, or a fraction of r with a decimal point).
+//   schedule: frozen fraction (t−1)/n at task t of n (PEFT's advice).
+//   --rank-pattern REGEX=VALUE overrides per matrix (first match wins; VALUE as --effective-rank).
+// "Not given" is never 0: an option that was not passed is std::nullopt. Contradictory options
+// are an Error.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <regex>
+#include <string>
+#include <vector>
+
+namespace sculpt {
+
+struct RankPolicyOptions {
+  std::string policy = "fixed";
+  std::optional<double> unfreeze_rank_ratio;
+  std::optional<std::string> effective_rank;
+  std::vector<std::string> rank_patterns;  // "REGEX=VALUE"
+  int64_t task_index = 1, num_tasks = 1;   // for "schedule"
+};
+
+class RankPolicy {
+ public:
+  explicit RankPolicy(const RankPolicyOptions& options);
+  // Frozen rank k ∈ [0, r] of the matrix `name` with rank r.
+  int64_t frozen_rank(const std::string& name, int64_t r) const;
+  std::string describe() const;
+
+ private:
+  struct Pattern {
+    std::string source;
+    std::regex regex;
+    std::string value;
+  };
+  RankPolicyOptions options_;
+  std::vector<Pattern> patterns_;
+};
+
+// "64" → 64 (clamped to r); "0.25" → ⌊0.25 r⌋. Throws Error naming `option` on bad values.
+int64_t parse_frozen_rank(const std::string& value, int64_t r, const std::string& option);
+
+}  // namespace sculpt

@@ -1,0 +1,20 @@
+// Held-out loss: mean cross-entropy per target token, and its perplexity.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "sculpt/data/example.h"
+#include "sculpt/model/llama.h"
+
+namespace sculpt {
+
+struct LossResult {
+  double loss = 0;          // mean CE per target token
+  int64_t target_tokens = 0;
+  double perplexity() const;
+};
+
+// Forward passes in micro-batches of `rows` sequences (no gradients).
+LossResult held_out_loss(const LlamaModel& model, const std::vector<Example>& examples, int64_t rows = 8);
+
+}  // namespace sculpt

@@ -1,0 +1,64 @@
+// sculpt plan: the OSFT plan of a model (per-matrix rank, σ_k, energy kept) and the memory
+// budget, without training. Writes osft_plan.json.
+#include <cstdio>
+#include <filesystem>
+
+#include "commands.h"
+#include "osft_flags.h"
+#include "sculpt/core/atomic_file.h"
+#include "sculpt/core/log.h"
+#include "sculpt/core/threads.h"
+#include "sculpt/model/training_graph.h"
+
+namespace sculpt::cli {
+
+namespace {
+struct PlanArgs {
+  std::string model, output = "osft_plan.json";
+  int64_t batch = 8, seq = 512;
+  int threads = 0;
+  OsftFlags osft;
+};
+
+void run_plan(const PlanArgs& a) {
+  set_num_threads(a.threads);
+  LlamaModel model = load_model(a.model);
+  const OsftOptions o = a.osft.resolve();
+  const auto plan = make_osft_plan(model, o);
+  std::printf("%-48s %11s %5s %5s %10s %8s\n", "matrix", "shape", "r", "k", "sigma_k", "energy");
+  int64_t frozen = 0, total = 0;
+  for (const auto& p : plan) {
+    char shape[32];
+    std::snprintf(shape, sizeof shape, "%lldx%lld", static_cast<long long>(p.rows), static_cast<long long>(p.cols));
+    std::printf("%-48s %11s %5lld %5lld %10.4f %7.2f%%\n", p.name.c_str(), shape, static_cast<long long>(p.rank),
+                static_cast<long long>(p.frozen), p.sigma_k, 100.0 * p.energy_kept);
+    frozen += p.frozen, total += p.rank;
+  }
+  const ModelConfig& c = model.config();
+  const double mib = 4.0 / (1 << 20);
+  const int64_t params = c.parameter_count();
+  const auto act = TrainingMemoryPlan::make(c, a.batch, a.seq, num_threads(), TrainingGraph::kHeadChunkRows);
+  std::printf("\n%lld of %lld singular directions protected (%.1f%%)\n", static_cast<long long>(frozen),
+              static_cast<long long>(total), total ? 100.0 * frozen / total : 0.0);
+  std::printf("memory (f32, batch %lldx%lld): weights %.1f MiB, gradients %.1f MiB, AdamW %.1f MiB, %s, OSFT %.1f MiB\n",
+              static_cast<long long>(a.batch), static_cast<long long>(a.seq), params * mib, params * mib,
+              2 * params * mib, act.describe().c_str(), osft_extra_floats(plan) * mib);
+  std::fflush(stdout);
+  write_text_atomic(a.output, osft_plan_json(plan, o).dump(2) + "\n");
+  log_info("wrote ", a.output);
+}
+}  // namespace
+
+void register_plan(CLI::App& app) {
+  auto a = std::make_shared<PlanArgs>();
+  CLI::App* cmd = app.add_subcommand("plan", "Show and save the OSFT plan (ranks, spectra, memory) without training");
+  cmd->add_option("-m,--model", a->model, "HF model directory or llama2.c .bin")->required();
+  cmd->add_option("-o,--output", a->output, "Where to write the plan")->capture_default_str();
+  cmd->add_option("--batch", a->batch, "Micro-batch sequences for the memory estimate")->capture_default_str();
+  cmd->add_option("--max-seq-len", a->seq, "Sequence length for the memory estimate")->capture_default_str();
+  cmd->add_option("--threads", a->threads, "Threads (0 = all cores)")->capture_default_str();
+  add_osft_flags(cmd, a->osft);
+  cmd->callback([a] { run_plan(*a); });
+}
+
+}  // namespace sculpt::cli

@@ -1,0 +1,30 @@
+#include "sculpt/eval/loss.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "sculpt/data/batching.h"
+#include "sculpt/model/training_graph.h"
+
+namespace sculpt {
+
+double LossResult::perplexity() const { return std::exp(loss); }
+
+LossResult held_out_loss(const LlamaModel& model, const std::vector<Example>& examples, int64_t rows) {
+  int64_t longest = 1;
+  for (const auto& e : examples) longest = std::max<int64_t>(longest, static_cast<int64_t>(e.tokens.size()) - 1);
+  TrainingGraph graph(model, rows, longest);
+  double sum = 0;
+  LossResult r;
+  for (size_t i = 0; i < examples.size(); i += static_cast<size_t>(rows)) {
+    std::vector<const Example*> group;
+    for (size_t j = i; j < std::min(examples.size(), i + static_cast<size_t>(rows)); ++j) group.push_back(&examples[j]);
+    TokenBatch b = make_token_batch(group);
+    sum += graph.loss(b);
+    r.target_tokens += b.target_tokens();
+  }
+  r.loss = r.target_tokens ? sum / static_cast<double>(r.target_tokens) : 0.0;
+  return r;
+}
+
+}  // namespace sculpt

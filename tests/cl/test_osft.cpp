@@ -1,0 +1,269 @@
+// OSFT: rank-policy arithmetic, target selection, the policy end points against plain
+// fine-tuning, and the measured leak of each mode.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "sculpt/cl/osft/osft.h"
+#include "sculpt/cl/osft/rank_policy.h"
+#include "sculpt/cl/osft/targets.h"
+#include "sculpt/core/error.h"
+#include "sculpt/data/batching.h"
+#include "sculpt/data/readers.h"
+#include "sculpt/io/safetensors.h"
+#include "sculpt/linalg/blas.h"
+#include "sculpt/linalg/svd.h"
+#include "sculpt/train/step.h"
+#include "test_support.h"
+
+namespace sculpt {
+namespace {
+
+RankPolicyOptions ratio(double u) {
+  RankPolicyOptions o;
+  o.unfreeze_rank_ratio = u;
+  return o;
+}
+
+TEST(RankPolicy, FixedArithmetic) {
+  EXPECT_EQ(RankPolicy(ratio(0.25)).frozen_rank("w", 64), 48);
+  EXPECT_EQ(RankPolicy(ratio(0.0)).frozen_rank("w", 64), 64);
+  EXPECT_EQ(RankPolicy(ratio(1.0)).frozen_rank("w", 64), 0);
+  EXPECT_EQ(RankPolicy(ratio(0.3)).frozen_rank("w", 10), 7);  // ⌊10 · 0.7⌋
+  RankPolicyOptions k;
+  k.effective_rank = "16";
+  EXPECT_EQ(RankPolicy(k).frozen_rank("w", 64), 16);
+  EXPECT_EQ(RankPolicy(k).frozen_rank("w", 8), 8);  // clamped to r
+  k.effective_rank = "0.5";
+  EXPECT_EQ(RankPolicy(k).frozen_rank("w", 63), 31);
+  k.effective_rank = "0";
+  EXPECT_EQ(RankPolicy(k).frozen_rank("w", 63), 0);  // given as 0 ≠ not given
+}
+
+TEST(RankPolicy, PatternsScheduleAndContradictions) {
+  RankPolicyOptions o = ratio(0.5);
+  o.rank_patterns = {"q_proj=0.75", "proj=4"};
+  RankPolicy p(o);
+  EXPECT_EQ(p.frozen_rank("layers.0.self_attn.q_proj.weight", 64), 48);  // first match wins
+  EXPECT_EQ(p.frozen_rank("layers.0.mlp.up_proj.weight", 64), 4);
+  EXPECT_EQ(p.frozen_rank("other", 64), 32);
+  RankPolicyOptions s;
+  s.policy = "schedule";
+  s.num_tasks = 4;
+  s.task_index = 1;
+  EXPECT_EQ(RankPolicy(s).frozen_rank("w", 64), 0);
+  s.task_index = 3;
+  EXPECT_EQ(RankPolicy(s).frozen_rank("w", 64), 32);
+  auto error_of = [](const RankPolicyOptions& opt) {
+    try {
+      RankPolicy x(opt);
+    } catch (const Error& e) {
+      return e.one_line();
+    }
+    return std::string("no error");
+  };
+  RankPolicyOptions both = ratio(0.5);
+  both.effective_rank = "3";
+  EXPECT_NE(error_of(both).find("both given"), std::string::npos);
+  EXPECT_NE(error_of(RankPolicyOptions{}).find("no rank given"), std::string::npos);
+  EXPECT_NE(error_of(ratio(1.5)).find("outside [0, 1]"), std::string::npos);
+  RankPolicyOptions sched_u = s;
+  sched_u.unfreeze_rank_ratio = 0.5;
+  EXPECT_NE(error_of(sched_u).find("schedule sets the rank"), std::string::npos);
+  RankPolicyOptions bad = ratio(0.5);
+  bad.rank_patterns = {"q_proj=-3"};
+  EXPECT_NE(error_of(bad).find("invalid frozen rank"), std::string::npos);
+  bad.rank_patterns = {"(=3"};
+  EXPECT_NE(error_of(bad).find("invalid regular expression"), std::string::npos);
+}
+
+TEST(OsftTargets, DefaultsAndPatternsThatMatchNothing) {
+  LlamaModel m = load_model(testing::fixtures("model/gqa_odd"));
+  auto t = select_targets(m, {});
+  EXPECT_EQ(t.size(), 14u);  // 7 projections × 2 layers
+  for (size_t i : t) {
+    EXPECT_EQ(m.parameters()[i].value.rank(), 2);
+    EXPECT_EQ(m.parameters()[i].name.find("embed"), std::string::npos);
+  }
+  EXPECT_EQ(select_targets(m, {"q_proj"}).size(), 2u);
+  try {
+    select_targets(m, {"q_proj", "no_such_layer"});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(e.one_line().find("no_such_layer"), std::string::npos);
+  }
+}
+
+TEST(OsftPlan, SigmaAndEnergyComeFromTheSpectrum) {
+  LlamaModel m = load_model(testing::fixtures("model/gqa_odd"));
+  OsftOptions o;
+  o.rank = ratio(0.5);
+  auto plan = make_osft_plan(m, o);
+  ASSERT_EQ(plan.size(), 14u);
+  for (const auto& p : plan) {
+    EXPECT_EQ(p.rank, std::min(p.rows, p.cols));
+    EXPECT_EQ(p.frozen, p.rank / 2);
+    EXPECT_FLOAT_EQ(static_cast<float>(p.sigma_k), p.singular_values[p.frozen - 1]);
+    double kept = 0, all = 0;
+    for (int64_t i = 0; i < p.rank; ++i) {
+      all += p.singular_values[i] * p.singular_values[i];
+      if (i < p.frozen) kept += p.singular_values[i] * p.singular_values[i];
+    }
+    EXPECT_NEAR(p.energy_kept, kept / all, 1e-6);
+    EXPECT_GE(p.energy_kept, 0.5);  // the top half of the spectrum holds at least half the energy
+  }
+  nlohmann::json j = osft_plan_json(plan, o);
+  EXPECT_EQ(j["matrices"].size(), 14u);
+  EXPECT_EQ(j["matrices"][0]["k"], plan[0].frozen);
+}
+
+// Ten AdamW steps (weight decay 0.1) on the twin's training batch, with or without a strategy.
+LlamaModel train_steps(Strategy* strategy, int steps = 10) {
+  LlamaModel m = load_model(testing::fixtures("model/gqa_odd"));
+  SafetensorsFile g(testing::fixtures("train/gqa_odd.safetensors"));
+  TokenBatch b;
+  auto tokens = g.read_i64("tokens"), targets = g.read_i64("targets");
+  Tensor mask = g.read_f32("mask");
+  b.batch = mask.dim(0), b.seq = mask.dim(1);
+  b.tokens.assign(tokens.begin(), tokens.end());
+  b.targets.assign(targets.begin(), targets.end());
+  b.loss_mask.assign(mask.data(), mask.data() + mask.numel());
+  TrainingGraph graph(m, b.batch, b.seq);
+  Gradients grads(m);
+  AdamWOptions ao;
+  ao.weight_decay = 0.1f;
+  AdamW adam(m.parameters(), ao);
+  if (strategy) strategy->begin_task(m, adam);
+  for (int s = 0; s < steps; ++s) optimizer_step(m, graph, grads, adam, {b}, 5e-3f, 1.f, strategy);
+  return m;
+}
+
+bool same_bits(const Tensor& a, const Tensor& b) {
+  return a.numel() == b.numel() && std::memcmp(a.data(), b.data(), sizeof(float) * a.numel()) == 0;
+}
+
+TEST(OsftEndPoints, UnfreezeRatioOneIsPlainFineTuningBitForBit) {
+  LlamaModel plain = train_steps(nullptr);
+  for (const char* mode : {"update", "gradient"}) {
+    OsftOptions o;
+    o.rank = ratio(1.0);
+    o.mode = mode;
+    OsftStrategy osft(o);
+    LlamaModel m = train_steps(&osft);
+    for (size_t i = 0; i < m.parameters().size(); ++i)
+      EXPECT_TRUE(same_bits(m.parameters()[i].value, plain.parameters()[i].value))
+          << mode << " " << m.parameters()[i].name;
+  }
+}
+
+TEST(OsftEndPoints, UnfreezeRatioZeroLeavesEveryTargetUnchanged) {
+  LlamaModel start = load_model(testing::fixtures("model/gqa_odd"));
+  OsftOptions o;
+  o.rank = ratio(0.0);
+  OsftStrategy osft(o);
+  LlamaModel m = train_steps(&osft);
+  auto targets = select_targets(m, {});
+  for (size_t i = 0; i < m.parameters().size(); ++i) {
+    const bool target = std::find(targets.begin(), targets.end(), i) != targets.end();
+    EXPECT_EQ(same_bits(m.parameters()[i].value, start.parameters()[i].value), target) << m.parameters()[i].name;
+  }
+}
+
+// ‖U_hᵀ(W − W₀)‖ / ‖W − W₀‖ over all targets, from an independent decomposition of W₀.
+double measured_leak(const LlamaModel& start, const LlamaModel& trained, double u) {
+  double num = 0, den = 0;
+  for (size_t i : select_targets(start, {})) {
+    const Tensor& w0 = start.parameters()[i].value;
+    const Tensor& w = trained.parameters()[i].value;
+    Svd f = svd(w0);
+    const int64_t n = w0.dim(0), mcols = w0.dim(1), r = std::min(n, mcols);
+    const int64_t k = static_cast<int64_t>(std::floor(r * (1.0 - u)));
+    Tensor d = Tensor::zeros(w0.shape());
+    for (int64_t j = 0; j < d.numel(); ++j) d[j] = w[j] - w0[j];
+    for (int64_t c = 0; c < k; ++c)
+      for (int64_t col = 0; col < mcols; ++col) {
+        double s = 0;
+        for (int64_t row = 0; row < n; ++row) s += static_cast<double>(f.u[row * r + c]) * d[row * mcols + col];
+        num += s * s;
+      }
+    for (int64_t j = 0; j < d.numel(); ++j) den += static_cast<double>(d[j]) * d[j];
+  }
+  return std::sqrt(num / den);
+}
+
+TEST(OsftModes, UpdateModeStaysInTheComplementGradientModeLeaks) {
+  LlamaModel start = load_model(testing::fixtures("model/gqa_odd"));
+  OsftOptions o;
+  o.rank = ratio(0.5);
+  OsftStrategy update(o);
+  LlamaModel mu = train_steps(&update, 30);
+  EXPECT_LE(measured_leak(start, mu, 0.5), 1e-5);
+  EXPECT_LE(update.step_metrics()[0].second, 1e-5);  // the strategy's own measurement agrees
+  o.mode = "gradient";
+  OsftStrategy gradient(o);
+  LlamaModel mg = train_steps(&gradient, 30);
+  const double leak = measured_leak(start, mg, 0.5);
+  EXPECT_GT(leak, 1e-3);  // AdamW's scaling and weight decay leave the complement
+  EXPECT_NEAR(gradient.step_metrics()[0].second, leak, 1e-3 * leak + 1e-6);
+  // Both still move the weights.
+  double moved = 0;
+  for (size_t i : select_targets(start, {}))
+    for (int64_t j = 0; j < start.parameters()[i].value.numel(); ++j)
+      moved += std::fabs(mu.parameters()[i].value[j] - start.parameters()[i].value[j]);
+  EXPECT_GT(moved, 1e-2);
+}
+
+TEST(OsftModes, BlockProjectionKeepsOnlyTheProtectedBlock) {
+  LlamaModel start = load_model(testing::fixtures("model/gqa_odd"));
+  OsftOptions o;
+  o.rank = ratio(0.5);
+  o.projection = "block";
+  OsftStrategy block(o);
+  LlamaModel m = train_steps(&block, 10);
+  for (size_t i : select_targets(start, {})) {
+    const Tensor& w0 = start.parameters()[i].value;
+    Svd f = svd(w0);
+    const int64_t n = w0.dim(0), mc = w0.dim(1), r = std::min(n, mc), k = r / 2;
+    // U_hᵀ (W − W₀) V_hᵀ = 0 while the off-diagonal blocks may move.
+    double core = 0, total = 0;
+    for (int64_t a = 0; a < k; ++a)
+      for (int64_t b = 0; b < k; ++b) {
+        double s = 0;
+        for (int64_t row = 0; row < n; ++row)
+          for (int64_t col = 0; col < mc; ++col)
+            s += static_cast<double>(f.u[row * r + a]) *
+                 (m.parameters()[i].value[row * mc + col] - w0[row * mc + col]) * f.vt[b * mc + col];
+        core += s * s;
+      }
+    for (int64_t j = 0; j < w0.numel(); ++j) total += std::pow(m.parameters()[i].value[j] - w0[j], 2);
+    EXPECT_LE(std::sqrt(core / total), 1e-5) << start.parameters()[i].name;
+  }
+}
+
+TEST(OsftStories260K, UpdateModeLeakAfter200StepsWithWeightDecay) {
+  const std::string hf = testing::shared_dir("models/stories260K/hf");
+  SCULPT_REQUIRE_PATH(hf);
+  LlamaModel start = load_model(hf), m = load_model(hf);
+  auto tok = load_tokenizer(hf);
+  Dataset d = read_dataset(testing::source_dir("examples/data/colors.jsonl"), *tok, {});
+  StepBatcher batcher(d.examples, 8, 8 * 64, 1);
+  TrainingGraph graph(m, 8, batcher.max_seq());
+  Gradients grads(m);
+  AdamWOptions ao;
+  ao.weight_decay = 0.1f;
+  AdamW adam(m.parameters(), ao);
+  OsftOptions o;
+  o.rank = ratio(0.25);
+  OsftStrategy osft(o);
+  osft.begin_task(m, adam);
+  for (int s = 0; s < 200; ++s) optimizer_step(m, graph, grads, adam, batcher.next_step(), 1e-3f, 1.f, &osft, s == 199);
+  const double leak = measured_leak(start, m, 0.25);
+  RecordProperty("leak_update", std::to_string(leak));
+  EXPECT_LE(leak, 1e-5);
+  EXPECT_LE(osft.step_metrics()[0].second, 1e-5);
+  EXPECT_LE(osft.step_metrics()[1].second, 1e-5);
+}
+
+}  // namespace
+}  // namespace sculpt
