@@ -27,7 +27,11 @@ evaluate() {  # model → "A_em A_loss B_em B_loss story_ppl"
   a=$("$sculpt" -q eval --model "$1" --data "$A" --eval-samples 200)
   b=$("$sculpt" -q eval --model "$1" --data "$B" --eval-samples 200)
   p=$("$sculpt" -q eval --model "$1" --data "$stories" --eval-samples 0 --no-generation)
-  python3 -c 'import json,sys; a,b,p=(json.loads(x) for x in sys.argv[1:]); print(f"{a[\"exact_match\"]:.3f} {a[\"loss\"]:.3f} {b[\"exact_match\"]:.3f} {b[\"loss\"]:.3f} {p[\"perplexity\"]:.2f}")' "$a" "$b" "$p"
+  python3 - "$a" "$b" "$p" <<'PY'
+import json, sys
+a, b, p = (json.loads(x) for x in sys.argv[1:])
+print("%.3f %.3f %.3f %.3f %.2f" % (a["exact_match"], a["loss"], b["exact_match"], b["loss"], p["perplexity"]))
+PY
 }
 row() { printf "| %-34s | %s |\n" "$1" "$(echo "$2" | awk '{printf "%s | %s | %s | %s | %s", $1, $2, $3, $4, $5}')"; }
 
@@ -36,11 +40,13 @@ echo "| model | A exact match | A loss | B exact match | B loss | base-story per
 echo "|---|---|---|---|---|---|"
 row "base stories260K" "$(evaluate "$base")"
 row "after A (plain)" "$(evaluate "$work/A/final")"
-for method in "plain" "osft update u=0.25" "osft gradient u=0.25" "osft update u=0.5"; do
+for method in "plain" "osft update u=0.25" "osft gradient u=0.25" "osft update u=0.5" \
+              "osft update u=0.25 frozen-rest" "osft update u=0.5 frozen-rest"; do
   set -- $method
   name=${method// /_}
   args=(--method "$1")
   [ "$1" = osft ] && args+=(--osft-mode "$2" --unfreeze-rank-ratio "${3#u=}")
+  [ "${4:-}" = frozen-rest ] && args+=(--freeze-non-targets)
   [ -f "$work/$name/final/model.safetensors" ] ||
     "$sculpt" -q train --model "$work/A/final" --data "$B" --output-dir "$work/$name" "${common[@]}" "${args[@]}"
   row "A then B, $method" "$(evaluate "$work/$name/final")"

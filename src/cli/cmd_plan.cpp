@@ -6,6 +6,8 @@
 #include "commands.h"
 #include "osft_flags.h"
 #include "sculpt/core/atomic_file.h"
+#include "sculpt/core/error.h"
+#include "sculpt/data/readers.h"
 #include "sculpt/core/log.h"
 #include "sculpt/core/threads.h"
 #include "sculpt/model/training_graph.h"
@@ -23,15 +25,29 @@ struct PlanArgs {
 void run_plan(const PlanArgs& a) {
   set_num_threads(a.threads);
   LlamaModel model = load_model(a.model);
-  const OsftOptions o = a.osft.resolve();
+  OsftOptions o = a.osft.resolve();
+  Dataset calibration;
+  if (o.rank.policy == "adaptive") {
+    check(!a.osft.calibration_data.empty(), "the adaptive rank policy needs calibration samples", "plan",
+          "pass --calibration-data FILE_OR_TASK_DIR");
+    auto tokenizer = load_tokenizer(a.model);
+    ReaderOptions ro;
+    ro.model_path = a.model;
+    ro.example.max_seq_len = std::min<int64_t>(a.seq, model.config().max_position_embeddings);
+    ro.max_samples = a.osft.calibration_samples;
+    calibration = read_dataset(a.osft.calibration_data, *tokenizer, ro);
+    o.calibration = &calibration.examples;
+  }
   const auto plan = make_osft_plan(model, o);
-  std::printf("%-48s %11s %5s %5s %10s %8s\n", "matrix", "shape", "r", "k", "sigma_k", "energy");
+  std::printf("%-48s %11s %5s %5s %10s %8s %10s\n", "matrix", "shape", "r", "k", "sigma_k", "energy", "importance");
   int64_t frozen = 0, total = 0;
   for (const auto& p : plan) {
     char shape[32];
     std::snprintf(shape, sizeof shape, "%lldx%lld", static_cast<long long>(p.rows), static_cast<long long>(p.cols));
-    std::printf("%-48s %11s %5lld %5lld %10.4f %7.2f%%\n", p.name.c_str(), shape, static_cast<long long>(p.rank),
-                static_cast<long long>(p.frozen), p.sigma_k, 100.0 * p.energy_kept);
+    char importance[32] = "-";
+    if (p.importance >= 0) std::snprintf(importance, sizeof importance, "%.3f", p.importance);
+    std::printf("%-48s %11s %5lld %5lld %10.4f %7.2f%% %10s\n", p.name.c_str(), shape, static_cast<long long>(p.rank),
+                static_cast<long long>(p.frozen), p.sigma_k, 100.0 * p.energy_kept, importance);
     frozen += p.frozen, total += p.rank;
   }
   const ModelConfig& c = model.config();

@@ -98,8 +98,18 @@ void run_train(TrainArgs& a) {
                    {"skipped_records", train.stats.skipped}};
   resolved["method"] = a.method;
   std::unique_ptr<OsftStrategy> osft;
+  Dataset calibration;
   if (a.method == "osft") {
-    const OsftOptions o = a.osft.resolve();
+    OsftOptions o = a.osft.resolve();
+    if (o.rank.policy == "adaptive") {
+      ReaderOptions co = ro;
+      co.max_samples = a.osft.calibration_samples;
+      const std::string source = a.osft.calibration_data.empty() ? a.data : a.osft.calibration_data;
+      if (a.osft.calibration_data.empty())
+        log_info("adaptive ranks: calibrating on the training data (pass --calibration-data for the previous task's)");
+      calibration = read_dataset(source, *tokenizer, co);
+      o.calibration = &calibration.examples;
+    }
     osft = std::make_unique<OsftStrategy>(o);
     resolved["osft"] = {{"mode", o.mode},
                         {"projection", o.projection},

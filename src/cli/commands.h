@@ -10,5 +10,6 @@ void register_init_model(CLI::App& app);
 void register_train(CLI::App& app);
 void register_plan(CLI::App& app);
 void register_eval(CLI::App& app);
+void register_inspect(CLI::App& app);
 
 }  // namespace sculpt::cli

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   sculpt::cli::register_train(app);
   sculpt::cli::register_plan(app);
   sculpt::cli::register_eval(app);
+  sculpt::cli::register_inspect(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

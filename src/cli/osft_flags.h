@@ -14,6 +14,8 @@ struct OsftFlags {
   OsftOptions options;
   double unfreeze_rank_ratio = -1;  // CLI11 fills these; "given" is read from the option count
   std::string effective_rank;
+  std::string calibration_data;   // adaptive: samples of the previous task
+  int64_t calibration_samples = 64;
   CLI::Option* unfreeze_opt = nullptr;
   CLI::Option* effective_opt = nullptr;
   // Resolves "given / not given" into the optional fields.
@@ -34,9 +36,17 @@ inline void add_osft_flags(CLI::App* cmd, OsftFlags& f) {
   group->add_option("--rank-pattern", f.options.rank.rank_patterns,
                     "REGEX=VALUE: frozen rank for matching matrices (first match wins; repeatable)")
       ->take_all();
-  group->add_option("--rank-policy", f.options.rank.policy, "fixed, or schedule (frozen fraction (t-1)/n at task t of n)")
+  group->add_option("--rank-policy", f.options.rank.policy,
+                    "fixed; schedule (frozen fraction (t-1)/n at task t of n); adaptive (the paper: from layer importance)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"fixed", "schedule"}));
+      ->check(CLI::IsMember({"fixed", "schedule", "adaptive"}));
+  group->add_option("--mrr", f.options.rank.mrr, "adaptive: minimum retention ratio")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  group->add_option("--trr", f.options.rank.trr, "adaptive: target retention ratio")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  group->add_option("--calibration-data", f.calibration_data,
+                    "adaptive: samples of the previous task (file or CL_Benchmark task); train defaults to --data");
+  group->add_option("--calibration-samples", f.calibration_samples, "adaptive: calibration examples used")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   group->add_option("--task-index", f.options.rank.task_index, "Task t (1-based) for --rank-policy schedule")
       ->capture_default_str();
   group->add_option("--num-tasks", f.options.rank.num_tasks, "Number of tasks n for --rank-policy schedule")

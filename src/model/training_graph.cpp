@@ -288,3 +288,22 @@ double TrainingGraph::forward_backward(const TokenBatch& batch, float scale, Gra
 }
 
 }  // namespace sculpt
+
+namespace sculpt {
+
+Tensor ActivationProbe::input_of(const std::string& name) const {
+  const std::string prefix = "model.layers.";
+  check(name.rfind(prefix, 0) == 0, "not a layer projection", name, "adaptive importance needs layer projections");
+  const size_t dot = name.find('.', prefix.size());
+  const int64_t layer = std::stoll(name.substr(prefix.size(), dot - prefix.size()));
+  check(layer >= 0 && layer < static_cast<int64_t>(graph_.layers_.size()), "layer out of range", name);
+  const auto& a = graph_.layers_[static_cast<size_t>(layer)];
+  const auto has = [&](const char* part) { return name.find(part) != std::string::npos; };
+  if (has("q_proj") || has("k_proj") || has("v_proj")) return a.h1;
+  if (has("o_proj")) return a.att;
+  if (has("gate_proj") || has("up_proj")) return a.h2;
+  if (has("down_proj")) return a.act;
+  throw Error("no recorded input for this parameter", name, "adaptive importance supports q/k/v/o/gate/up/down");
+}
+
+}  // namespace sculpt

@@ -267,3 +267,46 @@ TEST(OsftStories260K, UpdateModeLeakAfter200StepsWithWeightDecay) {
 
 }  // namespace
 }  // namespace sculpt
+
+namespace sculpt {
+namespace {
+
+TEST(RankPolicyAdaptive, RetentionFromImportance) {
+  RankPolicyOptions o;
+  o.policy = "adaptive";
+  RankPolicy p(o);
+  p.set_importance({{"a", 0.0}, {"b", 1.0}, {"c", 3.0}});
+  EXPECT_EQ(p.frozen_rank("a", 64), 6);   // ρ = mrr = 0.1 → ⌊6.4⌋
+  EXPECT_EQ(p.frozen_rank("b", 64), 51);  // ρ = 0.8 → ⌊51.2⌋
+  EXPECT_EQ(p.frozen_rank("c", 64), 63);  // ρ = 2.2, clamped to r − 1
+  EXPECT_EQ(p.frozen_rank("a", 5), 1);    // clamped to at least 1
+  EXPECT_THROW(p.frozen_rank("unknown", 64), Error);
+  RankPolicyOptions bad = o;
+  bad.unfreeze_rank_ratio = 0.5;
+  EXPECT_THROW(RankPolicy{bad}, Error);
+}
+
+TEST(RankPolicyAdaptive, ImportanceIsNormalisedAndDrivesThePlan) {
+  const std::string hf = testing::shared_dir("models/stories260K/hf");
+  SCULPT_REQUIRE_PATH(hf);
+  LlamaModel m = load_model(hf);
+  auto tok = load_tokenizer(hf);
+  Dataset d = read_dataset(testing::source_dir("examples/data/colors.jsonl"), *tok, {});
+  OsftOptions o;
+  o.rank.policy = "adaptive";
+  o.calibration = &d.examples;
+  auto plan = make_osft_plan(m, o);
+  double mean = 0;
+  for (const auto& p : plan) {
+    ASSERT_GE(p.importance, 0.0) << p.name;
+    mean += p.importance / static_cast<double>(plan.size());
+    const double rho = 0.1 + p.importance * 0.7;
+    EXPECT_EQ(p.frozen, std::clamp<int64_t>(static_cast<int64_t>(std::floor(rho * p.rank)), 1, p.rank - 1)) << p.name;
+  }
+  EXPECT_NEAR(mean, 1.0, 1e-9);
+  o.calibration = nullptr;
+  EXPECT_THROW(make_osft_plan(m, o), Error);
+}
+
+}  // namespace
+}  // namespace sculpt

@@ -62,6 +62,7 @@ class TrainingGraph {
   static constexpr int64_t kHeadChunkRows = 256;  // logits are built this many rows at a time
 
  private:
+  friend class ActivationProbe;
   // What one layer's backward reads (rows = B·T).
   struct LayerActivations {
     Tensor x_in;      // (rows, D) residual stream entering the layer
@@ -88,6 +89,24 @@ class TrainingGraph {
   std::vector<LayerActivations> layers_;  // views into saved_, rebuilt per batch
   std::vector<int64_t> positions_, starts_;
   Tensor x_final_, inv_rms_final_, h_final_, d_h_final_;
+};
+
+}  // namespace sculpt
+
+namespace sculpt {
+
+// Read access to the inputs of every projection after a forward pass (for calibration:
+// OSFT's adaptive importance). rows = B·T; padding rows are included.
+class ActivationProbe {
+ public:
+  explicit ActivationProbe(TrainingGraph& graph) : graph_(graph) {}
+  void forward(const TokenBatch& batch) { graph_.forward(batch); }
+  // The input x of the linear layer named `param_name` (e.g. "model.layers.3.mlp.down_proj.weight"):
+  // (rows, in_features). Throws Error for names that are not layer projections.
+  Tensor input_of(const std::string& param_name) const;
+
+ private:
+  TrainingGraph& graph_;
 };
 
 }  // namespace sculpt

@@ -6,7 +6,9 @@
 #include <cstring>
 #include <filesystem>
 
+#include "sculpt/cl/osft/importance.h"
 #include "sculpt/cl/osft/targets.h"
+#include "sculpt/core/atomic_file.h"
 #include "sculpt/core/error.h"
 #include "sculpt/core/log.h"
 #include "sculpt/io/safetensors.h"
@@ -38,7 +40,12 @@ Decomposition decompose_one(const std::string& name, const Tensor& w, const Rank
   const int64_t n = w.dim(0), m = w.dim(1), r = std::min(n, m);
   Svd f = svd(w, name);
   const int64_t k = policy.frozen_rank(name, r);
-  d.plan = {name, n, m, r, k, k > 0 ? f.s[k - 1] : 0.0, 0.0, std::vector<float>(f.s.data(), f.s.data() + r)};
+  d.plan.name = name;
+  d.plan.rows = n, d.plan.cols = m, d.plan.rank = r, d.plan.frozen = k;
+  d.plan.sigma_k = k > 0 ? f.s[k - 1] : 0.0;
+  d.plan.singular_values.assign(f.s.data(), f.s.data() + r);
+  auto imp = policy.importance().find(name);
+  if (imp != policy.importance().end()) d.plan.importance = imp->second;
   double total = 0, kept = 0;
   for (int64_t i = 0; i < r; ++i) {
     total += static_cast<double>(f.s[i]) * f.s[i];
@@ -54,10 +61,20 @@ Decomposition decompose_one(const std::string& name, const Tensor& w, const Rank
 
 }  // namespace
 
+// The adaptive policy's importance, measured on the model's current weights.
+void measure_importance(RankPolicy& policy, const LlamaModel& model, const std::vector<size_t>& targets,
+                        const std::vector<Example>* calibration) {
+  if (!policy.adaptive()) return;
+  check(calibration != nullptr, "the adaptive rank policy needs calibration samples", "osft",
+        "pass --calibration-data (samples of the previous task)");
+  policy.set_importance(layer_importance(model, targets, *calibration));
+}
+
 std::vector<OsftMatrixPlan> make_osft_plan(const LlamaModel& model, const OsftOptions& options) {
   validate(options);
   RankPolicy policy(options.rank);
   const auto indices = select_targets(model, options.target_patterns);
+  measure_importance(policy, model, indices, options.calibration);
   std::vector<OsftMatrixPlan> plan(indices.size());
 #pragma omp parallel for schedule(dynamic, 1)
   for (size_t i = 0; i < indices.size(); ++i) {
@@ -77,7 +94,7 @@ json osft_plan_json(const std::vector<OsftMatrixPlan>& plan, const OsftOptions& 
                         {"k", p.frozen},
                         {"sigma_k", p.sigma_k},
                         {"energy_kept", p.energy_kept},
-                        {"importance", nullptr}});
+                        {"importance", p.importance >= 0 ? json(p.importance) : json(nullptr)}});
     frozen += p.frozen;
     total += p.rank;
   }
@@ -139,7 +156,9 @@ void OsftStrategy::decompose(LlamaModel& model, AdamW& optimizer, const std::vec
 
 void OsftStrategy::begin_task(LlamaModel& model, AdamW& optimizer) {
   std::vector<Tensor> start;
-  for (size_t i : select_targets(model, options_.target_patterns)) start.push_back(model.parameters()[i].value);
+  const auto indices = select_targets(model, options_.target_patterns);
+  for (size_t i : indices) start.push_back(model.parameters()[i].value);
+  measure_importance(policy_, model, indices, options_.calibration);
   decompose(model, optimizer, start);
 }
 
@@ -196,10 +215,17 @@ void OsftStrategy::save_state(const std::string& dir) const {
   std::vector<TensorToWrite> tensors;
   for (const auto& t : targets_) tensors.push_back({"w0." + std::to_string(t.index), &t.w0, DType::f32});
   write_safetensors((fs::path(dir) / "osft_state.safetensors").string(), tensors);
+  if (policy_.adaptive())  // ranks depend on the importance measured at the task start
+    write_text_atomic((fs::path(dir) / "osft_importance.json").string(), json(policy_.importance()).dump(2) + "\n");
 }
 
 void OsftStrategy::load_state(const std::string& dir, LlamaModel& model, AdamW& optimizer) {
   SafetensorsFile f((fs::path(dir) / "osft_state.safetensors").string());
+  if (policy_.adaptive()) {
+    json imp = json::parse(read_text_file((fs::path(dir) / "osft_importance.json").string()), nullptr, false);
+    check(imp.is_object(), "osft_importance.json is missing or corrupt", dir);
+    policy_.set_importance(imp.get<std::map<std::string, double>>());
+  }
   std::vector<Tensor> start;
   for (size_t i : select_targets(model, options_.target_patterns)) {
     const std::string key = "w0." + std::to_string(i);

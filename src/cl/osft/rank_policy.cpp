@@ -1,5 +1,6 @@
 #include "sculpt/cl/osft/rank_policy.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -47,8 +48,12 @@ RankPolicy::RankPolicy(const RankPolicyOptions& o) : options_(o) {
     check(o.num_tasks >= 1 && o.task_index >= 1 && o.task_index <= o.num_tasks,
           "task " + std::to_string(o.task_index) + " of " + std::to_string(o.num_tasks) + " is out of range",
           "rank policy");
+  } else if (o.policy == "adaptive") {
+    check(!has_u && !has_k, "--rank-policy adaptive sets the rank itself", "rank policy",
+          "drop --unfreeze-rank-ratio / --effective-rank, or use --rank-policy fixed");
+    check(o.mrr >= 0 && o.mrr <= 1 && o.trr >= 0 && o.trr <= 1, "--mrr and --trr must lie in [0, 1]", "rank policy");
   } else {
-    throw Error("unknown rank policy '" + o.policy + "'", "--rank-policy", "choose fixed or schedule");
+    throw Error("unknown rank policy '" + o.policy + "'", "--rank-policy", "choose fixed, schedule or adaptive");
   }
   if (has_u)
     check(*o.unfreeze_rank_ratio >= 0.0 && *o.unfreeze_rank_ratio <= 1.0,
@@ -71,6 +76,14 @@ RankPolicy::RankPolicy(const RankPolicyOptions& o) : options_(o) {
 int64_t RankPolicy::frozen_rank(const std::string& name, int64_t r) const {
   for (const auto& p : patterns_)
     if (std::regex_search(name, p.regex)) return parse_frozen_rank(p.value, r, "--rank-pattern " + p.source);
+  if (options_.policy == "adaptive") {
+    auto it = importance_.find(name);
+    check(it != importance_.end(), "no importance measured for this matrix", name,
+          "the adaptive policy needs calibration data");
+    const double rho = options_.mrr + it->second * (options_.trr - options_.mrr);
+    const int64_t k = static_cast<int64_t>(std::floor(rho * static_cast<double>(r)));
+    return std::clamp<int64_t>(k, std::min<int64_t>(1, r), std::max<int64_t>(r - 1, 0));
+  }
   if (options_.policy == "schedule")
     return static_cast<int64_t>(std::floor(static_cast<double>(r) * static_cast<double>(options_.task_index - 1) /
                                            static_cast<double>(options_.num_tasks)));
@@ -83,7 +96,8 @@ int64_t RankPolicy::frozen_rank(const std::string& name, int64_t r) const {
 
 std::string RankPolicy::describe() const {
   std::ostringstream out;
-  if (options_.policy == "schedule") out << "schedule (task " << options_.task_index << " of " << options_.num_tasks << ")";
+  if (options_.policy == "adaptive") out << "adaptive (mrr " << options_.mrr << ", trr " << options_.trr << ")";
+  else if (options_.policy == "schedule") out << "schedule (task " << options_.task_index << " of " << options_.num_tasks << ")";
   else if (options_.unfreeze_rank_ratio) out << "unfreeze-rank-ratio " << *options_.unfreeze_rank_ratio;
   else if (options_.effective_rank) out << "effective-rank " << *options_.effective_rank;
   else out << "rank patterns only";

@@ -20,6 +20,7 @@
 
 #include "sculpt/cl/osft/rank_policy.h"
 #include "sculpt/cl/strategy.h"
+#include "sculpt/data/example.h"
 
 namespace sculpt {
 
@@ -29,6 +30,7 @@ struct OsftOptions {
   std::string mode = "update";               // update | gradient
   std::string projection = "two-sided";      // two-sided | block
   bool freeze_non_targets = false;
+  const std::vector<Example>* calibration = nullptr;  // adaptive policy: samples of the previous task
 };
 
 struct OsftMatrixPlan {
@@ -36,6 +38,7 @@ struct OsftMatrixPlan {
   int64_t rows = 0, cols = 0, rank = 0, frozen = 0;  // frozen = k
   double sigma_k = 0;      // smallest protected singular value (0 when k = 0)
   double energy_kept = 0;  // Σ_{i<k} σ² / Σ σ²
+  double importance = -1;  // adaptive policy only (normalised, mean 1)
   std::vector<float> singular_values;
 };
 

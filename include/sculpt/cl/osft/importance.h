@@ -1,0 +1,20 @@
+// The paper's layer importance for the adaptive rank policy:
+//   I(W) = mean over calibration tokens of cos(x, Wx)
+// with x the layer's input (for N ≠ M the first r = min(N, M) coordinates of x and Wx are
+// compared), then normalised across targets to mean 1 after clipping negatives to 0.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "sculpt/data/example.h"
+#include "sculpt/model/llama.h"
+
+namespace sculpt {
+
+// Normalised importance of each parameter index in `targets`, from forward passes over
+// `calibration` (real tokens only).
+std::map<std::string, double> layer_importance(const LlamaModel& model, const std::vector<size_t>& targets,
+                                               const std::vector<Example>& calibration);
+
+}  // namespace sculpt

@@ -1,0 +1,65 @@
+#include "sculpt/cl/osft/importance.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "sculpt/core/error.h"
+#include "sculpt/data/batching.h"
+#include "sculpt/linalg/blas.h"
+#include "sculpt/model/training_graph.h"
+
+namespace sculpt {
+
+std::map<std::string, double> layer_importance(const LlamaModel& model, const std::vector<size_t>& targets,
+                                               const std::vector<Example>& calibration) {
+  check(!calibration.empty(), "no calibration examples", "adaptive rank policy",
+        "pass --calibration-data with samples of the previous task");
+  int64_t longest = 1;
+  for (const auto& e : calibration) longest = std::max<int64_t>(longest, static_cast<int64_t>(e.tokens.size()) - 1);
+  const int64_t rows_per_batch = 8;
+  TrainingGraph graph(model, rows_per_batch, longest);
+  ActivationProbe probe(graph);
+  std::vector<double> sum(targets.size(), 0.0);
+  int64_t tokens = 0;
+  for (size_t i = 0; i < calibration.size(); i += rows_per_batch) {
+    std::vector<const Example*> group;
+    for (size_t j = i; j < std::min(calibration.size(), i + rows_per_batch); ++j) group.push_back(&calibration[j]);
+    TokenBatch b = make_token_batch(group);
+    probe.forward(b);
+    // Real (non-pad) rows: position t of sequence s is real when t < len − 1.
+    std::vector<int64_t> real;
+    for (int64_t s = 0; s < b.batch; ++s)
+      for (int64_t t = 0; t + 1 < static_cast<int64_t>(group[s]->tokens.size()); ++t) real.push_back(s * b.seq + t);
+    tokens += static_cast<int64_t>(real.size());
+    for (size_t ti = 0; ti < targets.size(); ++ti) {
+      const Parameter& p = model.parameters()[targets[ti]];
+      const Tensor x = probe.input_of(p.name);  // (rows, M)
+      const int64_t n = p.value.dim(0), m = p.value.dim(1), r = std::min(n, m);
+      Tensor y = Tensor::zeros({b.batch * b.seq, n});
+      gemm(Trans::no, Trans::yes, b.batch * b.seq, n, m, 1.f, x.data(), m, p.value.data(), m, 0.f, y.data(), n);
+      for (int64_t row : real) {
+        const float* xr = x.data() + row * m;
+        const float* yr = y.data() + row * n;
+        double dot = 0, xx = 0, yy = 0;
+        for (int64_t c = 0; c < r; ++c) {
+          dot += static_cast<double>(xr[c]) * yr[c];
+          xx += static_cast<double>(xr[c]) * xr[c];
+          yy += static_cast<double>(yr[c]) * yr[c];
+        }
+        if (xx > 0 && yy > 0) sum[ti] += dot / std::sqrt(xx * yy);
+      }
+    }
+  }
+  std::vector<double> clipped(targets.size());
+  double mean = 0;
+  for (size_t ti = 0; ti < targets.size(); ++ti) {
+    clipped[ti] = std::max(0.0, sum[ti] / static_cast<double>(std::max<int64_t>(tokens, 1)));
+    mean += clipped[ti] / static_cast<double>(targets.size());
+  }
+  std::map<std::string, double> out;
+  for (size_t ti = 0; ti < targets.size(); ++ti)
+    out[model.parameters()[targets[ti]].name] = mean > 0 ? clipped[ti] / mean : 1.0;
+  return out;
+}
+
+}  // namespace sculpt
