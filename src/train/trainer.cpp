@@ -153,7 +153,10 @@ TrainResult run_training(LlamaModel& model, const Tokenizer& tokenizer, const st
   for (int64_t step = first_step; step <= total_steps; ++step) {
     const auto t0 = std::chrono::steady_clock::now();
     std::vector<TokenBatch> micro = batcher.next_step();
-    StepStats s = optimizer_step(model, graph, grads, optimizer, micro, schedule.at(step), o.max_grad_norm, strategy);
+    // Strategy diagnostics (OSFT's leak: two extra GEMMs per target) on the logged steps only.
+    const bool logged = o.logging_steps > 0 && (step % o.logging_steps == 0 || step == total_steps);
+    StepStats s = optimizer_step(model, graph, grads, optimizer, micro, schedule.at(step), o.max_grad_norm, strategy,
+                                 logged || o.logging_steps == 0);
     const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
     tokens_seen += s.tokens;
@@ -174,7 +177,7 @@ TrainResult run_training(LlamaModel& model, const Tokenizer& tokenizer, const st
       extra += buf;
     }
     metrics << line.dump() << "\n" << std::flush;
-    if (o.logging_steps > 0 && (step % o.logging_steps == 0 || step == total_steps)) {
+    if (logged) {
       const double eta = elapsed / static_cast<double>(step - first_step + 1) * static_cast<double>(total_steps - step);
       char text[256];
       std::snprintf(text, sizeof text, "step %lld/%lld | loss %.4f | lr %.2e | grad-norm %.3f%s | tok/s %.0f | ETA %s",
