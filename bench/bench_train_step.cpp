@@ -2,7 +2,7 @@
 // 4 heads, SwiGLU 688, vocab 4096; batch 8 × 128, loss on every token) and prints one JSON line:
 //   {"median_ms": ..., "min_ms": ..., "max_ms": ..., "steps": N, "threads": T}
 // Used by bench/train_step_vs_torch.sh, which runs the PyTorch twin beside it.
-//   bench_train_step STEPS [osft-update|osft-gradient U]   (OSFT with unfreeze ratio U)
+//   bench_train_step STEPS [osft-update|osft-gradient|osft-factored U]   (OSFT with unfreeze ratio U)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -41,7 +41,8 @@ int main(int argc, char** argv) {
   double svd_ms = 0;
   if (argc > 2) {
     sculpt::OsftOptions o;
-    o.mode = std::string(argv[2]) == "osft-gradient" ? "gradient" : "update";
+    const std::string mode = argv[2];
+    o.mode = mode == "osft-gradient" ? "gradient" : mode == "osft-factored" ? "factored" : "update";
     o.rank.unfreeze_rank_ratio = argc > 3 ? std::atof(argv[3]) : 0.25;
     osft = std::make_unique<sculpt::OsftStrategy>(o);
     auto t0 = std::chrono::steady_clock::now();

@@ -11,21 +11,25 @@ json() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]]
 plain=$(OMP_NUM_THREADS=2 "$bin" "$steps")
 update=$(OMP_NUM_THREADS=2 "$bin" "$steps" osft-update 0.25)
 gradient=$(OMP_NUM_THREADS=2 "$bin" "$steps" osft-gradient 0.25)
+factored=$(OMP_NUM_THREADS=2 "$bin" "$steps" osft-factored 0.25)
 torch_svd=$(OMP_NUM_THREADS=2 /usr/bin/python3 bench/torch_svd.py)
 rss_plain=$(OMP_NUM_THREADS=2 rss "$bin" 3)
 rss_osft=$(OMP_NUM_THREADS=2 rss "$bin" 3 osft-update 0.25)
 echo "plain fine-tuning:      $plain"
 echo "OSFT update (u=0.25):   $update"
 echo "OSFT gradient (u=0.25): $gradient"
+echo "OSFT factored (u=0.25): $factored"
 echo "torch.linalg.svd:       $torch_svd"
 python3 - "$(json "$plain" median_ms)" "$(json "$update" median_ms)" "$(json "$gradient" median_ms)" \
+  "$(json "$factored" median_ms)" \
   "$(json "$update" svd_ms)" "$(json "$torch_svd" svd_ms)" "$rss_plain" "$rss_osft" <<'PY'
 import sys
-p, u, g, s, t, rp, ro = map(float, sys.argv[1:])
+p, u, g, f, s, t, rp, ro = map(float, sys.argv[1:])
 print("| figure | value | target |")
 print("|---|---|---|")
 print(f"| OSFT update step / plain step | {u/p:.3f} ({u:.1f} / {p:.1f} ms) | <= 1.15 |")
 print(f"| OSFT gradient step / plain step | {g/p:.3f} ({g:.1f} / {p:.1f} ms) | - |")
+print(f"| OSFT factored step / plain step | {f/p:.3f} ({f:.1f} / {p:.1f} ms) | - |")
 print(f"| SVD of all 28 targets, sculpt / torch.linalg.svd | {s/t:.3f} ({s:.1f} / {t:.1f} ms) | <= 1.0 |")
 print(f"| peak RSS, OSFT / plain | {ro/rp:.3f} ({ro/1024:.0f} / {rp/1024:.0f} MiB) | <= 1.3 |")
 PY

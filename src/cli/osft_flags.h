@@ -54,9 +54,9 @@ inline void add_osft_flags(CLI::App* cmd, OsftFlags& f) {
   group->add_option("--target-patterns", f.options.target_patterns,
                     "Regexes of the matrices to decompose (default: q,k,v,o,gate,up,down projections; 'all-linear')")
       ->take_all();
-  group->add_option("--osft-mode", f.options.mode, "update (project AdamW's step; exact) or gradient (project the gradient)")
+  group->add_option("--osft-mode", f.options.mode, "update (project AdamW's step; exact), gradient (project the gradient) or factored (train U_l, S_l, V_l as the reference does)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"update", "gradient"}));
+      ->check(CLI::IsMember({"update", "gradient", "factored"}));
   group->add_option("--projection", f.options.projection, "two-sided (default) or block (the paper's printed formula)")
       ->capture_default_str()
       ->check(CLI::IsMember({"two-sided", "block"}));

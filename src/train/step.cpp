@@ -26,10 +26,15 @@ StepStats optimizer_step(LlamaModel& model, TrainingGraph& graph, Gradients& gra
         "lower --learning-rate or check the data; the last checkpoint is intact");
   if (strategy) strategy->on_gradients(model, grads);
   stats.grad_norm = grads.global_norm();
+  if (strategy) stats.grad_norm = std::sqrt(stats.grad_norm * stats.grad_norm + strategy->extra_grad_norm_sq());
   // torch.nn.utils.clip_grad_norm_: scale by max/(norm + 1e-6) when that is below 1.
+  float clip_scale = 1.f;
   if (max_grad_norm > 0.f) {
     const double coef = max_grad_norm / (stats.grad_norm + 1e-6);
-    if (coef < 1.0) grads.scale(static_cast<float>(coef));
+    if (coef < 1.0) {
+      clip_scale = static_cast<float>(coef);
+      grads.scale(clip_scale);
+    }
   }
   optimizer.begin_step();
   auto& params = model.parameters();
@@ -42,6 +47,7 @@ StepStats optimizer_step(LlamaModel& model, TrainingGraph& graph, Gradients& gra
     AdamW::apply(params[i].value, step);
   }
   if (strategy) {
+    strategy->on_optimizer_step(model, lr, clip_scale);
     strategy->after_apply(model, measure);
     if (measure) stats.strategy_metrics = strategy->step_metrics();
   }

@@ -300,8 +300,71 @@ def write_training(name, seed):
                           metadata={k: str(v) for k, v in hp.items()})
 
 
+def write_factored(name, unfreeze=0.5):
+    """The public OSFT trainer's algorithm (mini_trainer), float64: every q/k/v/o/gate/up/down
+    matrix becomes W = U_h S_h V_h + U_l S_l V_l with U_l, S_l, V_l trained by AdamW; gradients
+    clipped globally, then dU_l, dV_l projected away from U_h, V_h; U_l, V_l re-projected after
+    each step. 10 steps on the training fixture's batch."""
+    d = os.path.join(FIXTURES, "model", name)
+    cfg = json.load(open(os.path.join(d, "config.json")))
+    W32 = safetensors_lite.load(os.path.join(d, "model.safetensors"))
+    g = safetensors_lite.load(os.path.join(FIXTURES, "train", name + ".safetensors"))
+    tokens, targets, mask = g["tokens"], g["targets"], g["mask"].double()
+    hp = dict(lr=5e-3, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.1, warmup=2, steps=10, max_grad_norm=1.0)
+    targets_re = ("q_proj.weight", "k_proj.weight", "v_proj.weight", "o_proj.weight", "gate_proj.weight",
+                  "up_proj.weight", "down_proj.weight")
+    dense, factors, frozen = {}, {}, {}
+    for k, v in W32.items():
+        w = v.double()
+        if k.endswith(targets_re):
+            U, S, Vt = torch.linalg.svd(w, full_matrices=False)
+            r = S.shape[0]
+            kk = int(math.floor(r * (1 - unfreeze)))
+            frozen[k] = (U[:, :kk], S[:kk], Vt[:kk])
+            factors[k] = [U[:, kk:].clone().requires_grad_(True), S[kk:].clone().requires_grad_(True),
+                          Vt[kk:].clone().requires_grad_(True)]
+        else:
+            dense[k] = w.clone().requires_grad_(True)
+    params = list(dense.values()) + [p for f in factors.values() for p in f]
+    opt = torch.optim.AdamW(params, lr=hp["lr"], betas=hp["betas"], eps=hp["eps"], weight_decay=hp["weight_decay"])
+
+    def weights():
+        W = dict(dense)
+        for k, (Uh, Sh, Vh) in frozen.items():
+            Ul, Sl, Vl = factors[k]
+            W[k] = (Uh * Sh) @ Vh + (Ul * Sl) @ Vl
+        return W
+
+    losses = []
+    for step in range(hp["steps"]):
+        for grp in opt.param_groups:
+            grp["lr"] = lr_at(step + 1, hp["lr"], hp["warmup"], hp["steps"])
+        opt.zero_grad()
+        loss = masked_loss(cfg, weights(), tokens, targets, mask)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, hp["max_grad_norm"])
+        with torch.no_grad():
+            for k, (Uh, Sh, Vh) in frozen.items():
+                Ul, Sl, Vl = factors[k]
+                Ul.grad -= Uh @ (Uh.T @ Ul.grad)
+                Vl.grad -= (Vl.grad @ Vh.T) @ Vh
+        opt.step()
+        with torch.no_grad():
+            for k, (Uh, Sh, Vh) in frozen.items():
+                Ul, Sl, Vl = factors[k]
+                Ul -= Uh @ (Uh.T @ Ul)
+                Vl -= (Vl @ Vh.T) @ Vh
+        losses.append(loss.item())
+    out = {"losses": torch.tensor(losses)}
+    for k, v in weights().items():
+        out["final." + k] = v.detach()
+    safetensors_lite.save(os.path.join(FIXTURES, "train", name + "_factored.safetensors"), out,
+                          metadata={k: str(v) for k, v in dict(hp, unfreeze=unfreeze).items()})
+
+
 if __name__ == "__main__":
     main()
     write_training("gqa_odd", 99)
     write_training("qwen2_bias_tied", 100)
+    write_factored("gqa_odd")
     print("training goldens written")

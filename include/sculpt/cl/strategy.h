@@ -19,8 +19,14 @@ class Strategy {
   virtual void begin_task(LlamaModel& model, AdamW& optimizer) {}
   // After backward, before clipping: may rewrite gradients (e.g. gradient-mode projection).
   virtual void on_gradients(LlamaModel& model, Gradients& grads) {}
+  // Squared norm of gradients the strategy holds itself (e.g. factored OSFT's U/Σ/V), added to
+  // the global norm that clipping uses.
+  virtual double extra_grad_norm_sq() const { return 0.0; }
   // After AdamW computed parameter `index`'s step, before it is applied.
   virtual void on_step(size_t index, const Tensor& param, Tensor& step) {}
+  // After the model's parameters were updated: a strategy with its own parameters updates them
+  // here (lr of this step; clip_scale ≤ 1 is the global clipping factor).
+  virtual void on_optimizer_step(LlamaModel& model, float lr, float clip_scale) {}
   // After every parameter of the step was updated.
   virtual void after_apply(LlamaModel& model, bool measure) {}
   // Numbers for the step line and metrics.jsonl (measured in the last after_apply).

@@ -23,15 +23,16 @@ using json = nlohmann::json;
 namespace {
 
 void validate(const OsftOptions& o) {
-  check(o.mode == "update" || o.mode == "gradient", "unknown OSFT mode '" + o.mode + "'", "--osft-mode",
-        "choose update or gradient");
+  check(o.mode == "update" || o.mode == "gradient" || o.mode == "factored", "unknown OSFT mode '" + o.mode + "'",
+        "--osft-mode", "choose update, gradient or factored");
   check(o.projection == "two-sided" || o.projection == "block", "unknown projection '" + o.projection + "'",
         "--projection", "choose two-sided or block");
 }
 
 struct Decomposition {
   OsftMatrixPlan plan;
-  Tensor u_h, v_h;
+  Tensor u_h, v_h;  // (N, k), (k, M)
+  Svd full;         // the whole thin SVD (factored mode needs the low part too)
 };
 
 // SVD of one matrix and its protected factors under `policy`.
@@ -56,6 +57,7 @@ Decomposition decompose_one(const std::string& name, const Tensor& w, const Rank
   for (int64_t i = 0; i < n; ++i)
     std::memcpy(d.u_h.data() + i * k, f.u.data() + i * r, sizeof(float) * k);
   d.v_h = f.vt.rows(0, k).clone();
+  d.full = std::move(f);
   return d;
 }
 
@@ -140,8 +142,39 @@ void OsftStrategy::decompose(LlamaModel& model, AdamW& optimizer, const std::vec
       continue;
     }
     if (p.frozen == 0) continue;  // nothing protected: plain fine-tuning, bit for bit
-    targets_.push_back({indices[i], p.rows, p.cols, p.frozen, parts[i].u_h, parts[i].v_h, start_weights[i].clone()});
+    Target t{indices[i], p.rows, p.cols, p.frozen, parts[i].u_h, parts[i].v_h, start_weights[i].clone(), {}, {}, {}, {}, {}, {}, {}};
+    if (options_.mode == "factored") {
+      const Svd& f = parts[i].full;
+      const int64_t n = p.rows, m = p.cols, r = p.rank, k = p.frozen, l = r - k;
+      t.u_l = Tensor::zeros({n, l});
+      for (int64_t row = 0; row < n; ++row)
+        std::memcpy(t.u_l.data() + row * l, f.u.data() + row * r + k, sizeof(float) * l);
+      t.s_l = Tensor::from({l}, std::vector<float>(f.s.data() + k, f.s.data() + r));
+      t.v_l = f.vt.rows(k, r).clone();
+      t.du = Tensor::zeros(t.u_l.shape());
+      t.ds = Tensor::zeros(t.s_l.shape());
+      t.dv = Tensor::zeros(t.v_l.shape());
+      // high = U_h Σ_h V_h
+      Tensor us = t.u_h.clone();
+      for (int64_t row = 0; row < n; ++row)
+        for (int64_t c = 0; c < k; ++c) us[row * k + c] *= f.s[c];
+      t.high = Tensor::zeros({n, m});
+      gemm(Trans::no, Trans::no, n, m, k, 1.f, us.data(), k, t.v_h.data(), m, 0.f, t.high.data(), m);
+      optimizer.set_rule(indices[i], {false, 1.f, -1.f});  // W is rebuilt from the factors
+      scratch = std::max(scratch, n * m + 2 * r * std::max(n, m));
+    }
+    targets_.push_back(std::move(t));
     scratch = std::max(scratch, p.rows * p.cols + p.frozen * std::max(p.rows, p.cols) + p.frozen * p.frozen);
+  }
+  if (options_.mode == "factored") {
+    factor_params_.clear();
+    for (size_t i = 0; i < targets_.size(); ++i) {
+      const std::string id = std::to_string(targets_[i].index);
+      factor_params_.push_back({"u_l." + id, targets_[i].u_l});
+      factor_params_.push_back({"s_l." + id, targets_[i].s_l});
+      factor_params_.push_back({"v_l." + id, targets_[i].v_l});
+    }
+    factor_adam_ = std::make_unique<AdamW>(factor_params_, optimizer.options());
   }
   if (options_.freeze_non_targets)
     for (size_t i = 0; i < is_target.size(); ++i)
@@ -168,10 +201,79 @@ void OsftStrategy::project(float* d, const Target& t, float* work) const {
 }
 
 void OsftStrategy::on_gradients(LlamaModel& model, Gradients& grads) {
+  if (options_.mode == "factored") {
+    // Chain rule through W = high + U_l Σ_l V_l; the dense gradient is then spent.
+#pragma omp parallel for schedule(dynamic, 1)
+    for (size_t i = 0; i < targets_.size(); ++i) {
+      Target& t = targets_[i];
+      Tensor& dw = grads.table()[t.index].value;
+      const int64_t n = t.n, m = t.m, l = t.s_l.numel();
+      float* tmp = scratch_[omp_get_thread_num()].data();  // dW V_lᵀ (N×l), then U_lᵀ dW (l×M)
+      gemm(Trans::no, Trans::yes, n, l, m, 1.f, dw.data(), m, t.v_l.data(), m, 0.f, tmp, l);
+      for (int64_t c = 0; c < l; ++c) {
+        double s = 0;
+        for (int64_t row = 0; row < n; ++row) s += static_cast<double>(t.u_l[row * l + c]) * tmp[row * l + c];
+        t.ds[c] = static_cast<float>(s);
+      }
+      for (int64_t row = 0; row < n; ++row)
+        for (int64_t c = 0; c < l; ++c) t.du[row * l + c] = tmp[row * l + c] * t.s_l[c];
+      gemm(Trans::yes, Trans::no, l, m, n, 1.f, t.u_l.data(), l, dw.data(), m, 0.f, tmp, m);
+      for (int64_t c = 0; c < l; ++c)
+        for (int64_t col = 0; col < m; ++col) t.dv[c * m + col] = tmp[c * m + col] * t.s_l[c];
+      dw.fill(0.f);
+    }
+    return;
+  }
   if (options_.mode != "gradient") return;
 #pragma omp parallel for schedule(dynamic, 1)
   for (size_t i = 0; i < targets_.size(); ++i)
     project(grads.table()[targets_[i].index].value.data(), targets_[i], scratch_[omp_get_thread_num()].data());
+}
+
+double OsftStrategy::extra_grad_norm_sq() const {
+  if (options_.mode != "factored") return 0.0;
+  double sum = 0;
+  for (const auto& t : targets_)
+    for (const Tensor* g : {&t.du, &t.ds, &t.dv})
+      for (int64_t j = 0; j < g->numel(); ++j) sum += static_cast<double>((*g)[j]) * (*g)[j];
+  return sum;
+}
+
+void OsftStrategy::on_optimizer_step(LlamaModel& model, float lr, float clip_scale) {
+  if (options_.mode != "factored") return;
+  factor_adam_->begin_step();
+#pragma omp parallel for schedule(dynamic, 1)
+  for (size_t i = 0; i < targets_.size(); ++i) {
+    Target& t = targets_[i];
+    const int64_t n = t.n, m = t.m, k = t.k, l = t.s_l.numel();
+    float* work = scratch_[omp_get_thread_num()].data();
+    for (Tensor* g : {&t.du, &t.ds, &t.dv})
+      for (int64_t j = 0; j < g->numel(); ++j) (*g)[j] *= clip_scale;
+    // One-sided projections (after clipping, as in mini_trainer): dU_l ⟂ U_h, dV_l ⟂ V_h.
+    gemm(Trans::yes, Trans::no, k, l, n, 1.f, t.u_h.data(), k, t.du.data(), l, 0.f, work, l);
+    gemm(Trans::no, Trans::no, n, l, k, -1.f, t.u_h.data(), k, work, l, 1.f, t.du.data(), l);
+    gemm(Trans::no, Trans::yes, l, k, m, 1.f, t.dv.data(), m, t.v_h.data(), m, 0.f, work, k);
+    gemm(Trans::no, Trans::no, l, m, k, -1.f, work, k, t.v_h.data(), m, 1.f, t.dv.data(), m);
+    // AdamW on the factors (the step is written over the gradient).
+    Tensor* params[] = {&t.u_l, &t.s_l, &t.v_l};
+    Tensor* gs[] = {&t.du, &t.ds, &t.dv};
+    for (int j = 0; j < 3; ++j) {
+      factor_adam_->compute_step(3 * i + j, *params[j], *gs[j], lr, *gs[j]);
+      AdamW::apply(*params[j], *gs[j]);
+    }
+    // Post-step re-projection of U_l and V_l onto the complement.
+    gemm(Trans::yes, Trans::no, k, l, n, 1.f, t.u_h.data(), k, t.u_l.data(), l, 0.f, work, l);
+    gemm(Trans::no, Trans::no, n, l, k, -1.f, t.u_h.data(), k, work, l, 1.f, t.u_l.data(), l);
+    gemm(Trans::no, Trans::yes, l, k, m, 1.f, t.v_l.data(), m, t.v_h.data(), m, 0.f, work, k);
+    gemm(Trans::no, Trans::no, l, m, k, -1.f, work, k, t.v_h.data(), m, 1.f, t.v_l.data(), m);
+    // W = high + U_l Σ_l V_l
+    float* us = work;  // (N, l)
+    for (int64_t row = 0; row < n; ++row)
+      for (int64_t c = 0; c < l; ++c) us[row * l + c] = t.u_l[row * l + c] * t.s_l[c];
+    Tensor& w = model.parameters()[t.index].value;
+    w.copy_from(t.high);
+    gemm(Trans::no, Trans::no, n, m, l, 1.f, us, l, t.v_l.data(), m, 1.f, w.data(), m);
+  }
 }
 
 void OsftStrategy::after_apply(LlamaModel& model, bool measure) {
@@ -214,7 +316,14 @@ void OsftStrategy::save_state(const std::string& dir) const {
   // reproduces the same subspaces (the SVD is deterministic).
   std::vector<TensorToWrite> tensors;
   for (const auto& t : targets_) tensors.push_back({"w0." + std::to_string(t.index), &t.w0, DType::f32});
-  write_safetensors((fs::path(dir) / "osft_state.safetensors").string(), tensors);
+  if (factor_adam_)  // factored mode: the trained factors and their AdamW moments
+    for (size_t j = 0; j < factor_params_.size(); ++j) {
+      tensors.push_back({factor_params_[j].name, &factor_params_[j].value, DType::f32});
+      tensors.push_back({"m." + factor_params_[j].name, &factor_adam_->first_moments()[j], DType::f32});
+      tensors.push_back({"v." + factor_params_[j].name, &factor_adam_->second_moments()[j], DType::f32});
+    }
+  write_safetensors((fs::path(dir) / "osft_state.safetensors").string(), tensors,
+                    {{"factor_adam_steps", std::to_string(factor_adam_ ? factor_adam_->step_count() : 0)}});
   if (policy_.adaptive())  // ranks depend on the importance measured at the task start
     write_text_atomic((fs::path(dir) / "osft_importance.json").string(), json(policy_.importance()).dump(2) + "\n");
 }
@@ -234,6 +343,14 @@ void OsftStrategy::load_state(const std::string& dir, LlamaModel& model, AdamW& 
     start.push_back(f.has(key) ? f.read_f32(key) : model.parameters()[i].value);
   }
   decompose(model, optimizer, start);
+  if (factor_adam_) {
+    for (size_t j = 0; j < factor_params_.size(); ++j) {
+      factor_params_[j].value.copy_from(f.read_f32(factor_params_[j].name));
+      factor_adam_->first_moments()[j].copy_from(f.read_f32("m." + factor_params_[j].name));
+      factor_adam_->second_moments()[j].copy_from(f.read_f32("v." + factor_params_[j].name));
+    }
+    factor_adam_->set_step_count(std::stoll(f.metadata().at("factor_adam_steps")));
+  }
 }
 
 }  // namespace sculpt

@@ -11,9 +11,15 @@
 //            protected block. Only the last rounding of W₀ + D remains.
 //   gradient: the gradient is projected before AdamW (PEFT's way); AdamW's element-wise scaling
 //            then leaks into the protected subspace, and the leak is measured.
+//   factored: the reference parameterisation W = U_hΣ_hV_h + U_lΣ_lV_l with U_l, Σ_l, V_l
+//            trained by AdamW: their gradients come from dW (dU_l = dW V_lᵀΣ_l,
+//            dΣ_l = diag(U_lᵀ dW V_lᵀ), dV_l = Σ_l U_lᵀ dW), count in the clipping norm, are
+//            projected one-sidedly (dU_l ⟂ U_h, dV_l ⟂ V_h) after clipping as mini_trainer does,
+//            and U_l, V_l are re-projected after each step.
 // k = 0 leaves a matrix as in plain fine-tuning (bit for bit); k = r freezes it.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -27,7 +33,7 @@ namespace sculpt {
 struct OsftOptions {
   RankPolicyOptions rank;
   std::vector<std::string> target_patterns;  // empty: defaults for the model type
-  std::string mode = "update";               // update | gradient
+  std::string mode = "update";               // update | gradient | factored
   std::string projection = "two-sided";      // two-sided | block
   bool freeze_non_targets = false;
   const std::vector<Example>* calibration = nullptr;  // adaptive policy: samples of the previous task
@@ -55,6 +61,8 @@ class OsftStrategy : public Strategy {
   void begin_task(LlamaModel& model, AdamW& optimizer) override;
   void on_gradients(LlamaModel& model, Gradients& grads) override;
   void after_apply(LlamaModel& model, bool measure) override;
+  double extra_grad_norm_sq() const override;
+  void on_optimizer_step(LlamaModel& model, float lr, float clip_scale) override;
   std::vector<std::pair<std::string, double>> step_metrics() const override;
   void save_state(const std::string& dir) const override;
   void load_state(const std::string& dir, LlamaModel& model, AdamW& optimizer) override;
@@ -68,6 +76,10 @@ class OsftStrategy : public Strategy {
     Tensor u_h;      // (N, k)
     Tensor v_h;      // (k, M)
     Tensor w0;       // (N, M) weights at the task start
+    // factored mode only (l = r − k):
+    Tensor high;     // (N, M) U_hΣ_hV_h, constant during the task
+    Tensor u_l, s_l, v_l;     // (N, l), (l,), (l, M) trained
+    Tensor du, ds, dv;        // their gradients
   };
   // Decomposes `weights` (the task-start values) and sets the optimizer's freeze rules.
   void decompose(LlamaModel& model, AdamW& optimizer, const std::vector<Tensor>& start_weights);
@@ -79,6 +91,8 @@ class OsftStrategy : public Strategy {
   std::vector<OsftMatrixPlan> plan_;
   std::vector<std::vector<float>> scratch_;  // per thread: D (N×M) and GEMM work
   double leak_u_ = 0, leak_v_ = 0;
+  std::unique_ptr<AdamW> factor_adam_;  // factored mode: AdamW over (U_l, Σ_l, V_l) of every target
+  std::vector<Parameter> factor_params_;
 };
 
 }  // namespace sculpt
