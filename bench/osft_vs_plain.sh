@@ -8,10 +8,22 @@ build=${1:-build} steps=${2:-10}
 bin=$build/bench/bench_train_step
 rss() { /usr/bin/time -f "%M" "$@" 2>&1 >/dev/null | tail -1; }  # peak RSS in KiB
 json() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
-plain=$(OMP_NUM_THREADS=2 "$bin" "$steps")
-update=$(OMP_NUM_THREADS=2 "$bin" "$steps" osft-update 0.25)
-gradient=$(OMP_NUM_THREADS=2 "$bin" "$steps" osft-gradient 0.25)
-factored=$(OMP_NUM_THREADS=2 "$bin" "$steps" osft-factored 0.25)
+# The machine's speed drifts by ±15 % over minutes: interleave the variants, three rounds, and
+# keep each variant's fastest median.
+best() {  # JSON lines on stdin → the one with the smallest median_ms
+  python3 -c "import json,sys; r=[json.loads(l) for l in sys.stdin if l.strip()]; print(json.dumps(min(r, key=lambda x: x['median_ms'])))"
+}
+declare -A runs
+for round in 1 2 3; do
+  for variant in plain osft-update osft-gradient osft-factored; do
+    if [ "$variant" = plain ]; then out=$(OMP_NUM_THREADS=2 "$bin" "$steps"); else out=$(OMP_NUM_THREADS=2 "$bin" "$steps" "$variant" 0.25 2>/dev/null); fi
+    runs[$variant]+="$out"$'\n'
+  done
+done
+plain=$(printf '%s' "${runs[plain]}" | best)
+update=$(printf '%s' "${runs[osft-update]}" | best)
+gradient=$(printf '%s' "${runs[osft-gradient]}" | best)
+factored=$(printf '%s' "${runs[osft-factored]}" | best)
 torch_svd=$(OMP_NUM_THREADS=2 /usr/bin/python3 bench/torch_svd.py)
 rss_plain=$(OMP_NUM_THREADS=2 rss "$bin" 3)
 rss_osft=$(OMP_NUM_THREADS=2 rss "$bin" 3 osft-update 0.25)

@@ -36,7 +36,8 @@ struct Decomposition {
 };
 
 // SVD of one matrix and its protected factors under `policy`.
-Decomposition decompose_one(const std::string& name, const Tensor& w, const RankPolicy& policy) {
+Decomposition decompose_one(const std::string& name, const Tensor& w, const RankPolicy& policy,
+                            bool keep_full = false) {
   Decomposition d;
   const int64_t n = w.dim(0), m = w.dim(1), r = std::min(n, m);
   Svd f = svd(w, name);
@@ -57,7 +58,7 @@ Decomposition decompose_one(const std::string& name, const Tensor& w, const Rank
   for (int64_t i = 0; i < n; ++i)
     std::memcpy(d.u_h.data() + i * k, f.u.data() + i * r, sizeof(float) * k);
   d.v_h = f.vt.rows(0, k).clone();
-  d.full = std::move(f);
+  if (keep_full) d.full = std::move(f);  // only factored mode needs the low part
   return d;
 }
 
@@ -128,7 +129,8 @@ void OsftStrategy::decompose(LlamaModel& model, AdamW& optimizer, const std::vec
   // each SVD is computed the same way whatever the scheduling (deterministic).
 #pragma omp parallel for schedule(dynamic, 1)
   for (size_t i = 0; i < indices.size(); ++i)
-    parts[i] = decompose_one(model.parameters()[indices[i]].name, start_weights[i], policy_);
+    parts[i] = decompose_one(model.parameters()[indices[i]].name, start_weights[i], policy_,
+                             options_.mode == "factored");
   targets_.clear();
   plan_.clear();
   int64_t scratch = 0;
