@@ -17,6 +17,7 @@
 #include "sculpt/optim/schedule.h"
 #include "sculpt/train/step.h"
 #include "test_support.h"
+#include "twin_batch.h"
 
 namespace sculpt {
 namespace {
@@ -122,14 +123,7 @@ TEST(OsftPlan, SigmaAndEnergyComeFromTheSpectrum) {
 // Ten AdamW steps (weight decay 0.1) on the twin's training batch, with or without a strategy.
 LlamaModel train_steps(Strategy* strategy, int steps = 10) {
   LlamaModel m = load_model(testing::fixtures("model/gqa_odd"));
-  SafetensorsFile g(testing::fixtures("train/gqa_odd.safetensors"));
-  TokenBatch b;
-  auto tokens = g.read_i64("tokens"), targets = g.read_i64("targets");
-  Tensor mask = g.read_f32("mask");
-  b.batch = mask.dim(0), b.seq = mask.dim(1);
-  b.tokens.assign(tokens.begin(), tokens.end());
-  b.targets.assign(targets.begin(), targets.end());
-  b.loss_mask.assign(mask.data(), mask.data() + mask.numel());
+  const TokenBatch b = testing::twin_batch("gqa_odd");
   TrainingGraph graph(m, b.batch, b.seq);
   Gradients grads(m);
   AdamWOptions ao;
@@ -318,16 +312,9 @@ namespace {
 // Factored mode against the PyTorch twin of the public trainer's algorithm (float64).
 TEST(OsftFactored, ReproducesTheReferenceTrainerStepForStep) {
   SafetensorsFile golden(testing::fixtures("train/gqa_odd_factored.safetensors"));
-  SafetensorsFile batch_file(testing::fixtures("train/gqa_odd.safetensors"));
   const auto& meta = golden.metadata();
   LlamaModel m = load_model(testing::fixtures("model/gqa_odd"));
-  TokenBatch b;
-  auto tokens = batch_file.read_i64("tokens"), targets = batch_file.read_i64("targets");
-  Tensor mask = batch_file.read_f32("mask");
-  b.batch = mask.dim(0), b.seq = mask.dim(1);
-  b.tokens.assign(tokens.begin(), tokens.end());
-  b.targets.assign(targets.begin(), targets.end());
-  b.loss_mask.assign(mask.data(), mask.data() + mask.numel());
+  const TokenBatch b = testing::twin_batch("gqa_odd");
   TrainingGraph graph(m, b.batch, b.seq);
   Gradients grads(m);
   AdamWOptions ao;

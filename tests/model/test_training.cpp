@@ -12,6 +12,7 @@
 #include "sculpt/optim/schedule.h"
 #include "sculpt/train/step.h"
 #include "test_support.h"
+#include "twin_batch.h"
 
 namespace sculpt {
 namespace {
@@ -25,14 +26,7 @@ struct TrainCase {
 TrainCase load_train_case(const std::string& name) {
   TrainCase c{load_model(testing::fixtures("model/" + name)), {}, nullptr};
   c.golden = std::make_unique<SafetensorsFile>(testing::fixtures("train/" + name + ".safetensors"));
-  auto tokens = c.golden->read_i64("tokens");
-  auto targets = c.golden->read_i64("targets");
-  Tensor mask = c.golden->read_f32("mask");
-  c.batch.batch = mask.dim(0);
-  c.batch.seq = mask.dim(1);
-  c.batch.tokens.assign(tokens.begin(), tokens.end());
-  c.batch.targets.assign(targets.begin(), targets.end());
-  c.batch.loss_mask.assign(mask.data(), mask.data() + mask.numel());
+  c.batch = testing::twin_batch(name);
   return c;
 }
 
