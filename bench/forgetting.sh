@@ -3,6 +3,7 @@
 # fine-tuning and with OSFT (update and gradient modes). Prints task A's held-out exact match and
 # loss before and after B, task B's, and the perplexity of stories the base model wrote itself.
 #   bash bench/forgetting.sh [BUILD_DIR] [WORK_DIR]
+#   LR_B=5e-4 EPOCHS_B=1 bash bench/forgetting.sh ...   (task B's learning rate and epochs; A: 2e-3, 2)
 set -euo pipefail
 build=${1:-build} work=${2:-runs/forgetting}
 sculpt=$build/sculpt
@@ -12,6 +13,9 @@ A=$shared/data/cl_benchmark/TC/agnews
 B=$shared/data/cl_benchmark/SC/amazon
 common=(--max-train-samples 1000 --num-epochs 2 --effective-batch-size 8 --learning-rate 2e-3 --warmup-steps 10
         --seed 42 --logging-steps 0)
+lr_b=${LR_B:-2e-3} epochs_b=${EPOCHS_B:-2}
+common_b=(--max-train-samples 1000 --num-epochs "$epochs_b" --effective-batch-size 8 --learning-rate "$lr_b"
+          --warmup-steps 10 --seed 42 --logging-steps 0)
 mkdir -p "$work"
 
 # General ability: 32 stories sampled from the base model itself (fixed seeds).
@@ -44,10 +48,11 @@ for method in "plain" "osft update u=0.25" "osft gradient u=0.25" "osft update u
               "osft update u=0.25 frozen-rest" "osft update u=0.5 frozen-rest"; do
   set -- $method
   name=${method// /_}
+  [ "$lr_b" = 2e-3 ] && [ "$epochs_b" = 2 ] || name="${name}_lr${lr_b}_ep${epochs_b}"
   args=(--method "$1")
   [ "$1" = osft ] && args+=(--osft-mode "$2" --unfreeze-rank-ratio "${3#u=}")
   [ "${4:-}" = frozen-rest ] && args+=(--freeze-non-targets)
   [ -f "$work/$name/final/model.safetensors" ] ||
-    "$sculpt" -q train --model "$work/A/final" --data "$B" --output-dir "$work/$name" "${common[@]}" "${args[@]}"
-  row "A then B, $method" "$(evaluate "$work/$name/final")"
+    "$sculpt" -q train --model "$work/A/final" --data "$B" --output-dir "$work/$name" "${common_b[@]}" "${args[@]}"
+  row "A then B (lr $lr_b, $epochs_b ep), $method" "$(evaluate "$work/$name/final")"
 done
