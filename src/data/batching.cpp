@@ -53,12 +53,6 @@ int64_t StepBatcher::steps_per_epoch() const {
   return (n + effective_batch_ - 1) / effective_batch_;
 }
 
-int64_t StepBatcher::max_rows() const {
-  // A micro-batch holds at most effective_batch sequences, and at most max_tokens of at least
-  // one token each.
-  return std::max<int64_t>(1, std::min(effective_batch_, max_tokens_));
-}
-
 void StepBatcher::set_cursor(const DataCursor& c) {
   cursor_ = c;
   order_ = epoch_order(static_cast<int64_t>(examples_.size()), seed_, c.epoch);

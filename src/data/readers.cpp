@@ -33,16 +33,6 @@ ChatTemplate chat_template_from_name(const std::string& name) {
   throw Error("unknown chat template '" + name + "'", "--chat-template", "choose auto, llama-2, llama-3, chatml or plain");
 }
 
-std::string chat_template_name(ChatTemplate t) {
-  switch (t) {
-    case ChatTemplate::llama2: return "llama-2";
-    case ChatTemplate::llama3: return "llama-3";
-    case ChatTemplate::chatml: return "chatml";
-    case ChatTemplate::plain: return "plain";
-    default: return "auto";
-  }
-}
-
 ChatTemplate chat_template_for_model(const std::string& model_path) {
   const fs::path cfg = fs::path(model_path) / "tokenizer_config.json";
   if (!fs::is_regular_file(cfg)) return ChatTemplate::plain;

@@ -22,12 +22,6 @@ KVCache::KVCache(const ModelConfig& config, int64_t batch_, int64_t capacity_)
   }
 }
 
-int64_t KVCache::bytes() const {
-  int64_t n = 0;
-  for (const auto& t : k) n += t.numel();
-  return 2 * n * static_cast<int64_t>(sizeof(float));
-}
-
 ForwardMemoryPlan ForwardMemoryPlan::make(const ModelConfig& c, int64_t batch, int64_t tokens, int64_t kv_capacity,
                                           int threads) {
   const int64_t rows = batch * tokens;

@@ -14,14 +14,6 @@ ScheduleKind schedule_from_name(const std::string& name) {
   throw Error("unknown learning-rate schedule '" + name + "'", "--lr-scheduler", "choose constant, linear or cosine");
 }
 
-std::string schedule_name(ScheduleKind kind) {
-  switch (kind) {
-    case ScheduleKind::constant: return "constant";
-    case ScheduleKind::linear: return "linear";
-    default: return "cosine";
-  }
-}
-
 float LrSchedule::at(int64_t step) const {
   if (step < warmup_steps) return base_lr * static_cast<float>(step) / static_cast<float>(std::max<int64_t>(1, warmup_steps));
   if (kind == ScheduleKind::constant) return base_lr;

@@ -30,8 +30,6 @@ class StepBatcher {
   std::vector<TokenBatch> next_step();
   const DataCursor& cursor() const { return cursor_; }
   void set_cursor(const DataCursor& c);
-  // Largest micro-batch shape the packing can produce (for planning memory).
-  int64_t max_rows() const;
   int64_t max_seq() const { return max_seq_; }
 
  private:

@@ -21,7 +21,6 @@ enum class ChatTemplate { auto_detect, llama2, llama3, chatml, plain };
 
 DataFormat data_format_from_name(const std::string& name);      // auto | jsonl | chat | cl-benchmark
 ChatTemplate chat_template_from_name(const std::string& name);  // auto | llama-2 | llama-3 | chatml | plain
-std::string chat_template_name(ChatTemplate t);
 // The template a model's tokenizer_config.json chat_template implies (plain when none is recognised).
 ChatTemplate chat_template_for_model(const std::string& model_path);
 

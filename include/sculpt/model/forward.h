@@ -26,7 +26,6 @@ struct KVCache {
   int64_t batch = 0, capacity = 0;
   std::vector<Tensor> k, v;     // per layer: (B, S, n_kv*hd), post-RoPE keys
   std::vector<int64_t> length;  // (B,) positions filled per sequence
-  int64_t bytes() const;
 };
 
 // Float counts of the forward workspace, a pure function of the config and batch shape.

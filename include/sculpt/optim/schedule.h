@@ -10,7 +10,6 @@ namespace sculpt {
 enum class ScheduleKind { constant, linear, cosine };
 
 ScheduleKind schedule_from_name(const std::string& name);  // throws Error on unknown names
-std::string schedule_name(ScheduleKind kind);
 
 struct LrSchedule {
   ScheduleKind kind = ScheduleKind::cosine;
