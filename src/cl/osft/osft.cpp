@@ -121,9 +121,8 @@ OsftStrategy::OsftStrategy(OsftOptions options) : options_(std::move(options)), 
   validate(options_);
 }
 
-void OsftStrategy::decompose(LlamaModel& model, AdamW& optimizer, const std::vector<Tensor>& start_weights) {
-  const auto indices = select_targets(model, options_.target_patterns);
-  check(indices.size() == start_weights.size(), "OSFT state does not match the model's targets", "osft");
+void OsftStrategy::decompose(LlamaModel& model, AdamW& optimizer, const std::vector<size_t>& indices,
+                             const std::vector<Tensor>& start_weights) {
   std::vector<Decomposition> parts(indices.size());
   // One matrix per task; BLAS/LAPACK inside the parallel region run on the calling thread, so
   // each SVD is computed the same way whatever the scheduling (deterministic).
@@ -194,7 +193,7 @@ void OsftStrategy::begin_task(LlamaModel& model, AdamW& optimizer) {
   const auto indices = select_targets(model, options_.target_patterns);
   for (size_t i : indices) start.push_back(model.parameters()[i].value);
   measure_importance(policy_, model, indices, options_.calibration);
-  decompose(model, optimizer, start);
+  decompose(model, optimizer, indices, start);
 }
 
 void OsftStrategy::project(float* d, const Target& t, float* work) const {
@@ -338,13 +337,14 @@ void OsftStrategy::load_state(const std::string& dir, LlamaModel& model, AdamW& 
     policy_.set_importance(imp.get<std::map<std::string, double>>());
   }
   std::vector<Tensor> start;
-  for (size_t i : select_targets(model, options_.target_patterns)) {
+  const auto indices = select_targets(model, options_.target_patterns);
+  for (size_t i : indices) {
     const std::string key = "w0." + std::to_string(i);
     // Targets without a saved copy had k = 0 or k = r: their start value does not matter for
     // the plan except through the rank, which depends only on the shape.
     start.push_back(f.has(key) ? f.read_f32(key) : model.parameters()[i].value);
   }
-  decompose(model, optimizer, start);
+  decompose(model, optimizer, indices, start);
   if (factor_adam_) {
     for (size_t j = 0; j < factor_params_.size(); ++j) {
       factor_params_[j].value.copy_from(f.read_f32(factor_params_[j].name));

@@ -81,8 +81,10 @@ class OsftStrategy : public Strategy {
     Tensor u_l, s_l, v_l;     // (N, l), (l,), (l, M) trained
     Tensor du, ds, dv;        // their gradients
   };
-  // Decomposes `weights` (the task-start values) and sets the optimizer's freeze rules.
-  void decompose(LlamaModel& model, AdamW& optimizer, const std::vector<Tensor>& start_weights);
+  // Decomposes the targets `indices` from their task-start values and sets the optimizer's
+  // freeze rules.
+  void decompose(LlamaModel& model, AdamW& optimizer, const std::vector<size_t>& indices,
+                 const std::vector<Tensor>& start_weights);
   void project(float* d, const Target& t, float* work) const;
 
   OsftOptions options_;
