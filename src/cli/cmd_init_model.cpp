@@ -1,5 +1,6 @@
 // sculpt init-model: a randomly initialised Llama-family model in Hugging Face layout, with a
-// byte-level tokenizer, written atomically (a temporary directory renamed into place).
+// byte-level tokenizer or the tokenizer of --tokenizer DIR (vocabulary size and BOS/EOS taken
+// from it), written atomically (a temporary directory renamed into place).
 #include <filesystem>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include "sculpt/core/log.h"
 #include "sculpt/model/llama.h"
 #include "sculpt/text/byte_tokenizer.h"
+#include "sculpt/text/tokenizer.h"
 
 namespace sculpt::cli {
 
@@ -16,7 +18,7 @@ namespace fs = std::filesystem;
 
 namespace {
 struct InitArgs {
-  std::string output_dir, preset = "tiny", model_type = "llama", dtype = "f32";
+  std::string output_dir, preset = "tiny", model_type = "llama", dtype = "f32", tokenizer_dir;
   int64_t hidden_size = 0, intermediate_size = 0, num_layers = 0, num_heads = 0, num_kv_heads = 0, context = 0;
   uint64_t seed = 0;
   bool tie = true, overwrite = false;
@@ -50,9 +52,19 @@ void run_init(const InitArgs& a) {
         "hidden size " + std::to_string(c.hidden_size) + " is not divisible by " + std::to_string(c.num_heads) + " heads",
         "init-model", "choose sizes where heads divide the hidden size");
   c.head_dim = c.hidden_size / c.num_heads;
-  c.vocab_size = kByteTokenizerVocab;
-  c.bos_token_id = kByteTokenizerBos;
-  c.eos_token_id = kByteTokenizerEos;
+  std::unique_ptr<Tokenizer> tokenizer;
+  if (!a.tokenizer_dir.empty()) {
+    check(fs::is_directory(a.tokenizer_dir), "not a directory", a.tokenizer_dir,
+          "give the directory sculpt tokenizer train wrote");
+    tokenizer = load_tokenizer(a.tokenizer_dir);
+    c.vocab_size = tokenizer->vocab_size();
+    c.bos_token_id = tokenizer->bos_id();
+    c.eos_token_id = tokenizer->eos_id();
+  } else {
+    c.vocab_size = kByteTokenizerVocab;
+    c.bos_token_id = kByteTokenizerBos;
+    c.eos_token_id = kByteTokenizerEos;
+  }
   c.tie_word_embeddings = a.tie;
   c.qkv_bias = c.model_type == "qwen2";
   if (c.model_type == "mistral") c.sliding_window = c.max_position_embeddings;
@@ -73,14 +85,22 @@ void run_init(const InitArgs& a) {
     init_random(model, rng);
     const DType dtype = a.dtype == "bf16" ? DType::bf16 : a.dtype == "f16" ? DType::f16 : DType::f32;
     save_model_hf(model, tmp.string(), dtype);
-    write_byte_tokenizer(tmp.string());
+    if (tokenizer) {
+      for (const char* name : {"tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json"})
+        if (fs::is_regular_file(fs::path(a.tokenizer_dir) / name))
+          fs::copy_file(fs::path(a.tokenizer_dir) / name, tmp / name);
+    } else {
+      write_byte_tokenizer(tmp.string());
+    }
     write_text_atomic((tmp / "generation_config.json").string(),
                       "{\n  \"bos_token_id\": " + std::to_string(c.bos_token_id) +
                           ",\n  \"eos_token_id\": " + std::to_string(c.eos_token_id) + "\n}\n");
     if (fs::exists(out)) fs::remove_all(out);
     fs::rename(tmp, out);
     log_info("wrote ", a.output_dir, ": ", c.model_type, ", ", c.num_layers, " layers, hidden ", c.hidden_size,
-             ", ", c.parameter_count(), " parameters (random init, seed ", a.seed, "), byte-level tokenizer");
+             ", ", c.parameter_count(), " parameters (random init, seed ", a.seed, "), ",
+             tokenizer ? tokenizer->kind() + " tokenizer of " + std::to_string(c.vocab_size) + " pieces"
+                       : std::string("byte-level tokenizer"));
   } catch (...) {
     std::error_code ignored;
     fs::remove_all(tmp, ignored);
@@ -110,6 +130,7 @@ void register_init_model(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::IsMember({"f32", "bf16", "f16"}));
   cmd->add_option("-s,--seed", a->seed, "Initialisation seed")->capture_default_str();
+  cmd->add_option("--tokenizer", a->tokenizer_dir, "Tokenizer directory to use (default: a byte-level tokenizer)");
   cmd->add_flag("!--untie-embeddings", a->tie, "Give the model a separate output head");
   cmd->add_flag("--overwrite", a->overwrite, "Replace an existing non-empty output directory");
   cmd->callback([a] { run_init(*a); });

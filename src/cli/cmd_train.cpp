@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "osft_flags.h"
+#include "train_flags.h"
 #include "sculpt/core/atomic_file.h"
 #include "sculpt/core/error.h"
 #include "sculpt/core/log.h"
@@ -65,28 +66,12 @@ void run_train(TrainArgs& a) {
                   {"eval_samples", em.total}};
     };
 
-  json resolved = {{"command", "train"},
-                   {"model", a.train.model_path},
+  json resolved = train_options_json(a.train);
+  resolved.update({{"command", "train"},
                    {"data", fs::absolute(a.data).string()},
                    {"data_format", a.data_format},
                    {"chat_template", a.chat_template},
-                   {"output_dir", a.train.output_dir},
-                   {"learning_rate", a.train.learning_rate},
-                   {"num_epochs", a.train.num_epochs},
-                   {"max_steps", a.train.max_steps},
-                   {"warmup_steps", a.train.warmup_steps},
-                   {"lr_scheduler", a.train.lr_scheduler},
-                   {"effective_batch_size", a.train.effective_batch_size},
-                   {"max_tokens_per_batch", a.train.max_tokens_per_batch},
                    {"max_seq_len", ro.example.max_seq_len},
-                   {"weight_decay", a.train.weight_decay},
-                   {"beta1", a.train.beta1},
-                   {"beta2", a.train.beta2},
-                   {"epsilon", a.train.epsilon},
-                   {"max_grad_norm", a.train.max_grad_norm},
-                   {"seed", a.train.seed},
-                   {"save_steps", a.train.save_steps},
-                   {"save_total_limit", a.train.save_total_limit},
                    {"save_dtype", a.train.save_dtype.empty() ? dtype_name(model.source_dtype) : a.train.save_dtype},
                    {"max_train_samples", a.max_train_samples},
                    {"eval_data", a.eval_data},
@@ -95,7 +80,7 @@ void run_train(TrainArgs& a) {
                    {"tokenizer", tokenizer->kind()},
                    {"train_examples", train.stats.records},
                    {"truncated_examples", train.stats.truncated},
-                   {"skipped_records", train.stats.skipped}};
+                   {"skipped_records", train.stats.skipped}});
   resolved["method"] = a.method;
   std::unique_ptr<OsftStrategy> osft;
   Dataset calibration;
@@ -143,42 +128,15 @@ void register_train(CLI::App& app) {
   cmd->add_option("--data-format", a->data_format, "auto, jsonl, chat or cl-benchmark")->capture_default_str();
   cmd->add_option("--chat-template", a->chat_template, "auto (from the model), llama-2, llama-3, chatml or plain")
       ->capture_default_str();
-  cmd->add_option("--learning-rate", t.learning_rate, "Peak learning rate")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--num-epochs", t.num_epochs, "Passes over the data")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--max-steps", t.max_steps, "Optimizer steps (overrides --num-epochs)")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--warmup-steps", t.warmup_steps, "Linear warm-up steps")->capture_default_str()->check(CLI::NonNegativeNumber);
-  cmd->add_option("--lr-scheduler", t.lr_scheduler, "constant, linear or cosine")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"constant", "linear", "cosine"}));
-  cmd->add_option("--effective-batch-size", t.effective_batch_size, "Examples per optimizer step")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--max-tokens-per-batch", t.max_tokens_per_batch,
-                  "Padded tokens per micro-batch; larger steps accumulate gradients (default: no accumulation)")
-      ->check(CLI::NonNegativeNumber);
+  add_train_option_flags(cmd, t);
   cmd->add_option("--max-seq-len", a->max_seq_len, "Tokens per example; prompts are cut to fit, targets never")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--weight-decay", t.weight_decay, "AdamW decoupled weight decay")->capture_default_str()->check(CLI::NonNegativeNumber);
-  cmd->add_option("--adam-beta1", t.beta1, "AdamW β1")->capture_default_str()->check(CLI::Range(0.f, 0.999999f));
-  cmd->add_option("--adam-beta2", t.beta2, "AdamW β2")->capture_default_str()->check(CLI::Range(0.f, 0.999999f));
-  cmd->add_option("--adam-epsilon", t.epsilon, "AdamW ε")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--max-grad-norm", t.max_grad_norm, "Global gradient-norm clip (0: off)")->capture_default_str()->check(CLI::NonNegativeNumber);
-  cmd->add_option("-s,--seed", t.seed, "Seed for shuffling and sampling")->capture_default_str();
-  cmd->add_option("--save-steps", t.save_steps, "Checkpoint every N steps (0: only the final model)")->capture_default_str()->check(CLI::NonNegativeNumber);
-  cmd->add_option("--save-total-limit", t.save_total_limit, "Checkpoints kept (0: all)")->capture_default_str()->check(CLI::NonNegativeNumber);
-  cmd->add_option("--resume", t.resume, "'auto' (newest complete checkpoint in --output-dir) or a checkpoint directory")
-      ->expected(0, 1)
-      ->default_str("auto");
-  cmd->add_option("--save-dtype", t.save_dtype, "dtype of the exported weights (default: the input's)")
-      ->check(CLI::IsMember({"f32", "bf16", "f16"}));
-  cmd->add_option("--logging-steps", t.logging_steps, "Print a progress line every N steps")->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--max-train-samples", a->max_train_samples, "Use a seeded random subset of N training examples")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--eval-data", a->eval_data, "Held-out data (file or CL_Benchmark task directory)");
   cmd->add_option("--eval-split", a->eval_split, "CL_Benchmark split for --eval-data")->capture_default_str();
   cmd->add_option("--eval-samples", a->eval_samples, "Held-out examples evaluated (seeded subset)")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--eval-steps", t.eval_steps, "Evaluate every N steps (and always at the end)")->check(CLI::NonNegativeNumber);
   cmd->add_flag("--skip-bad-records", a->skip_bad_records, "Skip and count malformed records instead of failing");
   cmd->add_option("--threads", a->threads, "Threads for compute (0 = all cores)")->capture_default_str();
   add_osft_flags(cmd, a->osft);

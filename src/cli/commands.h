@@ -11,5 +11,8 @@ void register_train(CLI::App& app);
 void register_plan(CLI::App& app);
 void register_eval(CLI::App& app);
 void register_inspect(CLI::App& app);
+void register_tokenizer(CLI::App& app);
+void register_pretrain(CLI::App& app);
+void register_plot(CLI::App& app);
 
 }  // namespace sculpt::cli

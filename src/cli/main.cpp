@@ -28,6 +28,9 @@ int main(int argc, char** argv) {
   sculpt::cli::register_plan(app);
   sculpt::cli::register_eval(app);
   sculpt::cli::register_inspect(app);
+  sculpt::cli::register_tokenizer(app);
+  sculpt::cli::register_pretrain(app);
+  sculpt::cli::register_plot(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

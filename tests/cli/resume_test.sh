@@ -3,14 +3,15 @@
 # --resume auto must end with weights bit-identical to an uninterrupted run; SIGTERM must save a
 # checkpoint, exit 143, and resume the same way.
 #   resume_test.sh SCULPT_BINARY DATA_JSONL WORK_DIR [KILLS [EXTRA TRAIN ARGS...]]
+# SUBCOMMAND=pretrain runs `sculpt pretrain` instead of `sculpt train`; THREADS (default 2) sets --threads.
 set -euo pipefail
 sculpt=$1 data=$2 work=$3 kills=${4:-5}
 shift $(( $# < 4 ? $# : 4 ))
 extra=("$@")
 rm -rf "$work" && mkdir -p "$work"
 "$sculpt" -q init-model --output-dir "$work/model" --hidden-size 96 --num-layers 3 --num-heads 4 --num-kv-heads 2 --seed 5
-train=(-q train --model "$work/model" --data "$data" --max-steps 60 --effective-batch-size 4
-       --learning-rate 1e-3 --warmup-steps 5 --save-steps 1 --save-total-limit 2 --seed 3 --threads 2 "${extra[@]}")
+train=(-q "${SUBCOMMAND:-train}" --model "$work/model" --data "$data" --max-steps 60 --effective-batch-size 4
+       --learning-rate 1e-3 --warmup-steps 5 --save-steps 1 --save-total-limit 2 --seed 3 --threads "${THREADS:-2}" "${extra[@]}")
 
 "$sculpt" "${train[@]}" --output-dir "$work/reference"
 reference=$(sha256sum < "$work/reference/final/model.safetensors")

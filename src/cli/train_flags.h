@@ -1,0 +1,14 @@
+// The optimisation, checkpoint and logging flags shared by `sculpt train` and `sculpt pretrain`,
+// and the JSON record of them written to training_params.json.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "sculpt/train/trainer.h"
+
+namespace sculpt::cli {
+
+void add_train_option_flags(CLI::App* cmd, TrainOptions& t);
+nlohmann::json train_options_json(const TrainOptions& t);
+
+}  // namespace sculpt::cli
