@@ -14,5 +14,7 @@ void register_inspect(CLI::App& app);
 void register_tokenizer(CLI::App& app);
 void register_pretrain(CLI::App& app);
 void register_plot(CLI::App& app);
+void register_cl(CLI::App& app);
+void register_demo(CLI::App& app);
 
 }  // namespace sculpt::cli

@@ -31,6 +31,8 @@ int main(int argc, char** argv) {
   sculpt::cli::register_tokenizer(app);
   sculpt::cli::register_pretrain(app);
   sculpt::cli::register_plot(app);
+  sculpt::cli::register_cl(app);
+  sculpt::cli::register_demo(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -75,4 +75,70 @@ std::string svg_line_plot(const std::vector<PlotSeries>& series, const PlotOptio
   return out.str();
 }
 
+std::string svg_heatmap(const std::vector<std::vector<double>>& values, const std::vector<std::string>& rows,
+                        const std::vector<std::string>& cols, const std::string& title) {
+  const double cell = 64, left = 110, top = 70;
+  const size_t n_rows = values.size(), n_cols = cols.size();
+  const double width = left + cell * static_cast<double>(n_cols) + 20, height = top + cell * static_cast<double>(n_rows) + 20;
+  std::ostringstream out;
+  out << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
+      << "\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+  out << "<text x=\"" << width / 2 << "\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">" << escape(title) << "</text>\n";
+  for (size_t j = 0; j < n_cols; ++j)
+    out << "<text x=\"" << left + cell * (static_cast<double>(j) + 0.5) << "\" y=\"" << top - 8
+        << "\" text-anchor=\"middle\">" << escape(cols[j]) << "</text>\n";
+  for (size_t i = 0; i < n_rows; ++i) {
+    const double y = top + cell * static_cast<double>(i);
+    out << "<text x=\"" << left - 8 << "\" y=\"" << y + cell / 2 + 4 << "\" text-anchor=\"end\">"
+        << escape(i < rows.size() ? rows[i] : "") << "</text>\n";
+    for (size_t j = 0; j < n_cols && j < values[i].size(); ++j) {
+      const double v = values[i][j];
+      if (std::isnan(v)) continue;
+      // White (0) to dark blue (1); text turns white on dark cells.
+      const double t = std::clamp(v, 0.0, 1.0);
+      const int r = static_cast<int>(247 - t * (247 - 8)), g = static_cast<int>(251 - t * (251 - 69)),
+                b = static_cast<int>(255 - t * (255 - 148));
+      const double x = left + cell * static_cast<double>(j);
+      out << "<rect x=\"" << x << "\" y=\"" << y << "\" width=\"" << cell << "\" height=\"" << cell
+          << "\" fill=\"rgb(" << r << "," << g << "," << b << ")\" stroke=\"white\"/>\n";
+      char text[16];
+      std::snprintf(text, sizeof text, "%.1f", 100 * v);
+      out << "<text x=\"" << x + cell / 2 << "\" y=\"" << y + cell / 2 + 4 << "\" text-anchor=\"middle\" fill=\""
+          << (t > 0.55 ? "white" : "black") << "\">" << text << "</text>\n";
+    }
+  }
+  out << "</svg>\n";
+  return out.str();
+}
+
+std::string svg_bar_chart(const std::vector<std::string>& labels, const std::vector<double>& values,
+                          const std::string& title, const std::string& y_label) {
+  const double left = 70, top = 40, bottom = 50, bar = 56, gap = 24;
+  const double ph = 260, width = left + (bar + gap) * static_cast<double>(labels.size()) + gap, height = top + ph + bottom;
+  double top_value = 0;
+  for (double v : values)
+    if (std::isfinite(v)) top_value = std::max(top_value, v);
+  if (top_value <= 0) top_value = 1;
+  std::ostringstream out;
+  out << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
+      << "\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+  out << "<text x=\"" << width / 2 << "\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">" << escape(title) << "</text>\n";
+  out << "<line x1=\"" << left << "\" y1=\"" << top + ph << "\" x2=\"" << width << "\" y2=\"" << top + ph
+      << "\" stroke=\"#444\"/>\n";
+  out << "<text x=\"16\" y=\"" << top + ph / 2 << "\" text-anchor=\"middle\" transform=\"rotate(-90 16 " << top + ph / 2
+      << ")\">" << escape(y_label) << "</text>\n";
+  for (size_t i = 0; i < labels.size(); ++i) {
+    const double v = i < values.size() && std::isfinite(values[i]) ? std::max(values[i], 0.0) : 0.0;
+    const double h = v / top_value * ph, x = left + gap + (bar + gap) * static_cast<double>(i);
+    out << "<rect x=\"" << x << "\" y=\"" << top + ph - h << "\" width=\"" << bar << "\" height=\"" << h
+        << "\" fill=\"#1f77b4\"/>\n";
+    out << "<text x=\"" << x + bar / 2 << "\" y=\"" << top + ph - h - 4 << "\" text-anchor=\"middle\">" << num(v)
+        << "</text>\n";
+    out << "<text x=\"" << x + bar / 2 << "\" y=\"" << top + ph + 16 << "\" text-anchor=\"middle\">" << escape(labels[i])
+        << "</text>\n";
+  }
+  out << "</svg>\n";
+  return out.str();
+}
+
 }  // namespace sculpt

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "sculpt/data/example.h"
 #include "sculpt/model/llama.h"
 #include "sculpt/model/training_graph.h"
 #include "sculpt/optim/adamw.h"
@@ -34,7 +35,22 @@ class Strategy {
   // Checkpoint support: state a resumed run needs to continue bit-identically.
   virtual void save_state(const std::string& dir) const {}
   virtual void load_state(const std::string& dir, LlamaModel& model, AdamW& optimizer) {}
-  virtual void end_task(LlamaModel& model) {}
+  // After the last step of a task, with the examples it was trained on (EWC's Fisher).
+  virtual void end_task(LlamaModel& model, const std::vector<Example>& trained_on) {}
+
+  // Task-sequence hooks (the continual-learning runner).
+  // The examples to train task `task` on; `tasks` holds the training examples of tasks 0..task.
+  // Default: the task's own. Replay mixes earlier tasks in.
+  virtual std::vector<Example> training_examples(const std::vector<const std::vector<Example>*>& tasks,
+                                                 size_t task) const {
+    return *tasks.at(task);
+  }
+  // True for joint (multi-task) training: one stage over every task instead of a sequence.
+  virtual bool joint() const { return false; }
+  // State carried from one task to the next (e.g. EWC's accumulated Fisher), saved after
+  // end_task so an interrupted sequence resumes at the task boundary.
+  virtual void save_between_tasks(const std::string& dir) const {}
+  virtual void load_between_tasks(const std::string& dir) {}
 };
 
 }  // namespace sculpt

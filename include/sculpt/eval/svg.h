@@ -21,4 +21,13 @@ struct PlotOptions {
 
 std::string svg_line_plot(const std::vector<PlotSeries>& series, const PlotOptions& options);
 
+// A matrix of values in [0, 1] as coloured cells with the value printed in each (accuracy
+// matrices: rows "after task i", columns "task j"). NaN cells are left blank.
+std::string svg_heatmap(const std::vector<std::vector<double>>& values, const std::vector<std::string>& row_labels,
+                        const std::vector<std::string>& column_labels, const std::string& title);
+
+// One bar per label (e.g. average accuracy per method), values printed above the bars.
+std::string svg_bar_chart(const std::vector<std::string>& labels, const std::vector<double>& values,
+                          const std::string& title, const std::string& y_label);
+
 }  // namespace sculpt

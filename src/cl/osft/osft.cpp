@@ -188,6 +188,13 @@ void OsftStrategy::decompose(LlamaModel& model, AdamW& optimizer, const std::vec
            static_cast<double>(osft_extra_floats(plan_)) * 4.0 / (1 << 20), " MiB");
 }
 
+void OsftStrategy::set_task(int64_t index, int64_t count, const std::vector<Example>* calibration) {
+  options_.rank.task_index = index;
+  options_.rank.num_tasks = count;
+  options_.calibration = calibration;
+  policy_ = RankPolicy(options_.rank);
+}
+
 void OsftStrategy::begin_task(LlamaModel& model, AdamW& optimizer) {
   std::vector<Tensor> start;
   const auto indices = select_targets(model, options_.target_patterns);

@@ -66,6 +66,9 @@ class OsftStrategy : public Strategy {
   std::vector<std::pair<std::string, double>> step_metrics() const override;
   void save_state(const std::string& dir) const override;
   void load_state(const std::string& dir, LlamaModel& model, AdamW& optimizer) override;
+  // In a task sequence: task `index` (1-based) of `count` (the schedule policy) and the samples
+  // the adaptive policy measures importance on (the previous task's). Call before begin_task.
+  void set_task(int64_t index, int64_t count, const std::vector<Example>* calibration);
 
   const std::vector<OsftMatrixPlan>& plan() const { return plan_; }
 
