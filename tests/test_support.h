@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <string>
 
@@ -27,6 +28,11 @@ inline std::string shared_dir(const std::string& rel = "") {
       GTEST_SKIP() << "skipped: " << (path) << " is absent (needs ../shared or the npm references; see " \
                    << "README 'Development')";                                                            \
   } while (0)
+
+// Identical bit patterns (bit-exactness claims).
+inline bool same_bits(const Tensor& a, const Tensor& b) {
+  return a.numel() == b.numel() && std::memcmp(a.data(), b.data(), sizeof(float) * a.numel()) == 0;
+}
 
 // Largest |a - b| over all elements.
 inline double max_abs_diff(const float* a, const float* b, int64_t n) {

@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "osft_flags.h"
 #include "sculpt/cl/ewc.h"
+#include "sculpt/cl/lora.h"
 #include "sculpt/cl/osft/osft.h"
 #include "sculpt/cl/sequential.h"
 #include "sculpt/core/error.h"
@@ -22,7 +23,7 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 namespace {
-const std::vector<std::string> kMethods = {"seqft", "osft", "ewc", "replay", "mtl"};
+const std::vector<std::string> kMethods = {"seqft", "osft", "seqlora", "inclora", "olora", "ewc", "replay", "mtl"};
 
 struct ClArgs {
   TrainOptions train;
@@ -32,6 +33,7 @@ struct ClArgs {
   OsftFlags osft;
   EwcOptions ewc;
   ReplayOptions replay;
+  LoraOptions lora;
   int64_t general_samples = 32, general_context = 128, eval_batch = 16;
   int threads = 0;
   ClArgs() {
@@ -46,7 +48,7 @@ void run_cl(ClArgs& a) {
         a.train.output_dir, "choose another --output-dir");
   for (const auto& m : a.methods)
     check(std::find(kMethods.begin(), kMethods.end(), m) != kMethods.end(), "unknown method '" + m + "'", "--methods",
-          "choose from seqft, osft, ewc, replay, mtl");
+          "choose from seqft, osft, seqlora, inclora, olora, ewc, replay, mtl");
   // The task list: an order of the benchmark, names in it, or task specs.
   std::vector<std::string> specs = a.task_specs;
   if (!a.order.empty() || !a.task_names.empty()) {
@@ -92,7 +94,10 @@ void run_cl(ClArgs& a) {
                         {"general_eval", a.general_eval},
                         {"general_eval_samples", o.general.size()},
                         {"ewc", {{"lambda", a.ewc.lambda}, {"fisher_samples", a.ewc.fisher_samples}}},
-                        {"replay", {{"fraction", a.replay.fraction}}}});
+                        {"replay", {{"fraction", a.replay.fraction}}},
+                        {"lora", {{"rank", a.lora.rank}, {"alpha", a.lora.alpha}, {"dropout", a.lora.dropout},
+                                  {"targets", a.lora.target_patterns}, {"olora_lambda1", a.lora.lambda1},
+                                  {"olora_lambda2", a.lora.lambda2}}}});
   const bool uses_osft = std::find(a.methods.begin(), a.methods.end(), "osft") != a.methods.end();
   if (uses_osft)
     o.description["osft"] = {{"mode", osft_options.mode},
@@ -103,12 +108,17 @@ void run_cl(ClArgs& a) {
   else
     check(a.osft.unfreeze_opt->count() == 0 && a.osft.effective_opt->count() == 0,
           "OSFT rank options given without the osft method", "cl", "add osft to --methods");
-  a.ewc.seed = a.replay.seed = a.train.seed;
+  a.ewc.seed = a.replay.seed = a.lora.seed = a.train.seed;
   const StrategyFactory factory = [&](const std::string& m) -> std::unique_ptr<Strategy> {
     if (m == "osft") return std::make_unique<OsftStrategy>(osft_options);
     if (m == "ewc") return std::make_unique<EwcStrategy>(a.ewc);
     if (m == "replay") return std::make_unique<ReplayStrategy>(a.replay);
     if (m == "mtl") return std::make_unique<MultiTaskStrategy>();
+    if (m == "seqlora" || m == "inclora" || m == "olora") {
+      LoraOptions lo = a.lora;
+      lo.variant = m;
+      return std::make_unique<LoraStrategy>(lo);
+    }
     return std::make_unique<SeqFtStrategy>();
   };
   install_stop_handlers();
@@ -132,7 +142,7 @@ void register_cl(CLI::App& app) {
   cmd->add_option("--order", a->order, "Task order from the benchmark's task_orders.json (e.g. order1)");
   cmd->add_option("--tasks", a->task_names, "Task names in the benchmark, in order")->delimiter(',');
   cmd->add_option("--task", a->task_specs, "A task: CL_Benchmark task directory or NAME=TRAIN.jsonl[:TEST.jsonl] (repeatable)");
-  cmd->add_option("--methods", a->methods, "Methods to compare: seqft, osft, ewc, replay, mtl")
+  cmd->add_option("--methods", a->methods, "Methods to compare: seqft, osft, seqlora, inclora, olora, ewc, replay, mtl")
       ->delimiter(',')
       ->capture_default_str();
   cmd->add_option("--max-train-samples", a->data.max_train_samples, "Training examples per task (seeded subset; 0: all)")
@@ -158,6 +168,14 @@ void register_cl(CLI::App& app) {
   auto* replay = cmd->add_option_group("Replay", "Experience replay (method replay)");
   replay->add_option("--replay-fraction", a->replay.fraction, "Fraction of each earlier task's training examples mixed in")
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  auto* lora = cmd->add_option_group("LoRA", "LoRA baselines (methods seqlora, inclora, olora)");
+  lora->add_option("--lora-rank", a->lora.rank, "Adapter rank r")->capture_default_str()->check(CLI::PositiveNumber);
+  lora->add_option("--lora-alpha", a->lora.alpha, "Adapter scale alpha (the update is alpha/r · B·A)")->capture_default_str();
+  lora->add_option("--lora-dropout", a->lora.dropout, "Dropout on the adapter input (only 0 is supported)")->capture_default_str();
+  lora->add_option("--lora-targets", a->lora.target_patterns, "Regexes of the adapted matrices (default: q_proj, v_proj)")
+      ->take_all();
+  lora->add_option("--olora-lambda1", a->lora.lambda1, "O-LoRA orthogonality weight λ1")->capture_default_str();
+  lora->add_option("--olora-lambda2", a->lora.lambda2, "O-LoRA L2 weight λ2 on the new adapter")->capture_default_str();
   add_train_option_flags(cmd, t);
   add_osft_flags(cmd, a->osft);
   cmd->add_option("--threads", a->threads, "Threads for compute (0 = all cores)")->capture_default_str();

@@ -134,9 +134,7 @@ LlamaModel train_steps(Strategy* strategy, int steps = 10) {
   return m;
 }
 
-bool same_bits(const Tensor& a, const Tensor& b) {
-  return a.numel() == b.numel() && std::memcmp(a.data(), b.data(), sizeof(float) * a.numel()) == 0;
-}
+using testing::same_bits;
 
 TEST(OsftEndPoints, UnfreezeRatioOneIsPlainFineTuningBitForBit) {
   LlamaModel plain = train_steps(nullptr);

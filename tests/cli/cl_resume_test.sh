@@ -7,14 +7,14 @@ set -euo pipefail
 sculpt=$1 data=$2 work=$3 stops=${4:-3}
 rm -rf "$work" && mkdir -p "$work"
 "$sculpt" -q init-model --output-dir "$work/model" --hidden-size 48 --num-layers 2 --num-heads 4 --num-kv-heads 2 --seed 2
-cl=(-q cl --model "$work/model" --task "first=$data" --task "second=$data" --methods seqft,ewc,replay
+cl=(-q cl --model "$work/model" --task "first=$data" --task "second=$data" --methods seqft,ewc,replay,olora
     --max-test-samples 4 --num-epochs 2 --effective-batch-size 4 --save-steps 1
     --general-eval self --general-eval-samples 2 --general-eval-context 16 --threads "${THREADS:-2}" --seed 4
     --learning-rate)
 
 "$sculpt" "${cl[@]}" 3e-3 --output-dir "$work/reference"
 # Everything but the timings.
-summary() { grep -v '"train_seconds"' "$1/results.json"; for m in seqft ewc replay; do sha256sum < "$1/$m/stage-2-second/final/model.safetensors"; done; }
+summary() { grep -v '"train_seconds"' "$1/results.json"; for m in seqft ewc replay olora; do sha256sum < "$1/$m/stage-2-second/final/model.safetensors"; done; }
 reference=$(summary "$work/reference")
 
 out="$work/stopped"

@@ -1,0 +1,230 @@
+#include "sculpt/cl/lora.h"
+
+#include <cmath>
+#include <filesystem>
+
+#include "sculpt/cl/osft/targets.h"
+#include "sculpt/core/atomic_file.h"
+#include "sculpt/core/error.h"
+#include "sculpt/core/log.h"
+#include "sculpt/core/rng.h"
+#include "sculpt/io/safetensors.h"
+#include "sculpt/linalg/blas.h"
+
+namespace sculpt {
+
+namespace fs = std::filesystem;
+
+LoraStrategy::LoraStrategy(LoraOptions options) : options_(std::move(options)) {
+  check(options_.variant == "seqlora" || options_.variant == "inclora" || options_.variant == "olora",
+        "unknown LoRA variant '" + options_.variant + "'", "--methods", "choose seqlora, inclora or olora");
+  check(options_.rank > 0, "LoRA rank must be positive", "--lora-rank", "choose e.g. 8");
+  check(options_.dropout == 0, "LoRA dropout is not supported (adapters are trained merged)", "--lora-dropout",
+        "use --lora-dropout 0");
+  if (options_.target_patterns.empty()) options_.target_patterns = {"q_proj", "v_proj"};
+}
+
+namespace {
+void init_a(Tensor& a, int64_t m, Rng& rng) {
+  const float bound = 1.f / std::sqrt(static_cast<float>(m));
+  for (int64_t j = 0; j < a.numel(); ++j) a[j] = (2.f * rng.uniform() - 1.f) * bound;
+}
+}  // namespace
+
+void LoraStrategy::make_optimizer(const AdamW& like) {
+  std::vector<Parameter> params;
+  for (auto& ad : adapters_) {
+    params.push_back({"a." + std::to_string(ad.index), ad.a});
+    params.push_back({"b." + std::to_string(ad.index), ad.b});
+  }
+  adam_ = std::make_unique<AdamW>(params, like.options());
+}
+
+void LoraStrategy::merge_into(LlamaModel& model) const {
+  const float s = scale();
+#pragma omp parallel for schedule(dynamic, 1)
+  for (size_t i = 0; i < adapters_.size(); ++i) {
+    const Adapter& ad = adapters_[i];
+    Tensor& w = model.parameters()[ad.index].value;
+    w.copy_from(ad.w_base);
+    gemm(Trans::no, Trans::no, ad.n, ad.m, options_.rank, s, ad.b.data(), options_.rank, ad.a.data(), ad.m, 1.f,
+         w.data(), ad.m);
+  }
+}
+
+void LoraStrategy::begin_task(LlamaModel& model, AdamW& optimizer) {
+  auto& params = model.parameters();
+  for (size_t i = 0; i < params.size(); ++i) optimizer.set_rule(i, {false, 1.f, -1.f});  // the base is frozen
+  Rng rng(options_.seed * 31 + static_cast<uint64_t>(tasks_started_) + 1);
+  const int64_t r = options_.rank;
+  if (adapters_.empty()) {
+    for (size_t index : select_targets(model, options_.target_patterns)) {
+      const Tensor& w = params[index].value;
+      Adapter ad;
+      ad.index = index;
+      ad.n = w.shape()[0], ad.m = w.shape()[1];
+      ad.w_base = w.clone();
+      ad.a = Tensor::zeros({r, ad.m});
+      ad.b = Tensor::zeros({ad.n, r});
+      ad.da = Tensor::zeros({r, ad.m});
+      ad.db = Tensor::zeros({ad.n, r});
+      init_a(ad.a, ad.m, rng);
+      adapters_.push_back(std::move(ad));
+    }
+  } else if (options_.variant != "seqlora") {
+    // A new adapter: the finished one is merged into the base (frozen); O-LoRA remembers its A.
+    for (auto& ad : adapters_) {
+      ad.w_base.copy_from(params[ad.index].value);
+      if (options_.variant == "olora") ad.previous_a.push_back(ad.a.clone());
+      init_a(ad.a, ad.m, rng);
+      ad.b.fill(0.f);
+    }
+  }
+  make_optimizer(optimizer);
+  merge_into(model);
+  ++tasks_started_;
+  log_info(options_.variant, ": ", adapters_.size(), " adapters of rank ", r, " (alpha ", options_.alpha, "), task ",
+           tasks_started_, options_.variant == "olora" && !adapters_.empty()
+                               ? ", orthogonal to " + std::to_string(adapters_[0].previous_a.size()) + " earlier"
+                               : std::string());
+}
+
+double LoraStrategy::orthogonality() const {
+  double sum = 0;
+  const int64_t r = options_.rank;
+  std::vector<float> prod(static_cast<size_t>(r * r));
+  for (const auto& ad : adapters_)
+    for (const auto& prev : ad.previous_a) {
+      gemm(Trans::no, Trans::yes, r, r, ad.m, 1.f, ad.a.data(), ad.m, prev.data(), ad.m, 0.f, prod.data(), r);
+      for (float v : prod) sum += std::fabs(static_cast<double>(v));
+    }
+  return sum;
+}
+
+void LoraStrategy::on_gradients(LlamaModel& model, Gradients& grads) {
+  const float s = scale();
+  const int64_t r = options_.rank;
+  const auto l1 = static_cast<float>(options_.lambda1), l2 = static_cast<float>(options_.lambda2);
+  const bool olora = options_.variant == "olora";
+#pragma omp parallel for schedule(dynamic, 1)
+  for (size_t i = 0; i < adapters_.size(); ++i) {
+    Adapter& ad = adapters_[i];
+    const float* g = grads.table()[ad.index].value.data();  // (N, M)
+    // dA = s Bᵀ G (r×M), dB = s G Aᵀ (N×r)
+    gemm(Trans::yes, Trans::no, r, ad.m, ad.n, s, ad.b.data(), r, g, ad.m, 0.f, ad.da.data(), ad.m);
+    gemm(Trans::no, Trans::yes, ad.n, r, ad.m, s, g, ad.m, ad.a.data(), ad.m, 0.f, ad.db.data(), r);
+    if (olora) {
+      std::vector<float> sign(static_cast<size_t>(r * r));
+      for (const auto& prev : ad.previous_a) {
+        // M = A_t A_iᵀ (r×r); ∂Σ|M|/∂A_t = sign(M) A_i
+        gemm(Trans::no, Trans::yes, r, r, ad.m, 1.f, ad.a.data(), ad.m, prev.data(), ad.m, 0.f, sign.data(), r);
+        for (float& v : sign) v = static_cast<float>((v > 0.f) - (v < 0.f));
+        gemm(Trans::no, Trans::no, r, ad.m, r, l1, sign.data(), r, prev.data(), ad.m, 1.f, ad.da.data(), ad.m);
+      }
+      if (l2 != 0.f) {
+        for (int64_t j = 0; j < ad.a.numel(); ++j) ad.da[j] += 2.f * l2 * ad.a[j];
+        for (int64_t j = 0; j < ad.b.numel(); ++j) ad.db[j] += 2.f * l2 * ad.b[j];
+      }
+    }
+  }
+  if (olora) last_orthogonality_ = orthogonality();
+  grads.zero();  // the base is frozen: only the adapters' gradients count (and are clipped)
+}
+
+double LoraStrategy::extra_grad_norm_sq() const {
+  double sum = 0;
+  for (const auto& ad : adapters_)
+    for (const Tensor* g : {&ad.da, &ad.db})
+      for (int64_t j = 0; j < g->numel(); ++j) sum += static_cast<double>((*g)[j]) * (*g)[j];
+  return sum;
+}
+
+void LoraStrategy::on_optimizer_step(LlamaModel& model, float lr, float clip_scale) {
+  adam_->begin_step();
+  for (size_t i = 0; i < adapters_.size(); ++i) {
+    Adapter& ad = adapters_[i];
+    for (Tensor* g : {&ad.da, &ad.db})
+      for (int64_t j = 0; j < g->numel(); ++j) (*g)[j] *= clip_scale;
+    adam_->compute_step(2 * i, ad.a, ad.da, lr, ad.da);
+    AdamW::apply(ad.a, ad.da);
+    adam_->compute_step(2 * i + 1, ad.b, ad.db, lr, ad.db);
+    AdamW::apply(ad.b, ad.db);
+  }
+  merge_into(model);
+}
+
+std::vector<std::pair<std::string, double>> LoraStrategy::step_metrics() const {
+  if (options_.variant != "olora" || adapters_.empty() || adapters_[0].previous_a.empty()) return {};
+  return {{"olora_orthogonality", last_orthogonality_}};
+}
+
+void LoraStrategy::save_state(const std::string& dir) const {
+  fs::create_directories(dir);
+  std::vector<TensorToWrite> t;
+  for (size_t i = 0; i < adapters_.size(); ++i) {
+    const auto& ad = adapters_[i];
+    const std::string id = std::to_string(ad.index);
+    t.push_back({"w_base." + id, &ad.w_base});
+    t.push_back({"a." + id, &ad.a});
+    t.push_back({"b." + id, &ad.b});
+    if (adam_) {
+      t.push_back({"m.a." + id, &adam_->first_moments()[2 * i]});
+      t.push_back({"v.a." + id, &adam_->second_moments()[2 * i]});
+      t.push_back({"m.b." + id, &adam_->first_moments()[2 * i + 1]});
+      t.push_back({"v.b." + id, &adam_->second_moments()[2 * i + 1]});
+    }
+    for (size_t p = 0; p < ad.previous_a.size(); ++p) t.push_back({"prev." + std::to_string(p) + "." + id, &ad.previous_a[p]});
+  }
+  write_safetensors((fs::path(dir) / "lora_state.safetensors").string(), t,
+                    {{"tasks_started", std::to_string(tasks_started_)},
+                     {"adam_steps", std::to_string(adam_ ? adam_->step_count() : 0)},
+                     {"indices", [&] {
+                        std::string s;
+                        for (const auto& ad : adapters_) s += std::to_string(ad.index) + ",";
+                        return s;
+                      }()}});
+}
+
+void LoraStrategy::load_between_tasks(const std::string& dir) {
+  const std::string path = (fs::path(dir) / "lora_state.safetensors").string();
+  check(fs::exists(path), "LoRA state is missing", path, "the run directory is incomplete; start the method again");
+  SafetensorsFile f(path);
+  tasks_started_ = std::stoll(f.metadata().at("tasks_started"));
+  adapters_.clear();
+  const std::string indices = f.metadata().at("indices");
+  for (size_t start = 0; start < indices.size();) {
+    const size_t comma = indices.find(',', start);
+    Adapter ad;
+    ad.index = std::stoul(indices.substr(start, comma - start));
+    start = comma + 1;
+    const std::string id = std::to_string(ad.index);
+    ad.w_base = f.read_f32("w_base." + id);
+    ad.a = f.read_f32("a." + id);
+    ad.b = f.read_f32("b." + id);
+    ad.n = ad.w_base.shape()[0], ad.m = ad.w_base.shape()[1];
+    ad.da = Tensor::zeros(ad.a.shape());
+    ad.db = Tensor::zeros(ad.b.shape());
+    for (size_t p = 0; f.has("prev." + std::to_string(p) + "." + id); ++p)
+      ad.previous_a.push_back(f.read_f32("prev." + std::to_string(p) + "." + id));
+    adapters_.push_back(std::move(ad));
+  }
+}
+
+void LoraStrategy::load_state(const std::string& dir, LlamaModel& model, AdamW& optimizer) {
+  load_between_tasks(dir);
+  for (size_t i = 0; i < model.parameters().size(); ++i) optimizer.set_rule(i, {false, 1.f, -1.f});
+  make_optimizer(optimizer);
+  SafetensorsFile f((fs::path(dir) / "lora_state.safetensors").string());
+  for (size_t i = 0; i < adapters_.size(); ++i) {
+    const std::string id = std::to_string(adapters_[i].index);
+    if (!f.has("m.a." + id)) continue;
+    adam_->first_moments()[2 * i].copy_from(f.read_f32("m.a." + id));
+    adam_->second_moments()[2 * i].copy_from(f.read_f32("v.a." + id));
+    adam_->first_moments()[2 * i + 1].copy_from(f.read_f32("m.b." + id));
+    adam_->second_moments()[2 * i + 1].copy_from(f.read_f32("v.b." + id));
+  }
+  adam_->set_step_count(std::stoll(f.metadata().at("adam_steps")));
+  merge_into(model);
+}
+
+}  // namespace sculpt
