@@ -1,9 +1,13 @@
 // sculpt: continual fine-tuning of language models without forgetting.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <algorithm>
 #include <exception>
+#include <string>
+#include <vector>
 
 #include "commands.h"
+#include "json_config.h"
 #include "sculpt/core/error.h"
 #include "sculpt/core/log.h"
 
@@ -34,7 +38,10 @@ int main(int argc, char** argv) {
   sculpt::cli::register_cl(app);
   sculpt::cli::register_demo(app);
   try {
-    app.parse(argc, argv);
+    std::vector<std::string> args(argv + 1, argv + argc);
+    sculpt::cli::expand_experiment_file(args);
+    std::reverse(args.begin(), args.end());  // CLI11 takes the arguments in reverse order
+    app.parse(args);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const sculpt::Error& e) {
