@@ -33,7 +33,11 @@ void print_summary(const ExperimentResult& r) {
       std::printf("\n  %-17s", r.task_names[i].c_str());
       for (double a : m.rows[i].accuracy) std::printf(" %9.1f", 100 * a);
     }
-    std::printf("\n  AA %.1f   BWT %+.1f\n", 100 * cm.average_accuracy, 100 * cm.backward_transfer);
+    std::printf("\n  AA %.1f   BWT %+.1f", 100 * cm.average_accuracy, 100 * cm.backward_transfer);
+    if (!m.rows.empty() && m.rows.back().general_perplexity >= 0)
+      std::printf("   perplexity on held-out descriptions %.2f (base %.2f), KL to base %.3f",
+                  m.rows.back().general_perplexity, r.base.general_perplexity, m.rows.back().general_kl);
+    std::printf("\n");
   }
   std::printf("\nAA: average accuracy after the last task. BWT: change on earlier tasks since they were learned "
               "(negative = forgetting).\n");

@@ -154,6 +154,13 @@ ExperimentResult run_demo(const DemoOptions& o) {
                                   (out / "data" / (t.name + "-test.jsonl")).string(),
                               *tok, data));
   ExperimentOptions eo;
+  // General ability: perplexity and KL to the base on descriptions of the test objects (text the
+  // base model was not trained on, in the language it was).
+  TextCorpus held;
+  held.sources = {"held-out descriptions"};
+  for (const auto& t : world.tasks)
+    for (const auto& r : t.test) held.documents.push_back({r.prompt.substr(0, r.prompt.find('\n')), 0});
+  eo.general = pack_corpus(held, *tok, 64, 0.0, o.seed).train;
   eo.output_dir = (out / "experiment").string();
   eo.methods = o.methods;
   eo.train.learning_rate = o.learning_rate;
