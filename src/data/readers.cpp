@@ -198,7 +198,8 @@ Dataset read_cl_benchmark(const std::string& dir, const Tokenizer& tok, const Re
   const fs::path split_path = task / (o.split + ".json");
   json records = read_json_file(split_path, (o.split + ".json").c_str());
   check(records.is_array(), "expected a JSON array of records", split_path.string());
-  check(!records.empty(), "the " + o.split + " split is empty", split_path.string());
+  check(!records.empty(), "the " + o.split + " split is empty", split_path.string(),
+        "a task needs at least one record in train.json and in test.json");
   Dataset d{split_path.string(), {}, {}};
   for (size_t i = 0; i < records.size(); ++i) {
     const std::string where = split_path.string() + ": record " + std::to_string(i + 1);

@@ -155,8 +155,16 @@ TrainResult run_training(LlamaModel& model, const Tokenizer& tokenizer, const st
     std::vector<TokenBatch> micro = batcher.next_step();
     // Strategy diagnostics (OSFT's leak: two extra GEMMs per target) on the logged steps only.
     const bool logged = o.logging_steps > 0 && (step % o.logging_steps == 0 || step == total_steps);
-    StepStats s = optimizer_step(model, graph, grads, optimizer, micro, schedule.at(step), o.max_grad_norm, strategy,
-                                 logged || o.logging_steps == 0);
+    StepStats s;
+    try {
+      s = optimizer_step(model, graph, grads, optimizer, micro, schedule.at(step), o.max_grad_norm, strategy,
+                         logged || o.logging_steps == 0);
+    } catch (const Error& e) {  // e.g. a loss that became NaN: say where, and what is still good
+      const std::optional<std::string> last = latest_checkpoint(o.output_dir);
+      throw Error(e.what_failed(), "step " + std::to_string(step) + " of " + o.output_dir,
+                  last ? "the last good checkpoint is " + *last + "; resume from it with a lower --learning-rate"
+                       : e.hint());
+    }
     const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
     tokens_seen += s.tokens;

@@ -2,11 +2,21 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <sstream>
 
 #include "sculpt/core/error.h"
 
 namespace sculpt {
+
+namespace {
+// Shortest round-trip text of a ratio (1.5, not 1.500000).
+std::string format_number(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%g", v);
+  return b;
+}
+}  // namespace
 
 int64_t parse_frozen_rank(const std::string& value, int64_t r, const std::string& option) {
   const auto bad = [&] {
@@ -57,7 +67,8 @@ RankPolicy::RankPolicy(const RankPolicyOptions& o) : options_(o) {
   }
   if (has_u)
     check(*o.unfreeze_rank_ratio >= 0.0 && *o.unfreeze_rank_ratio <= 1.0,
-          "--unfreeze-rank-ratio " + std::to_string(*o.unfreeze_rank_ratio) + " is outside [0, 1]", "rank policy");
+          "--unfreeze-rank-ratio " + format_number(*o.unfreeze_rank_ratio) + " is outside [0, 1]", "rank policy",
+          "it is the trainable fraction of each rank: 0 freezes every target, 1 is plain fine-tuning");
   if (has_k) parse_frozen_rank(*o.effective_rank, 1 << 30, "--effective-rank");
   for (const auto& p : o.rank_patterns) {
     const size_t eq = p.rfind('=');
