@@ -20,6 +20,7 @@ duration_ms() { local s; s=$(date +%s%N); "$@"; echo $(( ($(date +%s%N) - s) / 1
 full_ms=$(duration_ms "$sculpt" "${train[@]}" --output-dir "$work/timing" | tail -1)
 echo "uninterrupted run: ${full_ms} ms"
 
+total_kills=0
 for i in $(seq 1 "$kills"); do
   out="$work/killed-$i"
   attempts=0
@@ -35,7 +36,11 @@ for i in $(seq 1 "$kills"); do
   got=$(sha256sum < "$out/final/model.safetensors")
   [ "$got" = "$reference" ] || { echo "FAIL: run $i (killed $((attempts - 1)) times) differs from the reference"; exit 1; }
   echo "run $i: killed $((attempts - 1)) times, final weights bit-identical"
+  total_kills=$((total_kills + attempts - 1))
 done
+# At least 20 SIGKILLs in all when 5 or more runs are asked for (the hardening requirement).
+if [ "$kills" -ge 5 ] && [ $total_kills -lt 20 ]; then echo "FAIL: only $total_kills SIGKILLs landed"; exit 1; fi
+echo "$total_kills SIGKILLs in $kills runs, every one resumed bit-identically"
 
 # SIGTERM: checkpoint, exit code 143, then resume to the same result.
 out="$work/term"
