@@ -58,6 +58,7 @@ corpus=("$work/corpus" "${cl_train[@]}")
 out="$root/models/sculpt-base-small"
 rm -rf "$out.tmp" && mkdir -p "$out.tmp"
 cp "$work/pretrain/final/"* "$out.tmp/"
-cp "$work/pretrain/metrics.jsonl" "$work/pretrain/corpus.json" "$work/pretrain/training_params.json" "$out.tmp/"
+cp "$work/pretrain/metrics.jsonl" "$work/pretrain/corpus.json" "$work/pretrain/training_params.json" \
+   "$work/pretrain/held_out.jsonl" "$out.tmp/"
 rm -rf "$out" && mv "$out.tmp" "$out"
 echo "wrote $out"

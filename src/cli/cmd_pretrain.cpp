@@ -74,6 +74,12 @@ void run_pretrain(PretrainArgs& a) {
                             {"dropped_tail_tokens", packed.dropped_tail_tokens}};
   fs::create_directories(a.train.output_dir);
   write_text_atomic((fs::path(a.train.output_dir) / "corpus.json").string(), corpus_json.dump(2) + "\n");
+  // The held-out documents themselves: general text the model never trained on, for later
+  // retention measurements (sculpt cl --general-eval).
+  std::string held_text;
+  for (int64_t i : packed.held_out_documents)
+    held_text += json{{"text", corpus.documents[static_cast<size_t>(i)].text}}.dump() + "\n";
+  write_text_atomic((fs::path(a.train.output_dir) / "held_out.jsonl").string(), held_text);
   log_info("corpus: ", corpus.sources.size(), " files, ", corpus.documents.size(), " documents; ",
            packed.train.size(), " training sequences (", packed.train_tokens, " tokens), ", packed.held_out.size(),
            " held out (", packed.held_out_tokens, " tokens)");

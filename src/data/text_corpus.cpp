@@ -167,6 +167,7 @@ PackedCorpus pack_corpus(const TextCorpus& corpus, const Tokenizer& tokenizer, i
   std::vector<int32_t> train_stream, held_stream;
   for (int64_t k = 0; k < count; ++k) {
     auto& doc = ids[static_cast<size_t>(order[static_cast<size_t>(k)])];
+    if (k < held) packed.held_out_documents.push_back(order[static_cast<size_t>(k)]);
     auto& stream = k < held ? held_stream : train_stream;
     stream.insert(stream.end(), doc.begin(), doc.end());
     std::vector<int32_t>().swap(doc);

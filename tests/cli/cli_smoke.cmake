@@ -63,6 +63,11 @@ if(at EQUAL -1)
   message(FATAL_ERROR "pretrain printed no held-out perplexity: ${LAST_ERR}")
 endif()
 run_expect(0 ${SCULPT} generate --model ${WORK}/pt/final --prompt "The" --max-new-tokens 4)
+file(STRINGS ${WORK}/pt/held_out.jsonl held_lines)
+list(LENGTH held_lines held_count)
+if(NOT held_count EQUAL 8)  # 10 % of the fixture's 80 documents
+  message(FATAL_ERROR "pretrain wrote ${held_count} held-out documents, expected 8")
+endif()
 # Bad pretraining input: one line naming the file and line, exit 1, no output directory left.
 file(WRITE ${WORK}/bad.jsonl "{\"text\": \"fine\"}\n{\"text\": 3}\n")
 run_expect(1 ${SCULPT} pretrain -m ${WORK}/pm -d ${WORK}/bad.jsonl -o ${WORK}/bad-run)

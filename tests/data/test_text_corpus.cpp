@@ -115,6 +115,7 @@ TEST(TextCorpus, PackingCutsTheDocumentStreamWithoutLosingTokens) {
       }
     }
   };
+  EXPECT_EQ(p.held_out_documents, std::vector<int64_t>(order.begin(), order.begin() + 10));
   check_stream(p.train, train);
   check_stream(p.held_out, held);
   EXPECT_EQ(p.train_tokens, static_cast<int64_t>(p.train.size()) * context);

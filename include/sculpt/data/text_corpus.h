@@ -40,6 +40,7 @@ struct PackedCorpus {
   std::vector<Example> train, held_out;     // each context + 1 tokens, every token but the first a target
   std::vector<int64_t> tokens_per_source;   // tokens of each source (BOS/EOS included), before packing
   std::vector<int64_t> documents_per_source;
+  std::vector<int64_t> held_out_documents;  // indices into TextCorpus::documents, in held-out order
   int64_t train_tokens = 0, held_out_tokens = 0;  // tokens in the packed streams
   int64_t dropped_tail_tokens = 0;                // the end of each stream shorter than one sequence
 };
