@@ -12,6 +12,7 @@
 #include "sculpt/text/byte_tokenizer.h"
 #include "sculpt/train/step.h"
 #include "test_support.h"
+#include "tiny_model.h"
 
 namespace sculpt {
 namespace {
@@ -20,13 +21,7 @@ using testing::same_bits;
 
 // hidden 12, 4 heads of 2: q_proj is (8, 12) like the twin's layer.
 LlamaModel small_model() {
-  ModelConfig c;
-  c.hidden_size = 12, c.intermediate_size = 16, c.num_layers = 1, c.num_heads = 4, c.num_kv_heads = 2;
-  c.head_dim = 2, c.vocab_size = kByteTokenizerVocab, c.max_position_embeddings = 32, c.tie_word_embeddings = true;
-  LlamaModel m(c);
-  Rng rng(4);
-  init_random(m, rng, 0.3f);
-  return m;
+  return testing::tiny_model({.hidden = 12, .intermediate = 16, .heads = 4, .kv_heads = 2, .head_dim = 2}, 4, 0.3f);
 }
 
 size_t index_of(const LlamaModel& m, const std::string& name) {

@@ -11,6 +11,7 @@
 #include "sculpt/experiment/demo.h"
 #include "sculpt/text/byte_tokenizer.h"
 #include "test_support.h"
+#include "tiny_model.h"
 
 namespace sculpt {
 namespace {
@@ -30,15 +31,7 @@ std::vector<Example> byte_examples(const std::vector<std::string>& texts) {
   return out;
 }
 
-LlamaModel tiny_byte_model() {
-  ModelConfig c;
-  c.hidden_size = 16, c.intermediate_size = 24, c.num_layers = 1, c.num_heads = 2, c.num_kv_heads = 1;
-  c.head_dim = 8, c.vocab_size = kByteTokenizerVocab, c.max_position_embeddings = 32, c.tie_word_embeddings = true;
-  LlamaModel m(c);
-  Rng rng(3);
-  init_random(m, rng, 0.2f);
-  return m;
-}
+LlamaModel tiny_byte_model() { return testing::tiny_model({}, 3, 0.2f); }
 
 TEST(Ewc, FisherIsTheMeanOfSquaredPerSampleGradients) {
   LlamaModel m = tiny_byte_model();

@@ -9,18 +9,13 @@
 #include "sculpt/eval/loss.h"
 #include "sculpt/experiment/report.h"
 #include "test_support.h"
+#include "tiny_model.h"
 
 namespace sculpt {
 namespace {
 
 LlamaModel tiny(uint64_t seed) {
-  ModelConfig c;
-  c.hidden_size = 16, c.intermediate_size = 24, c.num_layers = 2, c.num_heads = 2, c.num_kv_heads = 1;
-  c.head_dim = 8, c.vocab_size = 40, c.max_position_embeddings = 32;
-  LlamaModel m(c);
-  Rng rng(seed);
-  init_random(m, rng, 0.3f);
-  return m;
+  return testing::tiny_model({.layers = 2, .vocab = 40, .tied = false}, seed, 0.3f);
 }
 
 std::vector<Example> sequences() {
