@@ -64,7 +64,7 @@ void run_demo_command(DemoArgs& a) {
 
 void register_demo(CLI::App& app) {
   auto a = std::make_shared<DemoArgs>();
-  CLI::App* cmd = app.add_subcommand("demo", "Built-in continual-learning demo: plain fine-tuning forgets, OSFT does not");
+  CLI::App* cmd = app.add_subcommand("demo", "Built-in continual-learning demo: plain fine-tuning vs OSFT on a synthetic task sequence");
   cmd->add_option("-o,--output-dir", a->demo.output_dir, "Where the demo writes its data, models and report")
       ->capture_default_str();
   cmd->add_option("-s,--seed", a->demo.seed, "Seed of the synthetic world and of training")->capture_default_str();
