@@ -4,11 +4,12 @@
 # loss before and after B, task B's, and the perplexity of stories the base model wrote itself.
 #   bash bench/forgetting.sh [BUILD_DIR] [WORK_DIR]
 #   LR_B=5e-4 EPOCHS_B=1 bash bench/forgetting.sh ...   (task B's learning rate and epochs; A: 2e-3, 2)
+#   BASE=models/sculpt-base-small bash bench/forgetting.sh ...   (another base model; its own samples are the general text)
 set -euo pipefail
 build=${1:-build} work=${2:-runs/forgetting}
 sculpt=$build/sculpt
 shared=$(cd "$(dirname "$0")/../.." && pwd)/shared
-base=$shared/models/stories260K/hf
+base=${BASE:-$shared/models/stories260K/hf}  # BASE=models/sculpt-base-small for the new base
 A=$shared/data/cl_benchmark/TC/agnews
 B=$shared/data/cl_benchmark/SC/amazon
 common=(--max-train-samples 1000 --num-epochs 2 --effective-batch-size 8 --learning-rate 2e-3 --warmup-steps 10
