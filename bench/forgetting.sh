@@ -20,7 +20,7 @@ common_b=(--max-train-samples 1000 --num-epochs "$epochs_b" --effective-batch-si
 mkdir -p "$work"
 
 # General ability: 32 stories sampled from the base model itself (fixed seeds).
-stories=$work/base_stories.jsonl
+stories=$work/base_stories-$(echo "$base" | md5sum | cut -c1-8).jsonl  # one cache per base model
 if [ ! -s "$stories" ]; then
   for s in $(seq 1 32); do
     text=$("$sculpt" -q generate --model "$base" --prompt "" --max-new-tokens 200 --temperature 1.0 --seed "$s")
