@@ -40,14 +40,6 @@ std::string fmt_pct(double v) {
   return b;
 }
 
-std::string fmt_duration(double s) {
-  char b[32];
-  const auto t = static_cast<long long>(s + 0.5);
-  if (t >= 3600) std::snprintf(b, sizeof b, "%lldh%02lldm", t / 3600, t / 60 % 60);
-  else std::snprintf(b, sizeof b, "%lldm%02llds", t / 60, t % 60);
-  return b;
-}
-
 EvalRow evaluate_all(const LlamaModel& model, const LlamaModel& base, const Tokenizer& tok,
                      const std::vector<ClTask>& tasks, const ExperimentOptions& o, const std::string& label) {
   EvalRow row;
@@ -183,7 +175,7 @@ ExperimentResult run_experiment(const std::string& model_path, const Tokenizer& 
       ++stages_run;
       --stages_left;
       log_info("progress: ", stages_total - stages_left, "/", stages_total, " stages; ETA ",
-               fmt_duration(run_seconds / static_cast<double>(stages_run) * static_cast<double>(stages_left)));
+               format_duration(run_seconds / static_cast<double>(stages_run) * static_cast<double>(stages_left)));
     }
     mr.complete = true;
     result.methods.push_back(mr);

@@ -28,16 +28,6 @@ namespace {
 std::atomic<bool> g_stop{false};
 extern "C" void on_stop_signal(int) { g_stop = true; }
 
-std::string format_duration(double seconds) {
-  const int64_t s = static_cast<int64_t>(seconds + 0.5);
-  char out[32];
-  if (s >= 3600)
-    std::snprintf(out, sizeof out, "%lldh%02lldm", static_cast<long long>(s / 3600), static_cast<long long>(s / 60 % 60));
-  else
-    std::snprintf(out, sizeof out, "%lldm%02llds", static_cast<long long>(s / 60), static_cast<long long>(s % 60));
-  return out;
-}
-
 // metrics.jsonl without the lines past `step` (a resumed run rewrites what follows).
 void truncate_metrics(const fs::path& path, int64_t step) {
   if (!fs::exists(path)) return;

@@ -22,4 +22,7 @@ template <typename... Args> void log_info(const Args&... args) { log(LogLevel::i
 template <typename... Args> void log_warn(const Args&... args) { log(LogLevel::warn, args...); }
 template <typename... Args> void log_debug(const Args&... args) { log(LogLevel::debug, args...); }
 
+// "1h05m" or "3m07s": ETAs and durations in progress lines.
+std::string format_duration(double seconds);
+
 }  // namespace sculpt
