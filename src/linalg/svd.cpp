@@ -71,6 +71,21 @@ void project_two_sided(float* d, const float* u_h, const float* v_h, int64_t n, 
   gemm(Trans::no, Trans::no, n, m, k, -1.f, work, k, v_h, m, 1.f, d, m);
 }
 
+void project_two_sided(float* d, ProjectionSide left, ProjectionSide right, int64_t n, int64_t m, float* work) {
+  // Left.  work = Bᵀ D (dim×M);  protected: D ← D − B·work;  complement: D ← B·work.
+  if (left.complement || left.dim > 0) {
+    gemm(Trans::yes, Trans::no, left.dim, m, n, 1.f, left.basis, left.dim, d, m, 0.f, work, m);
+    gemm(Trans::no, Trans::no, n, m, left.dim, left.complement ? 1.f : -1.f, left.basis, left.dim, work, m,
+         left.complement ? 0.f : 1.f, d, m);
+  }
+  // Right. work = D Bᵀ (N×dim);  protected: D ← D − work·B;  complement: D ← work·B.
+  if (right.complement || right.dim > 0) {
+    gemm(Trans::no, Trans::yes, n, right.dim, m, 1.f, d, m, right.basis, m, 0.f, work, right.dim);
+    gemm(Trans::no, Trans::no, n, m, right.dim, right.complement ? 1.f : -1.f, work, right.dim, right.basis, m,
+         right.complement ? 0.f : 1.f, d, m);
+  }
+}
+
 void project_block(float* d, const float* u_h, const float* v_h, int64_t n, int64_t m, int64_t k, float* work) {
   if (k == 0) return;
   float* left = work;            // U_hᵀ D      (k×M)

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <tuple>
 #include <vector>
 
 #include "sculpt/core/error.h"
@@ -132,6 +133,28 @@ TEST(Projection, RemovesProtectedSubspaceOnBothSidesAndIsIdempotent) {
   Tensor pp = p.clone();
   project_two_sided(pp, u_h, v_h);
   for (int64_t i = 0; i < p.numel(); ++i) EXPECT_NEAR(pp[i], p[i], 1e-5);
+}
+
+// Where a side's singular basis is complete (its dimension equals the rank), projecting onto the
+// complement U_l (or V_l) must give what projecting out U_h (V_h) gives: tall, wide and square.
+TEST(Projection, ComplementOfACompleteSideEqualsProjectingOutTheProtectedSpace) {
+  for (auto [n, m, k] : {std::tuple<int64_t, int64_t, int64_t>{20, 20, 15}, {30, 12, 9}, {12, 30, 9}}) {
+    const int64_t r = std::min(n, m), l = r - k;
+    Svd f = svd(random_matrix(n, m, 21 + n));
+    Tensor u_h = Tensor::zeros({n, k}), u_l = Tensor::zeros({n, l});
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < r; ++j) (j < k ? u_h[i * k + j] : u_l[i * l + j - k]) = f.u[i * r + j];
+    Tensor v_h = f.vt.rows(0, k).clone(), v_l = f.vt.rows(k, r).clone();
+    Tensor d = random_matrix(n, m, 22 + m);
+    Tensor reference = d.clone();
+    project_two_sided(reference, u_h, v_h);
+    Tensor p = d.clone();
+    std::vector<float> work(static_cast<size_t>(k * std::max(n, m)));
+    const ProjectionSide left = n == r ? ProjectionSide{u_l.data(), l, true} : ProjectionSide{u_h.data(), k, false};
+    const ProjectionSide right = m == r ? ProjectionSide{v_l.data(), l, true} : ProjectionSide{v_h.data(), k, false};
+    project_two_sided(p.data(), left, right, n, m, work.data());
+    for (int64_t i = 0; i < p.numel(); ++i) EXPECT_NEAR(p[i], reference[i], 1e-5) << n << "x" << m << " at " << i;
+  }
 }
 
 TEST(Projection, ZeroRankIsIdentity) {

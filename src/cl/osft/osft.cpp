@@ -32,6 +32,7 @@ void validate(const OsftOptions& o) {
 struct Decomposition {
   OsftMatrixPlan plan;
   Tensor u_h, v_h;  // (N, k), (k, M)
+  Tensor u_c, v_c;  // (N, l), (l, M): the complement of a complete side when l = r − k < k, else empty
   Svd full;         // the whole thin SVD (factored mode needs the low part too)
 };
 
@@ -58,6 +59,15 @@ Decomposition decompose_one(const std::string& name, const Tensor& w, const Rank
   for (int64_t i = 0; i < n; ++i)
     std::memcpy(d.u_h.data() + i * k, f.u.data() + i * r, sizeof(float) * k);
   d.v_h = f.vt.rows(0, k).clone();
+  // A side whose dimension equals the rank has a complete basis, so its complement is spanned by
+  // the remaining l singular vectors: projecting onto those is cheaper when l < k.
+  const int64_t l = r - k;
+  if (l < k && n == r) {
+    d.u_c = Tensor::zeros({n, l});
+    for (int64_t i = 0; i < n; ++i)
+      std::memcpy(d.u_c.data() + i * l, f.u.data() + i * r + k, sizeof(float) * l);
+  }
+  if (l < k && m == r) d.v_c = f.vt.rows(k, r).clone();
   if (keep_full) d.full = std::move(f);  // only factored mode needs the low part
   return d;
 }
@@ -112,8 +122,12 @@ json osft_plan_json(const std::vector<OsftMatrixPlan>& plan, const OsftOptions& 
 
 int64_t osft_extra_floats(const std::vector<OsftMatrixPlan>& plan) {
   int64_t n = 0;
-  for (const auto& p : plan)
-    if (p.frozen > 0 && p.frozen < p.rank) n += p.frozen * (p.rows + p.cols) + p.rows * p.cols;
+  for (const auto& p : plan) {
+    if (p.frozen == 0 || p.frozen == p.rank) continue;
+    n += p.frozen * (p.rows + p.cols) + p.rows * p.cols;  // U_h, V_h, W₀
+    const int64_t l = p.rank - p.frozen;                  // complements of complete sides
+    if (l < p.frozen) n += l * ((p.rows == p.rank ? p.rows : 0) + (p.cols == p.rank ? p.cols : 0));
+  }
   return n;
 }
 
@@ -143,7 +157,8 @@ void OsftStrategy::decompose(LlamaModel& model, AdamW& optimizer, const std::vec
       continue;
     }
     if (p.frozen == 0) continue;  // nothing protected: plain fine-tuning, bit for bit
-    Target t{indices[i], p.rows, p.cols, p.frozen, parts[i].u_h, parts[i].v_h, start_weights[i].clone(), {}, {}, {}, {}, {}, {}, {}};
+    Target t{indices[i], p.rows, p.cols, p.frozen, parts[i].u_h, parts[i].v_h, parts[i].u_c, parts[i].v_c,
+             start_weights[i].clone(), {}, {}, {}, {}, {}, {}, {}};
     if (options_.mode == "factored") {
       const Svd& f = parts[i].full;
       const int64_t n = p.rows, m = p.cols, r = p.rank, k = p.frozen, l = r - k;
@@ -204,8 +219,15 @@ void OsftStrategy::begin_task(LlamaModel& model, AdamW& optimizer) {
 }
 
 void OsftStrategy::project(float* d, const Target& t, float* work) const {
-  if (options_.projection == "block") project_block(d, t.u_h.data(), t.v_h.data(), t.n, t.m, t.k, work);
-  else project_two_sided(d, t.u_h.data(), t.v_h.data(), t.n, t.m, t.k, work);
+  if (options_.projection == "block") {
+    project_block(d, t.u_h.data(), t.v_h.data(), t.n, t.m, t.k, work);
+    return;
+  }
+  const ProjectionSide left = t.u_c.empty() ? ProjectionSide{t.u_h.data(), t.k, false}
+                                            : ProjectionSide{t.u_c.data(), t.u_c.dim(1), true};
+  const ProjectionSide right = t.v_c.empty() ? ProjectionSide{t.v_h.data(), t.k, false}
+                                             : ProjectionSide{t.v_c.data(), t.v_c.dim(0), true};
+  project_two_sided(d, left, right, t.n, t.m, work);
 }
 
 void OsftStrategy::on_gradients(LlamaModel& model, Gradients& grads) {

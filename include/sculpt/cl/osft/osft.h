@@ -51,7 +51,8 @@ struct OsftMatrixPlan {
 // Decomposes the targets of `model` and resolves the ranks, without training.
 std::vector<OsftMatrixPlan> make_osft_plan(const LlamaModel& model, const OsftOptions& options);
 nlohmann::json osft_plan_json(const std::vector<OsftMatrixPlan>& plan, const OsftOptions& options);
-// Floats OSFT keeps besides plain fine-tuning: U_h, V_h and the task-start copy W₀ per target.
+// Floats OSFT keeps besides plain fine-tuning: U_h, V_h and the task-start copy W₀ per target,
+// plus the complement of each complete side where that is the cheaper projection.
 int64_t osft_extra_floats(const std::vector<OsftMatrixPlan>& plan);
 
 class OsftStrategy : public Strategy {
@@ -78,6 +79,7 @@ class OsftStrategy : public Strategy {
     int64_t n, m, k;
     Tensor u_h;      // (N, k)
     Tensor v_h;      // (k, M)
+    Tensor u_c, v_c; // (N, l), (l, M): complement of a complete side, where cheaper (else empty)
     Tensor w0;       // (N, M) weights at the task start
     // factored mode only (l = r − k):
     Tensor high;     // (N, M) U_hΣ_hV_h, constant during the task
