@@ -3,8 +3,9 @@
 # fine-tuning and with OSFT (update and gradient modes). Prints task A's held-out exact match and
 # loss before and after B, task B's, and the perplexity of stories the base model wrote itself.
 #   bash bench/forgetting.sh [BUILD_DIR] [WORK_DIR]
-#   LR_B=5e-4 EPOCHS_B=1 bash bench/forgetting.sh ...   (task B's learning rate and epochs; A: 2e-3, 2)
+#   LR_A=1e-3 EPOCHS_A=1 LR_B=5e-4 EPOCHS_B=1 bash bench/forgetting.sh ...   (learning rates and epochs; default 2e-3, 2)
 #   BASE=models/sculpt-base-small bash bench/forgetting.sh ...   (another base model; its own samples are the general text)
+#   VARIANTS="plain|osft update u=0.25" bash bench/forgetting.sh ...   (a subset of the task-B runs)
 set -euo pipefail
 build=${1:-build} work=${2:-runs/forgetting}
 sculpt=$build/sculpt
@@ -12,8 +13,9 @@ shared=$(cd "$(dirname "$0")/../.." && pwd)/shared
 base=${BASE:-$shared/models/stories260K/hf}  # BASE=models/sculpt-base-small for the new base
 A=$shared/data/cl_benchmark/TC/agnews
 B=$shared/data/cl_benchmark/SC/amazon
-common=(--max-train-samples 1000 --num-epochs 2 --effective-batch-size 8 --learning-rate 2e-3 --warmup-steps 10
-        --seed 42 --logging-steps 0)
+lr_a=${LR_A:-2e-3} epochs_a=${EPOCHS_A:-2}
+common=(--max-train-samples 1000 --num-epochs "$epochs_a" --effective-batch-size 8 --learning-rate "$lr_a"
+        --warmup-steps 10 --seed 42 --logging-steps 0)
 lr_b=${LR_B:-2e-3} epochs_b=${EPOCHS_B:-2}
 common_b=(--max-train-samples 1000 --num-epochs "$epochs_b" --effective-batch-size 8 --learning-rate "$lr_b"
           --warmup-steps 10 --seed 42 --logging-steps 0)
@@ -43,10 +45,12 @@ row() { printf "| %-34s | %s |\n" "$1" "$(echo "$2" | awk '{printf "%s | %s | %s
 [ -f "$work/A/final/model.safetensors" ] || "$sculpt" -q train --model "$base" --data "$A" --output-dir "$work/A" "${common[@]}"
 echo "| model | A exact match | A loss | B exact match | B loss | base-story perplexity |"
 echo "|---|---|---|---|---|---|"
-row "base stories260K" "$(evaluate "$base")"
-row "after A (plain)" "$(evaluate "$work/A/final")"
-for method in "plain" "osft update u=0.25" "osft gradient u=0.25" "osft update u=0.5" \
-              "osft update u=0.25 frozen-rest" "osft update u=0.5 frozen-rest"; do
+base_name=$(basename "$base"); [ "$base_name" = hf ] && base_name=$(basename "$(dirname "$base")")
+row "base $base_name" "$(evaluate "$base")"
+row "after A (plain, lr $lr_a, $epochs_a ep)" "$(evaluate "$work/A/final")"
+# VARIANTS="plain|osft update u=0.25|..." picks a subset (mode, unfreeze ratio, frozen-rest).
+IFS='|' read -r -a variants <<< "${VARIANTS:-plain|osft update u=0.25|osft gradient u=0.25|osft factored u=0.25|osft update u=0.5|osft update u=0.25 frozen-rest|osft update u=0.5 frozen-rest}"
+for method in "${variants[@]}"; do
   set -- $method
   name=${method// /_}
   [ "$lr_b" = 2e-3 ] && [ "$epochs_b" = 2 ] || name="${name}_lr${lr_b}_ep${epochs_b}"

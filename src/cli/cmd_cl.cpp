@@ -36,6 +36,7 @@ struct ClArgs {
   LoraOptions lora;
   int64_t general_samples = 32, general_context = 128, eval_batch = 16;
   int threads = 0;
+  float lora_learning_rate = 0;  // 0: --learning-rate
   ClArgs() {
     train.learning_rate = 1e-4f;
     train.logging_steps = 10;
@@ -72,6 +73,8 @@ void run_cl(ClArgs& a) {
   o.train = a.train;
   o.eval_batch = a.eval_batch;
   o.calibration_samples = a.osft.calibration_samples;
+  if (a.lora_learning_rate > 0)  // adapters usually want a larger rate than full fine-tuning
+    for (const char* m : {"seqlora", "inclora", "olora"}) o.method_learning_rate[m] = a.lora_learning_rate;
   if (!a.general_eval.empty()) {
     const int64_t context = std::min(a.general_context, model.config().max_position_embeddings - 1);
     o.general = general_eval_texts(a.general_eval, model, *tokenizer, a.general_samples, context, 1234);
@@ -96,6 +99,8 @@ void run_cl(ClArgs& a) {
                         {"ewc", {{"lambda", a.ewc.lambda}, {"fisher_samples", a.ewc.fisher_samples}}},
                         {"replay", {{"fraction", a.replay.fraction}}},
                         {"lora", {{"rank", a.lora.rank}, {"alpha", a.lora.alpha}, {"dropout", a.lora.dropout},
+                                  {"learning_rate", a.lora_learning_rate > 0 ? a.lora_learning_rate
+                                                                             : a.train.learning_rate},
                                   {"targets", a.lora.target_patterns}, {"olora_lambda1", a.lora.lambda1},
                                   {"olora_lambda2", a.lora.lambda2}}}});
   const bool uses_osft = std::find(a.methods.begin(), a.methods.end(), "osft") != a.methods.end();
@@ -174,6 +179,9 @@ void register_cl(CLI::App& app) {
   auto* lora = cmd->add_option_group("LoRA", "LoRA baselines (methods seqlora, inclora, olora)");
   lora->add_option("--lora-rank", a->lora.rank, "Adapter rank r")->capture_default_str()->check(CLI::PositiveNumber);
   lora->add_option("--lora-alpha", a->lora.alpha, "Adapter scale alpha (the update is alpha/r · B·A)")->capture_default_str();
+  lora->add_option("--lora-learning-rate", a->lora_learning_rate,
+                   "Learning rate of the LoRA methods (default: --learning-rate)")
+      ->check(CLI::PositiveNumber);
   lora->add_option("--lora-dropout", a->lora.dropout, "Dropout on the adapter input (only 0 is supported)")->capture_default_str();
   lora->add_option("--lora-targets", a->lora.target_patterns, "Regexes of the adapted matrices (default: q_proj, v_proj)")
       ->take_all();

@@ -74,6 +74,8 @@ void register_demo(CLI::App& app) {
   cmd->add_option("--pretrain-steps", a->demo.pretrain_steps, "Pretraining steps of the base model")->capture_default_str();
   cmd->add_option("--unfreeze-rank-ratio", a->demo.unfreeze_rank_ratio, "OSFT: trainable fraction of each target's rank")
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--methods", a->demo.methods, "Methods to run (seqft, osft)")
+      ->capture_default_str()->delimiter(',')->check(CLI::IsMember({"seqft", "osft"}));
   cmd->add_flag("!--train-non-targets", a->demo.freeze_non_targets, "OSFT: let embeddings, norms and head train freely");
   cmd->add_option("--threads", a->threads, "Threads for compute (0 = all cores)")->capture_default_str();
   cmd->callback([a] { run_demo_command(*a); });

@@ -150,10 +150,13 @@ ExperimentResult run_experiment(const std::string& model_path, const Tokenizer& 
       to.output_dir = stage_dir(method_dir, s, stage_name(s));
       to.resume = "auto";
       to.save_dtype = "f32";  // the next stage starts from these weights exactly
+      if (auto lr = o.method_learning_rate.find(method); lr != o.method_learning_rate.end())
+        to.learning_rate = lr->second;
       json resolved = o.description;
       resolved["method"] = method;
       resolved["stage"] = s + 1;
       resolved["data"] = stage_name(s);
+      resolved["learning_rate"] = to.learning_rate;  // after a per-method override
       const auto t0 = std::chrono::steady_clock::now();
       const TrainResult r = run_training(*model, tok, examples, to, resolved, nullptr, &strategy);
       if (r.interrupted) {

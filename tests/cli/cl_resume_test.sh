@@ -10,12 +10,16 @@ rm -rf "$work" && mkdir -p "$work"
 cl=(-q cl --model "$work/model" --task "first=$data" --task "second=$data" --methods seqft,ewc,replay,olora
     --max-test-samples 4 --num-epochs 2 --effective-batch-size 4 --save-steps 1
     --general-eval self --general-eval-samples 2 --general-eval-context 16 --threads "${THREADS:-2}" --seed 4
-    --learning-rate)
+    --lora-learning-rate 5e-3 --learning-rate)
 
 "$sculpt" "${cl[@]}" 3e-3 --output-dir "$work/reference"
 # Everything but the timings.
 summary() { grep -v '"train_seconds"' "$1/results.json"; for m in seqft ewc replay olora; do sha256sum < "$1/$m/stage-2-second/final/model.safetensors"; done; }
 reference=$(summary "$work/reference")
+# --lora-learning-rate reaches the LoRA methods' stages and no other.
+lr() { python3 -c 'import json,sys; print("%.0e" % json.load(open(sys.argv[1]))["learning_rate"])' "$work/reference/$1/stage-1-first/training_params.json"; }
+[ "$(lr olora)" = 5e-03 ] && [ "$(lr seqft)" = 3e-03 ] && [ "$(lr ewc)" = 3e-03 ] ||
+  { echo "FAIL: learning rates olora $(lr olora), seqft $(lr seqft), ewc $(lr ewc); expected 5e-03, 3e-03, 3e-03"; exit 1; }
 
 out="$work/stopped"
 for i in $(seq 1 "$stops"); do

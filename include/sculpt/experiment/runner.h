@@ -12,6 +12,7 @@
 // interrupted stage continues from its newest checkpoint.
 #pragma once
 #include <functional>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -34,6 +35,7 @@ struct ExperimentOptions {
   std::string output_dir;
   std::vector<std::string> methods;
   TrainOptions train;  // per stage; output_dir and resume are set by the runner
+  std::map<std::string, float> method_learning_rate;  // per-method override of train.learning_rate
   int64_t eval_batch = 16;
   int64_t calibration_samples = 64;  // OSFT adaptive ranks: examples of the previous task
   std::vector<Example> general;  // general-ability text (packed sequences); empty: not measured
