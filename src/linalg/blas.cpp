@@ -1,6 +1,9 @@
 #include "sculpt/linalg/blas.h"
 
 #include <cblas.h>
+#include <omp.h>
+
+#include <atomic>
 
 #include "sculpt/core/error.h"
 
@@ -8,11 +11,16 @@ namespace sculpt {
 
 namespace {
 CBLAS_TRANSPOSE to_cblas(Trans t) { return t == Trans::yes ? CblasTrans : CblasNoTrans; }
+std::atomic<GemmObserver> gemm_observer{nullptr};
 }  // namespace
+
+void set_gemm_observer(GemmObserver observer) { gemm_observer.store(observer); }
 
 void gemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   if (m == 0 || n == 0) return;
+  if (GemmObserver observe = gemm_observer.load(std::memory_order_relaxed))
+    observe({trans_a, trans_b, m, n, k, omp_in_parallel() != 0});
   cblas_sgemm(CblasRowMajor, to_cblas(trans_a), to_cblas(trans_b), static_cast<blasint>(m),
               static_cast<blasint>(n), static_cast<blasint>(k), alpha, a, static_cast<blasint>(lda), b,
               static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));

@@ -14,6 +14,17 @@ enum class Trans { no, yes };
 void gemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
+// Benchmarks only: when set, every float gemm() reports its shape before running (from any
+// thread; `nested` is true inside an OpenMP parallel region, where OpenBLAS runs single-threaded).
+// Used to compute a step's sgemm roofline from the exact GEMMs it issues.
+struct GemmCall {
+  Trans trans_a, trans_b;
+  int64_t m, n, k;
+  bool nested;
+};
+using GemmObserver = void (*)(const GemmCall&);
+void set_gemm_observer(GemmObserver observer);
+
 // Double-precision overload (gradient checks, --svd-dtype f64).
 void gemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
               int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc);
