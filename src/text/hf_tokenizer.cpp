@@ -247,6 +247,19 @@ void parse_steps(const json& node, const char* role, const std::string& path, St
 
 HfTokenizer::~HfTokenizer() = default;
 
+namespace {
+// A token id from tokenizer.json, validated before it indexes anything: an integer in
+// [0, 2^24) (the largest real vocabularies have ~256k entries).
+int32_t token_id(const json& value, const std::string& token, const std::string& path) {
+  constexpr int64_t kMaxVocab = int64_t{1} << 24;
+  const int64_t id = value.is_number_integer() ? value.get<int64_t>() : -1;
+  if (id < 0 || id >= kMaxVocab)
+    throw Error("token '" + token + "' has id " + value.dump() + ", not an integer in [0, 16777216)", path,
+                "tokenizer.json is corrupt");
+  return static_cast<int32_t>(id);
+}
+}  // namespace
+
 HfTokenizer::HfTokenizer(const std::string& path) : path_(path) {
   json j = json::parse(read_text_file(path), nullptr, false);
   if (j.is_discarded() || !j.is_object()) throw Error("not a JSON object", path, "tokenizer.json is corrupt");
@@ -260,7 +273,7 @@ HfTokenizer::HfTokenizer(const std::string& path) : path_(path) {
       if (model.contains(key) && model[key].is_string() && !model[key].get<std::string>().empty())
         throw Error(std::string("unsupported BPE option ") + key, path);
     for (auto it = model.at("vocab").begin(); it != model.at("vocab").end(); ++it) {
-      const int32_t id = it.value().get<int32_t>();
+      const int32_t id = token_id(it.value(), it.key(), path);
       vocab_[it.key()] = id;
       if (id >= static_cast<int32_t>(id_to_token_.size())) id_to_token_.resize(static_cast<size_t>(id) + 1);
       id_to_token_[id] = it.key();
@@ -291,7 +304,8 @@ HfTokenizer::HfTokenizer(const std::string& path) : path_(path) {
 
     if (j.contains("added_tokens"))
       for (const auto& t : j["added_tokens"]) {
-        AddedToken a{t.at("content").get<std::string>(), t.at("id").get<int32_t>(), t.value("special", false)};
+        const std::string content = t.at("content").get<std::string>();
+        AddedToken a{content, token_id(t.at("id"), content, path), t.value("special", false)};
         if (a.id >= static_cast<int32_t>(id_to_token_.size())) id_to_token_.resize(static_cast<size_t>(a.id) + 1);
         id_to_token_[a.id] = a.content;
         added_.push_back(a);

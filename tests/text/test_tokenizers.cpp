@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
 #include <nlohmann/json.hpp>
 
 #include "sculpt/core/error.h"
@@ -171,6 +174,28 @@ TEST(Tokenizer, CorruptFilesGiveClearErrors) {
   EXPECT_THROW(SentencePieceTokenizer(dir / "tokenizer.model"), Error);
   std::ofstream(dir / "tok.bin") << "xx";
   EXPECT_THROW(Llama2cTokenizer(dir / "tok.bin"), Error);
+}
+
+// Found by fuzz_tokenizer_json: ids index tables, so a negative, huge or fractional id in the
+// vocabulary or the added tokens must be refused before it is used (it was undefined behaviour).
+TEST(Tokenizer, TokenIdsOutsideTheVocabularyRangeAreRefused) {
+  testing::TempDir dir;
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"model": {"type": "BPE", "vocab": {"a": -1}, "merges": []}})", "token 'a' has id -1"},
+      {R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
+           "added_tokens": [{"content": "<s>", "id": -800}]})", "token '<s>' has id -800"},
+      {R"({"model": {"type": "BPE", "vocab": {"a": 2147483647}, "merges": []}})", "token 'a' has id 2147483647"},
+      {R"({"model": {"type": "BPE", "vocab": {"a": 1.5}, "merges": []}})", "token 'a' has id 1.5"}};
+  for (const auto& [text, message] : cases) {
+    std::ofstream(dir / "tokenizer.json") << text;
+    try {
+      HfTokenizer t(dir / "tokenizer.json");
+      FAIL() << text;
+    } catch (const Error& e) {
+      EXPECT_NE(e.one_line().find(message), std::string::npos) << e.one_line();
+      EXPECT_NE(e.one_line().find("not an integer in [0, 16777216)"), std::string::npos) << e.one_line();
+    }
+  }
 }
 
 }  // namespace
