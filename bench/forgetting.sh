@@ -6,6 +6,7 @@
 #   LR_A=1e-3 EPOCHS_A=1 LR_B=5e-4 EPOCHS_B=1 bash bench/forgetting.sh ...   (learning rates and epochs; default 2e-3, 2)
 #   BASE=models/sculpt-base-small bash bench/forgetting.sh ...   (another base model; its own samples are the general text)
 #   VARIANTS="plain|osft update u=0.25" bash bench/forgetting.sh ...   (a subset of the task-B runs)
+#   N_TRAIN=500 N_EVAL=100 bash bench/forgetting.sh ...   (training samples per task, test samples; 1000, 200)
 set -euo pipefail
 build=${1:-build} work=${2:-runs/forgetting}
 sculpt=$build/sculpt
@@ -13,11 +14,11 @@ shared=$(cd "$(dirname "$0")/../.." && pwd)/shared
 base=${BASE:-$shared/models/stories260K/hf}  # BASE=models/sculpt-base-small for the new base
 A=$shared/data/cl_benchmark/TC/agnews
 B=$shared/data/cl_benchmark/SC/amazon
-lr_a=${LR_A:-2e-3} epochs_a=${EPOCHS_A:-2}
-common=(--max-train-samples 1000 --num-epochs "$epochs_a" --effective-batch-size 8 --learning-rate "$lr_a"
+lr_a=${LR_A:-2e-3} epochs_a=${EPOCHS_A:-2} n_train=${N_TRAIN:-1000} n_eval=${N_EVAL:-200}
+common=(--max-train-samples "$n_train" --num-epochs "$epochs_a" --effective-batch-size 8 --learning-rate "$lr_a"
         --warmup-steps 10 --seed 42 --logging-steps 0)
 lr_b=${LR_B:-2e-3} epochs_b=${EPOCHS_B:-2}
-common_b=(--max-train-samples 1000 --num-epochs "$epochs_b" --effective-batch-size 8 --learning-rate "$lr_b"
+common_b=(--max-train-samples "$n_train" --num-epochs "$epochs_b" --effective-batch-size 8 --learning-rate "$lr_b"
           --warmup-steps 10 --seed 42 --logging-steps 0)
 mkdir -p "$work"
 
@@ -31,8 +32,8 @@ if [ ! -s "$stories" ]; then
 fi
 evaluate() {  # model → "A_em A_loss B_em B_loss story_ppl"
   local a b p
-  a=$("$sculpt" -q eval --model "$1" --data "$A" --eval-samples 200)
-  b=$("$sculpt" -q eval --model "$1" --data "$B" --eval-samples 200)
+  a=$("$sculpt" -q eval --model "$1" --data "$A" --eval-samples "$n_eval")
+  b=$("$sculpt" -q eval --model "$1" --data "$B" --eval-samples "$n_eval")
   p=$("$sculpt" -q eval --model "$1" --data "$stories" --eval-samples 0 --no-generation)
   python3 - "$a" "$b" "$p" <<'PY'
 import json, sys

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs sculpt's build and test dependencies from Debian's archive (Debian 12 or newer).
+# Installs sculpt's build and test dependencies from Debian's archive (Debian 12 or newer), and
+# the npm reference tokenizers for the tests when npm is there.
 # Runs apt-get through sudo when not root. Nothing is downloaded from anywhere else.
 set -euo pipefail
 packages=(
@@ -18,4 +19,9 @@ if ((${#missing[@]})); then
   echo "installing: ${missing[*]}"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The npm reference tokenizers some tests compare against (optional: those tests skip without them).
+if command -v npm >/dev/null 2>&1; then
+  (cd "$(dirname "$0")/../tools/golden/tokenizers" && npm ci --silent --no-audit --no-fund >/dev/null 2>&1) ||
+    echo "note: npm could not install the reference tokenizers; their golden tests will be skipped"
 fi

@@ -50,7 +50,9 @@ echo "$total_kills SIGKILLs in $kills runs, every one resumed bit-identically"
 out="$work/term"
 "$sculpt" "${train[@]}" --output-dir "$out" &
 pid=$!
-sleep 0.3
+# Signal once training is under way (its first checkpoint is complete): a SIGTERM during start-up
+# (slow under the sanitizers) would only meet the default action, before the handler exists.
+for _ in $(seq 1 1200); do ls "$out"/checkpoints/step-*/DONE >/dev/null 2>&1 && break; sleep 0.05; done
 kill -TERM "$pid"
 set +e
 wait "$pid"

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The test suite, run the way CI runs it: Debian packages, then every test built with
+# AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/ (its own directory: build/ stays the
+# fast Release build of the first README command) and run there. Any sanitizer report fails the
+# test that triggered it. -Og keeps the instrumented build about as cheap to compile as Release.
+# Extra CMake flags: SCULPT_CMAKE_ARGS="-DSCULPT_WERROR=ON" bash scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+# shellcheck disable=SC2086
+cmake -S . -B build-asan -DSCULPT_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-Og -g1" ${SCULPT_CMAKE_ARGS:-} >/dev/null
+cmake --build build-asan -j"$(nproc)"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+ctest --test-dir build-asan --output-on-failure -j"$(nproc)"
