@@ -62,13 +62,7 @@ Svd svd(const Tensor& a, const std::string& name) {
 
 void project_two_sided(float* d, const float* u_h, const float* v_h, int64_t n, int64_t m, int64_t k,
                        float* work) {
-  if (k == 0) return;
-  // Left: D ← D − U_h (U_hᵀ D).   work = U_hᵀ D  (k×M)
-  gemm(Trans::yes, Trans::no, k, m, n, 1.f, u_h, k, d, m, 0.f, work, m);
-  gemm(Trans::no, Trans::no, n, m, k, -1.f, u_h, k, work, m, 1.f, d, m);
-  // Right: D ← D − (D V_hᵀ) V_h.  work = D V_hᵀ  (N×k)
-  gemm(Trans::no, Trans::yes, n, k, m, 1.f, d, m, v_h, m, 0.f, work, k);
-  gemm(Trans::no, Trans::no, n, m, k, -1.f, work, k, v_h, m, 1.f, d, m);
+  project_two_sided(d, ProjectionSide{u_h, k, false}, ProjectionSide{v_h, k, false}, n, m, work);
 }
 
 void project_two_sided(float* d, ProjectionSide left, ProjectionSide right, int64_t n, int64_t m, float* work) {
