@@ -3,7 +3,7 @@
 // 4 heads, SwiGLU 688, vocab 4096, batch 8 × 128, loss on every token.
 //   bench_train_step [--steps N] [--method plain|osft-update|osft-gradient|osft-factored] [--u U]
 //                    [--hidden D] [--layers L] [--heads H] [--ffn F] [--vocab V] [--batch B] [--seq T]
-//                    [--roofline]
+//                    [--roofline] [--warmup N (default 2; 0 for a one-step profile under valgrind)]
 // Output: {"median_ms", "min_ms", "max_ms", "steps", "threads", "svd_ms", "peak_rss_kib", and with
 // --roofline "gemm_gflop" (matmul work of one step), "roofline_ms" (the same GEMMs, shape by
 // shape, timed alone through OpenBLAS) and "roofline_fraction" (roofline_ms / median_ms)}.
@@ -34,7 +34,7 @@
 namespace {
 
 struct Args {
-  int steps = 10;
+  int steps = 10, warmup = 2;
   std::string method = "plain";
   double u = 0.25;
   int64_t hidden = 256, layers = 4, heads = 4, ffn = 688, vocab = 4096, batch = 8, seq = 128;
@@ -55,6 +55,7 @@ Args parse(int argc, char** argv) {
     }
     const char* v = argv[++i];
     if (flag == "--steps") a.steps = std::atoi(v);
+    else if (flag == "--warmup") a.warmup = std::atoi(v);
     else if (flag == "--method") a.method = v;
     else if (flag == "--u") a.u = std::atof(v);
     else if (flag == "--hidden") a.hidden = std::atoll(v);
@@ -155,11 +156,11 @@ int main(int argc, char** argv) {
     sculpt::optimizer_step(model, graph, grads, adam, {batch}, 1e-4f, 1.f, osft.get(), /*measure=*/false);
   };
   std::vector<double> ms;
-  for (int s = 0; s < a.steps + 2; ++s) {  // two warm-up steps
+  for (int s = 0; s < a.steps + a.warmup; ++s) {  // warm-up steps first: buffers, OpenBLAS threads
     auto t0 = std::chrono::steady_clock::now();
     step();
     const double dt = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    if (s >= 2) ms.push_back(dt);
+    if (s >= a.warmup) ms.push_back(dt);
   }
   std::sort(ms.begin(), ms.end());
   rusage usage{};

@@ -138,27 +138,37 @@ for axis, x in (("tokens", "tokens_per_batch"), ("hidden", "hidden_size")):
                     "--output", path.replace(".jsonl", ".svg")], check=True)
 
 
-# --- 4. profile: instructions per function inside optimizer_step (callgrind, deterministic) ------
-log("profile (callgrind, one thread)")
-profile_rows = []
-cg_out = os.path.join(a.figures, "callgrind.out")
+# --- 4. profile: where the plain step's time goes (perf sampling, the real binary, 2 threads) -----
+# (callgrind counts instructions deterministically but runs the step ~100x slower and its
+# instruction shares are not time shares; perf samples the timed binary as it is.)
+log("profile (perf record)")
+profile_rows, profile_groups = [], {}
+perf_out = os.path.join(a.figures, "perf.data")
 try:
-    subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={cg_out}",
-                    "--toggle-collect=sculpt::optimizer_step*", os.path.join(build, "bench", "bench_train_step"),
-                    "--steps", "1"], env=dict(os.environ, OMP_NUM_THREADS="1"), check=True, capture_output=True)
-    ann = subprocess.run(["callgrind_annotate", "--threshold=95", cg_out], check=True, capture_output=True,
-                         text=True).stdout
-    for line in ann.splitlines():
+    subprocess.run(["perf", "record", "-F", "1999", "-o", perf_out, "--", os.path.join(build, "bench", "bench_train_step"),
+                    "--steps", str(a.steps)], env=dict(os.environ, OMP_NUM_THREADS="2"), check=True,
+                   capture_output=True)
+    rep = subprocess.run(["perf", "report", "-i", perf_out, "--stdio", "--no-children", "--sort", "dso,symbol",
+                          "--percent-limit", "0.01"], check=True, capture_output=True, text=True).stdout
+    for line in rep.splitlines():
         parts = line.split()
-        if len(parts) >= 3 and parts[1].startswith("(") and parts[1].endswith("%)") and ":" in line:
-            fn = line.split(":", 1)[1].split("[")[0].strip()
-            fn = fn.split("(")[0] if not fn.startswith("void ") else fn[5:].split("(")[0]
-            profile_rows.append((parts[1].strip("()"), fn))
+        if len(parts) < 4 or line.lstrip().startswith("#") or not parts[0].endswith("%"):
+            continue
+        while parts[-1] == "-":  # perf's empty source-line columns
+            parts.pop()
+        pct, dso, sym = float(parts[0].rstrip("%")), parts[1], " ".join(parts[3:])
+        profile_rows.append((pct, dso, sym))
+        group = ("sgemm (OpenBLAS)" if "openblas" in dso else
+                 "threads waiting (OpenMP barriers, sched_yield)" if "gomp" in dso or dso == "[kernel.kallsyms]"
+                 or "sched_yield" in sym else
+                 "sculpt's own kernels" if dso == "bench_train_step" else
+                 "libm (exp, ...)" if dso.startswith("libm") else "other")
+        profile_groups[group] = profile_groups.get(group, 0.0) + pct
 except (OSError, subprocess.CalledProcessError) as e:
-    log("callgrind unavailable:", e)
+    log("perf unavailable:", e)
 finally:
-    if os.path.exists(cg_out):
-        os.remove(cg_out)
+    if os.path.exists(perf_out):
+        os.remove(perf_out)
 
 # --- 5. BENCHMARKS.md ----------------------------------------------------------------------------
 def sh(cmd):
@@ -261,11 +271,13 @@ lines += ["", "| hidden size | sculpt ms | PyTorch ms | ratio |", "|---|---|---|
 lines += [f"| {r['hidden_size']} | {r['sculpt_ms']:.1f} | {r['pytorch_ms']:.1f} | "
           f"{r['sculpt_ms'] / r['pytorch_ms']:.3f} |" for r in scaling["hidden"]]
 lines += ["", "## Profile", "",
-          "Instructions per function inside `optimizer_step` of one plain step (callgrind, one thread, "
-          "`--toggle-collect=sculpt::optimizer_step*`; OpenBLAS picks the same kernels under valgrind on this CPU, "
-          "but instruction shares are not time shares: vector kernels do more work per instruction).", "",
-          "| share of instructions | function |", "|---|---|"]
-lines += [f"| {pct} | `{fn}` |" for pct, fn in profile_rows[:15]] or ["| – | callgrind not available |"]
+          f"Where the plain step's time goes: `perf record -F 1999` over {a.steps} timed steps (plus the warm-ups "
+          "and set-up) of `bench_train_step`, 2 threads, shares of all samples.", "",
+          "| share of samples | group |", "|---|---|"]
+lines += [f"| {v:.1f} % | {k} |" for k, v in sorted(profile_groups.items(), key=lambda kv: -kv[1])] or \
+    ["| – | perf not available |"]
+lines += ["", "| share of samples | library | function |", "|---|---|---|"]
+lines += [f"| {pct:.1f} % | {dso} | `{sym}` |" for pct, dso, sym in profile_rows[:20]]
 lines += ["", "## All step timings (ms)", "", "| variant | median (min–max) |", "|---|---|"]
 lines += [f"| {k} | {v.text()} |" for k, v in step_ms.items()]
 with open(a.output + ".tmp", "w") as f:

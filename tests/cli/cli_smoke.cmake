@@ -92,6 +92,13 @@ run_expect(1 ${SCULPT} plot ${WORK}/pt/metrics.jsonl --y nope -o ${WORK}/nope.sv
 if(EXISTS ${WORK}/nope.svg)
   message(FATAL_ERROR "a failed plot left a file behind")
 endif()
+# Any numeric key can be the x axis; one that no line has is named in the error.
+run_expect(0 ${SCULPT} plot ${WORK}/pt/metrics.jsonl --x step --y loss -o ${WORK}/by_step.svg)
+run_expect(1 ${SCULPT} plot ${WORK}/pt/metrics.jsonl --x nope --y loss -o ${WORK}/nope.svg)
+string(FIND "${LAST_ERR}" "no line has a numeric 'nope'" at)
+if(at EQUAL -1 OR EXISTS ${WORK}/nope.svg)
+  message(FATAL_ERROR "unexpected error for an unknown --x: '${LAST_ERR}'")
+endif()
 # The demo end to end in miniature: two tasks, both methods, the summary printed.
 run_expect(0 ${SCULPT} demo -o ${WORK}/demo --tasks 2 --epochs 1 --pretrain-steps 10 --threads 1)
 foreach(text "seqft  after" "osft   after" "AA " "BWT ")
