@@ -1,4 +1,5 @@
 #include "sculpt/model/ops/attention.h"
+#include "sculpt/model/ops/vexp.h"
 
 #include <omp.h>
 
@@ -54,7 +55,8 @@ void attention_forward(const T* q, const T* k, const T* v, T* out, const int64_t
           T max_score = -INFINITY;
           for (int64_t j = first; j <= pos; ++j) max_score = std::max(max_score, row[j]);
           T denom = 0;
-          for (int64_t j = first; j <= pos; ++j) denom += row[j] = std::exp(row[j] - max_score);
+#pragma omp simd reduction(+ : denom)
+          for (int64_t j = first; j <= pos; ++j) denom += row[j] = vexp(row[j] - max_score);
           const T inv = T(1) / denom;
           for (int64_t j = 0; j < first; ++j) row[j] = 0;
           for (int64_t j = first; j <= pos; ++j) row[j] *= inv;
@@ -97,7 +99,8 @@ void attention_backward(const T* q, const T* k, const T* v, const T* out, const 
             T* row = prob + r * keys;
             const int64_t pos = start[b] + t0 + r, first = first_key(pos, s.window);
             const T row_lse = lse[(b * s.n_heads + h) * s.q_len + t0 + r];
-            for (int64_t j = 0; j < keys; ++j) row[j] = (j >= first && j <= pos) ? std::exp(row[j] - row_lse) : T(0);
+#pragma omp simd
+            for (int64_t j = 0; j < keys; ++j) row[j] = (j >= first && j <= pos) ? vexp(row[j] - row_lse) : T(0);
           }
           // dV += Pᵀ dO;  dP = dO Vᵀ
           gemm(Trans::yes, Trans::no, keys, hd, rows, T(1), prob, keys, dout + off, qw, T(1), dvh, kw);

@@ -1,4 +1,5 @@
 #include "sculpt/model/ops/cross_entropy.h"
+#include "sculpt/model/ops/vexp.h"
 
 #include <algorithm>
 #include <cmath>
@@ -28,7 +29,7 @@ double cross_entropy_forward_backward(T* logits, const int32_t* targets, const T
     double sum = 0.0;
 #pragma omp simd reduction(+ : sum)
     for (int64_t i = 0; i < vocab; ++i) {
-      row[i] = std::exp(row[i] - max_logit);
+      row[i] = vexp(row[i] - max_logit);
       sum += static_cast<double>(row[i]);
     }
     const double lse_shifted = std::log(sum);  // lse − max

@@ -1,4 +1,5 @@
 #include "sculpt/model/ops/swiglu.h"
+#include "sculpt/model/ops/vexp.h"
 
 #include <cmath>
 
@@ -9,7 +10,7 @@ void swiglu_forward(const T* gate, const T* up, T* out, int64_t n) {
 #pragma omp parallel for simd schedule(static) if (n > (1 << 16))
   for (int64_t i = 0; i < n; ++i) {
     const T g = gate[i];
-    out[i] = g / (T(1) + std::exp(-g)) * up[i];
+    out[i] = g / (T(1) + vexp(-g)) * up[i];
   }
 }
 
@@ -18,7 +19,7 @@ void swiglu_backward(const T* gate, const T* up, const T* dout, T* dgate, T* dup
 #pragma omp parallel for simd schedule(static) if (n > (1 << 16))
   for (int64_t i = 0; i < n; ++i) {
     const T g = gate[i];
-    const T sig = T(1) / (T(1) + std::exp(-g));
+    const T sig = T(1) / (T(1) + vexp(-g));
     dgate[i] += dout[i] * up[i] * sig * (T(1) + g * (T(1) - sig));
     dup[i] += dout[i] * g * sig;
   }
