@@ -21,7 +21,10 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # The npm reference tokenizers some tests compare against (optional: those tests skip without them).
-if command -v npm >/dev/null 2>&1; then
-  (cd "$(dirname "$0")/../tools/golden/tokenizers" && npm ci --silent --no-audit --no-fund >/dev/null 2>&1) ||
+# (Skipped when node_modules is already newer than the lock file: a second call costs nothing.)
+tokenizers="$(dirname "$0")/../tools/golden/tokenizers"
+if command -v npm >/dev/null 2>&1 &&
+   ! [ "$tokenizers/node_modules/.package-lock.json" -nt "$tokenizers/package-lock.json" ]; then
+  (cd "$tokenizers" && npm ci --silent --no-audit --no-fund >/dev/null 2>&1) ||
     echo "note: npm could not install the reference tokenizers; their golden tests will be skipped"
 fi

@@ -2,8 +2,8 @@
 # The whole test suite under AddressSanitizer + UndefinedBehaviorSanitizer: Debian packages, then
 # every test built in build-asan/ (its own directory: build/ stays the fast Release build of the
 # README's commands) and run there. Any sanitizer report fails the test that triggered it. -Og keeps
-# the instrumented build about as cheap to compile as Release. (CI runs the Release suite and only
-# the parsers' tests this way: both full builds and suites do not fit its 15 minutes.)
+# the instrumented build about as cheap to compile as Release. CI (.ci/run) runs this after the
+# Release suite, as a unity build: SCULPT_CMAKE_ARGS="-DSCULPT_UNITY=ON" bash scripts/test.sh
 # Extra CMake flags: SCULPT_CMAKE_ARGS="-DSCULPT_WERROR=ON" bash scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -13,16 +13,21 @@ rm -rf "$work" && mkdir -p "$work"
 train=(-q "${SUBCOMMAND:-train}" --model "$work/model" --data "$data" --max-steps 60 --effective-batch-size 4
        --learning-rate 1e-3 --warmup-steps 5 --save-steps 1 --save-total-limit 2 --seed 3 --threads "${THREADS:-2}" "${extra[@]}")
 
+# The uninterrupted reference run, timed: the kill windows below scale with it.
+start_ns=$(date +%s%N)
 "$sculpt" "${train[@]}" --output-dir "$work/reference"
+full_ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
 reference=$(sha256sum < "$work/reference/final/model.safetensors")
-
-duration_ms() { local s; s=$(date +%s%N); "$@"; echo $(( ($(date +%s%N) - s) / 1000000 )); }
-full_ms=$(duration_ms "$sculpt" "${train[@]}" --output-dir "$work/timing" | tail -1)
 echo "uninterrupted run: ${full_ms} ms"
 window=$(( full_ms < 999 ? full_ms + 1 : (full_ms / 3 > 999 ? full_ms / 3 : 999) ))
 
-total_kills=0
-for i in $(seq 1 "$kills"); do
+# At least 20 SIGKILLs in all when 5 or more runs are asked for (the hardening requirement): runs
+# continue past KILLS until that many have landed (a loaded machine lands fewer per run).
+min_kills=$(( kills >= 5 ? 20 : 0 ))
+total_kills=0 i=0
+while [ $i -lt "$kills" ] || [ $total_kills -lt $min_kills ]; do
+  i=$((i + 1))
+  [ $i -le $((kills + 20)) ] || { echo "FAIL: only $total_kills SIGKILLs landed in $((i - 1)) runs"; exit 1; }
   out="$work/killed-$i"
   attempts=0
   while [ ! -f "$out/final/model.safetensors" ]; do
@@ -42,9 +47,7 @@ for i in $(seq 1 "$kills"); do
   echo "run $i: killed $((attempts - 1)) times, final weights bit-identical"
   total_kills=$((total_kills + attempts - 1))
 done
-# At least 20 SIGKILLs in all when 5 or more runs are asked for (the hardening requirement).
-if [ "$kills" -ge 5 ] && [ $total_kills -lt 20 ]; then echo "FAIL: only $total_kills SIGKILLs landed"; exit 1; fi
-echo "$total_kills SIGKILLs in $kills runs, every one resumed bit-identically"
+echo "$total_kills SIGKILLs in $i runs, every one resumed bit-identically"
 
 # SIGTERM: checkpoint, exit code 143, then resume to the same result.
 out="$work/term"

@@ -21,10 +21,7 @@ struct ByteTok {
   }
 };
 
-std::string write_file(const testing::TempDir& dir, const std::string& name, const std::string& text) {
-  std::ofstream(dir / name, std::ios::binary) << text;
-  return dir / name;
-}
+using testing::write_file;
 
 TEST(Data, PromptCompletionMasksOnlyTheCompletionAndEos) {
   ByteTok t;

@@ -15,10 +15,7 @@
 namespace sculpt {
 namespace {
 
-std::string write_file(const testing::TempDir& dir, const std::string& name, const std::string& text) {
-  std::ofstream(dir / name, std::ios::binary) << text;
-  return dir / name;
-}
+using testing::write_file;
 
 std::string error_of(const std::function<void()>& f) {
   try {
