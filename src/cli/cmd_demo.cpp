@@ -45,6 +45,8 @@ void print_summary(const ExperimentResult& r) {
 
 void run_demo_command(DemoArgs& a) {
   set_num_threads(a.threads);
+  check(a.demo.hidden_size % 8 == 0, "--hidden-size " + std::to_string(a.demo.hidden_size) + " is not a multiple of 8",
+        "--hidden-size", "4 heads of an even size: try 64 or 128");
   const fs::path out(a.demo.output_dir);
   if (fs::exists(out)) {
     check(fs::is_directory(out), "exists and is not a directory", a.demo.output_dir, "choose another --output-dir");
@@ -72,8 +74,15 @@ void register_demo(CLI::App& app) {
   cmd->add_option("--learning-rate", a->demo.learning_rate, "Fine-tuning learning rate")->capture_default_str();
   cmd->add_option("--epochs", a->demo.epochs, "Epochs per task")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--pretrain-steps", a->demo.pretrain_steps, "Pretraining steps of the base model")->capture_default_str();
+  cmd->add_option("--hidden-size", a->demo.hidden_size, "Hidden size of the base model (a multiple of 4)")
+      ->capture_default_str()
+      ->check(CLI::Range(8, 1024));
   cmd->add_option("--unfreeze-rank-ratio", a->demo.unfreeze_rank_ratio, "OSFT: trainable fraction of each target's rank")
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--rank-policy", a->demo.rank_policy,
+                  "OSFT: fixed (--unfreeze-rank-ratio), schedule ((t-1)/n frozen at task t of n) or adaptive (the paper)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"fixed", "schedule", "adaptive"}));
   cmd->add_option("--methods", a->demo.methods, "Methods to run (seqft, osft)")
       ->capture_default_str()->delimiter(',')->check(CLI::IsMember({"seqft", "osft"}));
   cmd->add_flag("!--train-non-targets", a->demo.freeze_non_targets, "OSFT: let embeddings, norms and head train freely");

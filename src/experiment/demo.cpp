@@ -109,8 +109,9 @@ ExperimentResult run_demo(const DemoOptions& o) {
   const fs::path base_dir = out / "base";
   if (!fs::exists(base_dir / "final" / "config.json")) {
     ModelConfig c;
-    c.hidden_size = 64, c.intermediate_size = 172, c.num_layers = 4, c.num_heads = 4, c.num_kv_heads = 2;
-    c.head_dim = 16, c.max_position_embeddings = 128, c.vocab_size = tok->vocab_size();
+    c.hidden_size = o.hidden_size, c.intermediate_size = (o.hidden_size * 172 + 32) / 64, c.num_layers = 4;
+    c.num_heads = 4, c.num_kv_heads = 2, c.head_dim = o.hidden_size / 4, c.max_position_embeddings = 128;
+    c.vocab_size = tok->vocab_size();
     c.bos_token_id = tok->bos_id(), c.eos_token_id = tok->eos_id(), c.tie_word_embeddings = true;
     LlamaModel model(c);
     Rng rng(o.seed + 1);
@@ -172,10 +173,13 @@ ExperimentResult run_demo(const DemoOptions& o) {
   eo.eval_batch = 64;
   eo.description = {{"command", "demo"},       {"seed", o.seed},
                     {"tasks", o.tasks},          {"methods", o.methods},
+                    {"hidden_size", o.hidden_size},
                     {"learning_rate", o.learning_rate}, {"epochs", o.epochs},
-                    {"unfreeze_rank_ratio", o.unfreeze_rank_ratio}, {"freeze_non_targets", o.freeze_non_targets}};
+                    {"unfreeze_rank_ratio", o.unfreeze_rank_ratio}, {"freeze_non_targets", o.freeze_non_targets},
+                    {"rank_policy", o.rank_policy}};
   OsftOptions osft;
-  osft.rank.unfreeze_rank_ratio = o.unfreeze_rank_ratio;
+  osft.rank.policy = o.rank_policy;
+  if (o.rank_policy == "fixed") osft.rank.unfreeze_rank_ratio = o.unfreeze_rank_ratio;
   osft.freeze_non_targets = o.freeze_non_targets;
   const StrategyFactory factory = [&](const std::string& m) -> std::unique_ptr<Strategy> {
     if (m == "osft") return std::make_unique<OsftStrategy>(osft);

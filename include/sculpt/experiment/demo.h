@@ -27,7 +27,9 @@ struct DemoOptions {
   float learning_rate = 2e-3f;       // fine-tuning on each task
   int64_t epochs = 10;
   int64_t pretrain_steps = 800;
-  double unfreeze_rank_ratio = 0.25;  // OSFT
+  int64_t hidden_size = 64;           // the base Llama: 4 layers, 4 heads, SwiGLU 2.69 × hidden
+  double unfreeze_rank_ratio = 0.25;  // OSFT (rank policy "fixed")
+  std::string rank_policy = "fixed";  // OSFT: fixed, schedule or adaptive (DESIGN.md §1)
   bool freeze_non_targets = true;     // OSFT
 };
 
