@@ -18,7 +18,9 @@ inline float vexp(float x) {
   // product then rounds into the subnormal range and overflows to +inf exactly where exp does.
   constexpr float kLog2e = 1.44269504088896341f, kLn2Hi = 0.693145751953125f, kLn2Lo = 1.42860682030941723e-6f;
   constexpr float kShift = 12582912.f;  // 1.5 · 2^23: adding it rounds to an integer in the low mantissa bits
-  const float xc = std::fmin(std::fmax(x, -104.f), 89.f);  // exp(−104) < the smallest subnormal; exp(89) = inf
+  // exp(−104) < the smallest subnormal; exp(89) = inf. (Comparisons, not std::fmin/fmax: those
+  // stay calls into libm and stop the loop from vectorising.)
+  const float xc = x < -104.f ? -104.f : (x > 89.f ? 89.f : x);
   const float t = xc * kLog2e + kShift;
   const float n = t - kShift;
   const float r = (xc - n * kLn2Hi) - n * kLn2Lo;
