@@ -254,8 +254,9 @@ int32_t token_id(const json& value, const std::string& token, const std::string&
   constexpr int64_t kMaxVocab = int64_t{1} << 24;
   const int64_t id = value.is_number_integer() ? value.get<int64_t>() : -1;
   if (id < 0 || id >= kMaxVocab)
-    throw Error("token '" + token + "' has id " + value.dump() + ", not an integer in [0, 16777216)", path,
-                "tokenizer.json is corrupt");
+    throw Error("token '" + token + "' has id " + value.dump() + ", not an integer in [0, " +
+                    std::to_string(kMaxVocab) + ")",
+                path, "tokenizer.json is corrupt");
   return static_cast<int32_t>(id);
 }
 }  // namespace

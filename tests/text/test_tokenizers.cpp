@@ -187,9 +187,8 @@ TEST(Tokenizer, TokenIdsOutsideTheVocabularyRangeAreRefused) {
       {R"({"model": {"type": "BPE", "vocab": {"a": 2147483647}, "merges": []}})", "token 'a' has id 2147483647"},
       {R"({"model": {"type": "BPE", "vocab": {"a": 1.5}, "merges": []}})", "token 'a' has id 1.5"}};
   for (const auto& [text, message] : cases) {
-    std::ofstream(dir / "tokenizer.json") << text;
     try {
-      HfTokenizer t(dir / "tokenizer.json");
+      HfTokenizer t(testing::write_file(dir, "tokenizer.json", text));
       FAIL() << text;
     } catch (const Error& e) {
       EXPECT_NE(e.one_line().find(message), std::string::npos) << e.one_line();
