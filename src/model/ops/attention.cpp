@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "sculpt/core/error.h"
+#include "sculpt/core/simd_clones.h"
 #include "sculpt/linalg/blas.h"
 
 namespace sculpt {
@@ -20,6 +21,43 @@ void check_shape(const int64_t* start, const AttentionShape& s) {
 
 // Visible keys of query row at absolute position pos: [first, pos].
 int64_t first_key(int64_t pos, int64_t window) { return window > 0 ? std::max<int64_t>(0, pos - window + 1) : 0; }
+
+// The per-row elementwise work, compiled for AVX2 + FMA where the CPU has it (core/simd_clones.h).
+
+// row (keys,): scores → probabilities over the visible keys [first, pos], zero elsewhere.
+// Returns the row's log-sum-exp.
+template <typename T>
+SCULPT_SIMD_CLONES T softmax_visible(T* row, int64_t first, int64_t pos, int64_t keys) {
+  T max_score = -INFINITY;
+#pragma omp simd reduction(max : max_score)
+  for (int64_t j = first; j <= pos; ++j) max_score = std::max(max_score, row[j]);
+  T denom = 0;
+#pragma omp simd reduction(+ : denom)
+  for (int64_t j = first; j <= pos; ++j) denom += row[j] = vexp(row[j] - max_score);
+  const T inv = T(1) / denom;
+  for (int64_t j = 0; j < first; ++j) row[j] = 0;
+#pragma omp simd
+  for (int64_t j = first; j <= pos; ++j) row[j] *= inv;
+  for (int64_t j = pos + 1; j < keys; ++j) row[j] = 0;
+  return max_score + std::log(denom);
+}
+
+// row (keys,): scores → probabilities recomputed from the saved log-sum-exp.
+template <typename T>
+SCULPT_SIMD_CLONES void probabilities_from_lse(T* row, int64_t first, int64_t pos, int64_t keys, T row_lse) {
+#pragma omp simd
+  for (int64_t j = 0; j < keys; ++j) row[j] = (j >= first && j <= pos) ? vexp(row[j] - row_lse) : T(0);
+}
+
+// dS = P ∘ (dP − Σ dO∘O) · scale for one row, written over dp (keys,); o, d: (hd,).
+template <typename T>
+SCULPT_SIMD_CLONES void softmax_backward_row(const T* p, T* dp, const T* o, const T* d, int64_t keys, int64_t hd,
+                                             T scale) {
+  T delta = 0;
+  for (int64_t i = 0; i < hd; ++i) delta += d[i] * o[i];
+#pragma omp simd
+  for (int64_t j = 0; j < keys; ++j) dp[j] = p[j] * (dp[j] - delta) * scale;
+}
 }  // namespace
 
 int64_t attention_scratch_size(const AttentionShape& s, int threads) {
@@ -51,17 +89,9 @@ void attention_forward(const T* q, const T* k, const T* v, T* out, const int64_t
         gemm(Trans::no, Trans::yes, rows, keys, hd, scale, qblk, qw, kh, kw, T(0), scores, keys);
         for (int64_t r = 0; r < rows; ++r) {
           T* row = scores + r * keys;
-          const int64_t pos = start[b] + t0 + r, first = first_key(pos, s.window);
-          T max_score = -INFINITY;
-          for (int64_t j = first; j <= pos; ++j) max_score = std::max(max_score, row[j]);
-          T denom = 0;
-#pragma omp simd reduction(+ : denom)
-          for (int64_t j = first; j <= pos; ++j) denom += row[j] = vexp(row[j] - max_score);
-          const T inv = T(1) / denom;
-          for (int64_t j = 0; j < first; ++j) row[j] = 0;
-          for (int64_t j = first; j <= pos; ++j) row[j] *= inv;
-          for (int64_t j = pos + 1; j < keys; ++j) row[j] = 0;
-          if (lse) lse[(b * s.n_heads + h) * s.q_len + t0 + r] = max_score + std::log(denom);
+          const int64_t pos = start[b] + t0 + r;
+          const T row_lse = softmax_visible(row, first_key(pos, s.window), pos, keys);
+          if (lse) lse[(b * s.n_heads + h) * s.q_len + t0 + r] = row_lse;
         }
         // out (rows × hd) = P V
         gemm(Trans::no, Trans::no, rows, hd, keys, T(1), scores, keys, vh, kw, T(0),
@@ -97,24 +127,16 @@ void attention_backward(const T* q, const T* k, const T* v, const T* out, const 
           gemm(Trans::no, Trans::yes, rows, keys, hd, scale, q + off, qw, kh, kw, T(0), prob, keys);
           for (int64_t r = 0; r < rows; ++r) {
             T* row = prob + r * keys;
-            const int64_t pos = start[b] + t0 + r, first = first_key(pos, s.window);
-            const T row_lse = lse[(b * s.n_heads + h) * s.q_len + t0 + r];
-#pragma omp simd
-            for (int64_t j = 0; j < keys; ++j) row[j] = (j >= first && j <= pos) ? vexp(row[j] - row_lse) : T(0);
+            const int64_t pos = start[b] + t0 + r;
+            probabilities_from_lse(row, first_key(pos, s.window), pos, keys, lse[(b * s.n_heads + h) * s.q_len + t0 + r]);
           }
           // dV += Pᵀ dO;  dP = dO Vᵀ
           gemm(Trans::yes, Trans::no, keys, hd, rows, T(1), prob, keys, dout + off, qw, T(1), dvh, kw);
           gemm(Trans::no, Trans::yes, rows, keys, hd, T(1), dout + off, qw, vh, kw, T(0), dprob, keys);
           // dS = P ∘ (dP − rowsum(dO ∘ O)) · scale, written over dP.
-          for (int64_t r = 0; r < rows; ++r) {
-            const T* o = out + off + r * qw;
-            const T* d = dout + off + r * qw;
-            T delta = 0;
-            for (int64_t i = 0; i < hd; ++i) delta += d[i] * o[i];
-            T* p = prob + r * keys;
-            T* dp = dprob + r * keys;
-            for (int64_t j = 0; j < keys; ++j) dp[j] = p[j] * (dp[j] - delta) * scale;
-          }
+          for (int64_t r = 0; r < rows; ++r)
+            softmax_backward_row(prob + r * keys, dprob + r * keys, out + off + r * qw, dout + off + r * qw, keys, hd,
+                                 scale);
           // dQ += dS K;  dK += dSᵀ Q
           gemm(Trans::no, Trans::no, rows, hd, keys, T(1), dprob, keys, kh, kw, T(1), dq + off, qw);
           gemm(Trans::yes, Trans::no, keys, hd, rows, T(1), dprob, keys, q + off, qw, T(1), dkh, kw);

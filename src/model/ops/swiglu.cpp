@@ -1,13 +1,21 @@
 #include "sculpt/model/ops/swiglu.h"
-#include "sculpt/model/ops/vexp.h"
 
+#include <algorithm>
 #include <cmath>
+
+#include "sculpt/core/simd_clones.h"
+#include "sculpt/model/ops/vexp.h"
 
 namespace sculpt {
 
+namespace {
+// Elements per parallel work item: large enough that the dispatch through SCULPT_SIMD_CLONES is
+// free, small enough to balance two to a few dozen threads on one layer's (tokens × F) gate.
+constexpr int64_t kSpan = 4096;
+
 template <typename T>
-void swiglu_forward(const T* gate, const T* up, T* out, int64_t n) {
-#pragma omp parallel for simd schedule(static) if (n > (1 << 16))
+SCULPT_SIMD_CLONES void swiglu_forward_span(const T* gate, const T* up, T* out, int64_t n) {
+#pragma omp simd
   for (int64_t i = 0; i < n; ++i) {
     const T g = gate[i];
     out[i] = g / (T(1) + vexp(-g)) * up[i];
@@ -15,13 +23,34 @@ void swiglu_forward(const T* gate, const T* up, T* out, int64_t n) {
 }
 
 template <typename T>
-void swiglu_backward(const T* gate, const T* up, const T* dout, T* dgate, T* dup, int64_t n) {
-#pragma omp parallel for simd schedule(static) if (n > (1 << 16))
+SCULPT_SIMD_CLONES void swiglu_backward_span(const T* gate, const T* up, const T* dout, T* dgate, T* dup, int64_t n) {
+#pragma omp simd
   for (int64_t i = 0; i < n; ++i) {
     const T g = gate[i];
     const T sig = T(1) / (T(1) + vexp(-g));
     dgate[i] += dout[i] * up[i] * sig * (T(1) + g * (T(1) - sig));
     dup[i] += dout[i] * g * sig;
+  }
+}
+}  // namespace
+
+template <typename T>
+void swiglu_forward(const T* gate, const T* up, T* out, int64_t n) {
+  const int64_t spans = (n + kSpan - 1) / kSpan;
+#pragma omp parallel for schedule(static) if (n > (1 << 16))
+  for (int64_t s = 0; s < spans; ++s) {
+    const int64_t i0 = s * kSpan;
+    swiglu_forward_span(gate + i0, up + i0, out + i0, std::min(kSpan, n - i0));
+  }
+}
+
+template <typename T>
+void swiglu_backward(const T* gate, const T* up, const T* dout, T* dgate, T* dup, int64_t n) {
+  const int64_t spans = (n + kSpan - 1) / kSpan;
+#pragma omp parallel for schedule(static) if (n > (1 << 16))
+  for (int64_t s = 0; s < spans; ++s) {
+    const int64_t i0 = s * kSpan;
+    swiglu_backward_span(gate + i0, up + i0, dout + i0, dgate + i0, dup + i0, std::min(kSpan, n - i0));
   }
 }
 
