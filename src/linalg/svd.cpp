@@ -65,19 +65,48 @@ void project_two_sided(float* d, const float* u_h, const float* v_h, int64_t n, 
   project_two_sided(d, ProjectionSide{u_h, k, false}, ProjectionSide{v_h, k, false}, n, m, work);
 }
 
+namespace {
+// X (rows×cols) ← X − B Bᵀ X with B (rows×dim) orthonormal columns; work: dim·cols.
+void remove_left(float* x, const float* b, int64_t dim, int64_t rows, int64_t cols, float* work) {
+  if (dim == 0) return;
+  gemm(Trans::yes, Trans::no, dim, cols, rows, 1.f, b, dim, x, cols, 0.f, work, cols);
+  gemm(Trans::no, Trans::no, rows, cols, dim, -1.f, b, dim, work, cols, 1.f, x, cols);
+}
+// X (rows×cols) ← X − X Bᵀ B with B (dim×cols) orthonormal rows; work: rows·dim.
+void remove_right(float* x, const float* b, int64_t dim, int64_t rows, int64_t cols, float* work) {
+  if (dim == 0) return;
+  gemm(Trans::no, Trans::yes, rows, dim, cols, 1.f, x, cols, b, cols, 0.f, work, dim);
+  gemm(Trans::no, Trans::no, rows, cols, dim, -1.f, work, dim, b, cols, 1.f, x, cols);
+}
+}  // namespace
+
 void project_two_sided(float* d, ProjectionSide left, ProjectionSide right, int64_t n, int64_t m, float* work) {
-  // Left.  work = Bᵀ D (dim×M);  protected: D ← D − B·work;  complement: D ← B·work.
-  if (left.complement || left.dim > 0) {
-    gemm(Trans::yes, Trans::no, left.dim, m, n, 1.f, left.basis, left.dim, d, m, 0.f, work, m);
-    gemm(Trans::no, Trans::no, n, m, left.dim, left.complement ? 1.f : -1.f, left.basis, left.dim, work, m,
-         left.complement ? 0.f : 1.f, d, m);
+  // A side given by its complement basis C makes the result low-rank: P_C D = C (Cᵀ D). The other
+  // side is then applied to the small factor Cᵀ D (dim×M) or D Cᵀ (N×dim) rather than to D, which
+  // for a tall or wide target (one side complete, the other not) halves the multiply-adds.
+  if (left.complement) {
+    float* core = work;                    // Lᵀ D (l×M)
+    float* rest = work + left.dim * m;     // scratch of the right side: l·dim
+    gemm(Trans::yes, Trans::no, left.dim, m, n, 1.f, left.basis, left.dim, d, m, 0.f, core, m);
+    if (right.complement) {                // core ← (core Rᵀ) R
+      gemm(Trans::no, Trans::yes, left.dim, right.dim, m, 1.f, core, m, right.basis, m, 0.f, rest, right.dim);
+      gemm(Trans::no, Trans::no, left.dim, m, right.dim, 1.f, rest, right.dim, right.basis, m, 0.f, core, m);
+    } else {
+      remove_right(core, right.basis, right.dim, left.dim, m, rest);
+    }
+    gemm(Trans::no, Trans::no, n, m, left.dim, 1.f, left.basis, left.dim, core, m, 0.f, d, m);  // D = L core
+    return;
   }
-  // Right. work = D Bᵀ (N×dim);  protected: D ← D − work·B;  complement: D ← work·B.
-  if (right.complement || right.dim > 0) {
-    gemm(Trans::no, Trans::yes, n, right.dim, m, 1.f, d, m, right.basis, m, 0.f, work, right.dim);
-    gemm(Trans::no, Trans::no, n, m, right.dim, right.complement ? 1.f : -1.f, work, right.dim, right.basis, m,
-         right.complement ? 0.f : 1.f, d, m);
+  if (right.complement) {
+    float* core = work;                    // D Rᵀ (N×l)
+    float* rest = work + n * right.dim;    // scratch of the left side: dim·l
+    gemm(Trans::no, Trans::yes, n, right.dim, m, 1.f, d, m, right.basis, m, 0.f, core, right.dim);
+    remove_left(core, left.basis, left.dim, n, right.dim, rest);
+    gemm(Trans::no, Trans::no, n, m, right.dim, 1.f, core, right.dim, right.basis, m, 0.f, d, m);  // D = core R
+    return;
   }
+  remove_left(d, left.basis, left.dim, n, m, work);
+  remove_right(d, right.basis, right.dim, n, m, work);
 }
 
 void project_block(float* d, const float* u_h, const float* v_h, int64_t n, int64_t m, int64_t k, float* work) {
@@ -96,7 +125,7 @@ void project_two_sided(Tensor& d, const Tensor& u_h, const Tensor& v_h) {
   check(u_h.dim(0) == n && v_h.dim(0) == k && v_h.dim(1) == m,
         "project_two_sided shapes disagree: D " + shape_to_string(d.shape()) + ", U_h " +
             shape_to_string(u_h.shape()) + ", V_h " + shape_to_string(v_h.shape()));
-  Tensor work = Tensor::zeros({k * std::max(n, m)});
+  Tensor work = Tensor::zeros({k * std::max(n, m) + k * k});
   project_two_sided(d.data(), u_h.data(), v_h.data(), n, m, k, work.data());
 }
 

@@ -149,7 +149,7 @@ TEST(Projection, ComplementOfACompleteSideEqualsProjectingOutTheProtectedSpace) 
     Tensor reference = d.clone();
     project_two_sided(reference, u_h, v_h);
     Tensor p = d.clone();
-    std::vector<float> work(static_cast<size_t>(k * std::max(n, m)));
+    std::vector<float> work(static_cast<size_t>(k * (std::max(n, m) + k)));
     const ProjectionSide left = n == r ? ProjectionSide{u_l.data(), l, true} : ProjectionSide{u_h.data(), k, false};
     const ProjectionSide right = m == r ? ProjectionSide{v_l.data(), l, true} : ProjectionSide{v_h.data(), k, false};
     project_two_sided(p.data(), left, right, n, m, work.data());

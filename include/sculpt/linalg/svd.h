@@ -32,7 +32,8 @@ struct ProjectionSide {
   int64_t dim;
   bool complement;  // basis spans the complement (project onto it) instead of the protected space
 };
-// D ← P_left D P_right with each side as above; `work` holds max(dims)·max(N, M) floats.
+// D ← P_left D P_right with each side as above; `work` holds max(dims)·(max(N, M) + max(dims))
+// floats.
 void project_two_sided(float* d, ProjectionSide left, ProjectionSide right, int64_t n, int64_t m, float* work);
 
 // In place: D ← D − U_h U_hᵀ D V_hᵀ V_h (only the protected–protected block is removed: the
