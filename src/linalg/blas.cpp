@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include <atomic>
+#include <cstring>
 
 #include "sculpt/core/error.h"
 
@@ -63,6 +64,17 @@ void linear_forward(const T* x, const T* weight, const T* bias, T* y, int64_t ro
 }
 
 template <typename T>
+void linear_forward_residual(const T* x, const T* weight, const T* bias, const T* residual, T* y, int64_t rows,
+                             int64_t in_features, int64_t out_features) {
+  if (residual != y) std::memcpy(y, residual, sizeof(T) * static_cast<size_t>(rows * out_features));
+  if (bias)
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t o = 0; o < out_features; ++o) y[r * out_features + o] += bias[o];
+  gemm(Trans::no, Trans::yes, rows, out_features, in_features, T(1), x, in_features, weight, in_features, T(1), y,
+       out_features);
+}
+
+template <typename T>
 void linear_backward(const T* x, const T* weight, const T* dy, T* dx, T* dweight, T* dbias, int64_t rows,
                      int64_t in_features, int64_t out_features) {
   if (dx)
@@ -77,6 +89,10 @@ void linear_backward(const T* x, const T* weight, const T* dy, T* dx, T* dweight
 
 template void linear_forward<float>(const float*, const float*, const float*, float*, int64_t, int64_t, int64_t);
 template void linear_forward<double>(const double*, const double*, const double*, double*, int64_t, int64_t, int64_t);
+template void linear_forward_residual<float>(const float*, const float*, const float*, const float*, float*, int64_t,
+                                             int64_t, int64_t);
+template void linear_forward_residual<double>(const double*, const double*, const double*, const double*, double*,
+                                              int64_t, int64_t, int64_t);
 template void linear_backward<float>(const float*, const float*, const float*, float*, float*, float*, int64_t,
                                      int64_t, int64_t);
 template void linear_backward<double>(const double*, const double*, const double*, double*, double*, double*,

@@ -170,8 +170,8 @@ void TrainingGraph::forward(const TokenBatch& batch) {
     attention_forward(a.q.data(), a.k.data(), a.v.data(), a.att.data(), starts_.data(), shape, scratch.data(),
                       a.lse.data());
     // x_mid = x_in + att·Woᵀ (+ bo)
-    linear_forward(a.att.data(), w.wo.data(), w.bo.empty() ? nullptr : w.bo.data(), a.x_mid.data(), d.rows, d.Q, d.D);
-    for (int64_t i = 0; i < d.rows * d.D; ++i) a.x_mid[i] += a.x_in[i];
+    linear_forward_residual(a.att.data(), w.wo.data(), w.bo.empty() ? nullptr : w.bo.data(), a.x_in.data(),
+                            a.x_mid.data(), d.rows, d.Q, d.D);
     rmsnorm_forward(a.x_mid.data(), w.mlp_norm.data(), a.h2.data(), d.rows, d.D, eps, a.inv_rms2.data());
     linear_forward(a.h2.data(), w.w_gate.data(), w.b_gate.empty() ? nullptr : w.b_gate.data(), a.gate.data(), d.rows,
                    d.D, d.F);
@@ -179,9 +179,8 @@ void TrainingGraph::forward(const TokenBatch& batch) {
     swiglu_forward(a.gate.data(), a.up.data(), a.act.data(), d.rows * d.F);
     // next input = x_mid + act·Wdᵀ (+ bd)
     Tensor next = l + 1 < c.num_layers ? layers_[l + 1].x_in : x_final_;
-    linear_forward(a.act.data(), w.w_down.data(), w.b_down.empty() ? nullptr : w.b_down.data(), next.data(), d.rows,
-                   d.F, d.D);
-    for (int64_t i = 0; i < d.rows * d.D; ++i) next[i] += a.x_mid[i];
+    linear_forward_residual(a.act.data(), w.w_down.data(), w.b_down.empty() ? nullptr : w.b_down.data(),
+                            a.x_mid.data(), next.data(), d.rows, d.F, d.D);
   }
   rmsnorm_forward(x_final_.data(), model_.final_norm().data(), h_final_.data(), d.rows, d.D, eps,
                   inv_rms_final_.data());

@@ -61,6 +61,24 @@ TEST(Linalg, LinearForwardAddsBiasAndUsesHfLayout) {
   EXPECT_FLOAT_EQ(y[3], 7.5 + 20);
 }
 
+// The residual variant adds x·Wᵀ + b to a residual, into a separate output or in place.
+TEST(Linalg, LinearForwardResidualAddsToTheResidualInPlaceOrNot) {
+  Tensor x = Tensor::from({2, 3}, {1, 2, 3, 4, 5, 6});
+  Tensor w = Tensor::from({2, 3}, {1, 0, -1, 0.5, 0.5, 0.5});
+  Tensor b = Tensor::from({2}, {10, 20});
+  Tensor residual = Tensor::from({2, 2}, {0.25, -1, 100, 2});
+  const float expected[] = {1 - 3 + 10 + 0.25f, 3 + 20 - 1, 4 - 6 + 10 + 100, 7.5f + 20 + 2};
+  Tensor y = Tensor::from({2, 2}, {-7, -7, -7, -7});  // overwritten, not added to
+  linear_forward_residual(x.data(), w.data(), b.data(), residual.data(), y.data(), 2, 3, 2);
+  for (int i = 0; i < 4; ++i) EXPECT_FLOAT_EQ(y[i], expected[i]) << i;
+  Tensor in_place = residual.clone();
+  linear_forward_residual(x.data(), w.data(), b.data(), in_place.data(), in_place.data(), 2, 3, 2);
+  for (int i = 0; i < 4; ++i) EXPECT_FLOAT_EQ(in_place[i], expected[i]) << i;
+  linear_forward_residual<float>(x.data(), w.data(), nullptr, residual.data(), y.data(), 2, 3, 2);  // no bias
+  EXPECT_FLOAT_EQ(y[0], 1 - 3 + 0.25f);
+  EXPECT_FLOAT_EQ(y[3], 7.5f + 2);
+}
+
 TEST(Linalg, MatmulChecksShapes) {
   Tensor a = Tensor::zeros({2, 3}), b = Tensor::zeros({4, 5}), c = Tensor::zeros({2, 5});
   EXPECT_THROW(matmul(a, Trans::no, b, Trans::no, c), Error);

@@ -38,6 +38,12 @@ template <typename T>
 void linear_forward(const T* x, const T* weight, const T* bias, T* y, int64_t rows, int64_t in_features,
                     int64_t out_features);
 
+// y (rows×out) = residual + x · Wᵀ + bias: a residual connection folded into the GEMM (beta = 1),
+// which saves the zero-fill of y and a separate add pass. residual may be y itself.
+template <typename T>
+void linear_forward_residual(const T* x, const T* weight, const T* bias, const T* residual, T* y, int64_t rows,
+                             int64_t in_features, int64_t out_features);
+
 // Backward of linear_forward, accumulating:  dx += dy·W,  dW += dyᵀ·x,  db += Σ_rows dy.
 // dx or db may be null when not needed.
 template <typename T>
