@@ -74,6 +74,8 @@ void register_demo(CLI::App& app) {
   cmd->add_option("--learning-rate", a->demo.learning_rate, "Fine-tuning learning rate")->capture_default_str();
   cmd->add_option("--epochs", a->demo.epochs, "Epochs per task")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--pretrain-steps", a->demo.pretrain_steps, "Pretraining steps of the base model")->capture_default_str();
+  cmd->add_option("--pretrain-weight-decay", a->demo.pretrain_weight_decay, "AdamW weight decay while pretraining the base")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--hidden-size", a->demo.hidden_size, "Hidden size of the base model (a multiple of 8: 4 heads of an even size)")
       ->capture_default_str()
       ->check(CLI::Range(8, 1024));

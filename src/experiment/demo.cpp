@@ -133,7 +133,7 @@ ExperimentResult run_demo(const DemoOptions& o) {
     po.warmup_steps = 20;
     po.max_steps = o.pretrain_steps;
     po.effective_batch_size = 16;
-    po.weight_decay = 0.01f;
+    po.weight_decay = o.pretrain_weight_decay;
     po.seed = o.seed;
     po.logging_steps = 100;
     po.resume = "auto";
@@ -175,6 +175,7 @@ ExperimentResult run_demo(const DemoOptions& o) {
                     {"tasks", o.tasks},          {"methods", o.methods},
                     {"hidden_size", o.hidden_size},
                     {"learning_rate", o.learning_rate}, {"epochs", o.epochs},
+                    {"pretrain_steps", o.pretrain_steps}, {"pretrain_weight_decay", o.pretrain_weight_decay},
                     {"unfreeze_rank_ratio", o.unfreeze_rank_ratio}, {"freeze_non_targets", o.freeze_non_targets},
                     {"rank_policy", o.rank_policy}};
   OsftOptions osft;

@@ -27,6 +27,7 @@ struct DemoOptions {
   float learning_rate = 2e-3f;       // fine-tuning on each task
   int64_t epochs = 10;
   int64_t pretrain_steps = 800;
+  float pretrain_weight_decay = 0.01f;  // AdamW decoupled decay while pretraining the base
   int64_t hidden_size = 64;           // the base Llama: 4 layers, 4 heads, SwiGLU 2.69 × hidden
   double unfreeze_rank_ratio = 0.25;  // OSFT (rank policy "fixed")
   std::string rank_policy = "fixed";  // OSFT: fixed, schedule or adaptive (DESIGN.md §1)
