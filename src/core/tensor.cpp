@@ -91,7 +91,13 @@ Tensor Tensor::clone() const {
   return t;
 }
 
-void Tensor::fill(float value) { std::fill(data_, data_ + numel(), value); }
+void Tensor::fill(float value) {
+  // Parallel above 256 KiB: the gradients' zeroing and the backward buffers' resets are tens of
+  // MiB per step, and a serial fill leaves the other threads spinning in their barrier.
+  const int64_t n = numel();
+#pragma omp parallel for simd schedule(static) if (n > (1 << 16))
+  for (int64_t i = 0; i < n; ++i) data_[i] = value;
+}
 
 void Tensor::copy_from(const Tensor& other) {
   check(other.numel() == numel(), "copy_from: " + shape_to_string(other.shape_) + " into " + shape_to_string(shape_));

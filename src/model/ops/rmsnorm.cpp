@@ -14,6 +14,7 @@ void rmsnorm_forward(const T* x, const T* weight, T* y, int64_t rows, int64_t di
     const T* xr = x + r * dim;
     T* yr = y + r * dim;
     double sum_sq = 0.0;
+#pragma omp simd reduction(+ : sum_sq)
     for (int64_t i = 0; i < dim; ++i) sum_sq += static_cast<double>(xr[i]) * xr[i];
     const T inv = static_cast<T>(1.0 / std::sqrt(sum_sq / static_cast<double>(dim) + eps));
     if (inv_rms) inv_rms[r] = inv;
@@ -37,6 +38,7 @@ void rmsnorm_backward(const T* x, const T* weight, const T* inv_rms, const T* dy
       const T* gr = dy + r * dim;
       const double inv = inv_rms[r];
       double dot = 0.0;  // Σ_j dy_j w_j x_j
+#pragma omp simd reduction(+ : dot)
       for (int64_t i = 0; i < dim; ++i) dot += static_cast<double>(gr[i]) * weight[i] * xr[i];
       const double coef = dot * inv * inv * inv / static_cast<double>(dim);
       T* dxr = dx + r * dim;
