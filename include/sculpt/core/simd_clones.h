@@ -8,9 +8,13 @@
 // OpenMP outlines a parallel region into a function of its own before cloning happens, so put the
 // attribute on the per-span function called inside the parallel loop, never on the function
 // holding `#pragma omp parallel`.
+//
+// CMake's -DSCULPT_SIMD_CLONES=OFF builds the baseline functions only. CI's sanitizer build
+// (scripts/test.sh) does that, so the suite runs both: the AVX2 clones in the Release build on an
+// AVX2 machine, the baseline kernels under ASan + UBSan.
 #pragma once
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(SCULPT_NO_SIMD_CLONES)
 #define SCULPT_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define SCULPT_SIMD_CLONES
