@@ -32,26 +32,26 @@ SCULPT_SIMD_CLONES void swiglu_backward_span(const T* gate, const T* up, const T
     dup[i] += dout[i] * g * sig;
   }
 }
+
+// Runs body(i0, len) over [0, n) in spans of kSpan, in parallel when n is large.
+template <typename Body>
+void for_each_span(int64_t n, const Body& body) {
+  const int64_t spans = (n + kSpan - 1) / kSpan;
+#pragma omp parallel for schedule(static) if (n > (1 << 16))
+  for (int64_t s = 0; s < spans; ++s) body(s * kSpan, std::min(kSpan, n - s * kSpan));
+}
 }  // namespace
 
 template <typename T>
 void swiglu_forward(const T* gate, const T* up, T* out, int64_t n) {
-  const int64_t spans = (n + kSpan - 1) / kSpan;
-#pragma omp parallel for schedule(static) if (n > (1 << 16))
-  for (int64_t s = 0; s < spans; ++s) {
-    const int64_t i0 = s * kSpan;
-    swiglu_forward_span(gate + i0, up + i0, out + i0, std::min(kSpan, n - i0));
-  }
+  for_each_span(n, [&](int64_t i0, int64_t len) { swiglu_forward_span(gate + i0, up + i0, out + i0, len); });
 }
 
 template <typename T>
 void swiglu_backward(const T* gate, const T* up, const T* dout, T* dgate, T* dup, int64_t n) {
-  const int64_t spans = (n + kSpan - 1) / kSpan;
-#pragma omp parallel for schedule(static) if (n > (1 << 16))
-  for (int64_t s = 0; s < spans; ++s) {
-    const int64_t i0 = s * kSpan;
-    swiglu_backward_span(gate + i0, up + i0, dout + i0, dgate + i0, dup + i0, std::min(kSpan, n - i0));
-  }
+  for_each_span(n, [&](int64_t i0, int64_t len) {
+    swiglu_backward_span(gate + i0, up + i0, dout + i0, dgate + i0, dup + i0, len);
+  });
 }
 
 template void swiglu_forward<float>(const float*, const float*, float*, int64_t);
