@@ -66,6 +66,45 @@ void BM_Ref_GateUp_Fused(benchmark::State& s) { run(s, kTokens, 2 * kFfn, kDim, 
 BENCHMARK(BM_Ref_QKV_Fused)->UseManualTime();
 BENCHMARK(BM_Ref_GateUp_Fused)->UseManualTime();
 
+// The training step's GEMMs (forward, the head's chunk of 256 rows, and the backward's dX = dY·W
+// and dW = dYᵀ·X), each timed twice: as sculpt::gemm issues it (C's rows split over the threads,
+// each a single-threaded OpenBLAS call) and handed whole to OpenBLAS's own threading.
+void run_step_shape(benchmark::State& state, sculpt::Trans ta, sculpt::Trans tb, int64_t m, int64_t n, int64_t k,
+                    bool row_split) {
+  Matrices mats(m, n, k);
+  const int64_t lda = ta == sculpt::Trans::no ? k : m, ldb = tb == sculpt::Trans::no ? n : k;
+  sculpt::set_gemm_row_split(row_split);
+  double total_seconds = 0;
+  for (auto _ : state) {
+    auto t0 = std::chrono::steady_clock::now();
+    sculpt::gemm(ta, tb, m, n, k, 1.f, mats.a.data(), lda, mats.b.data(), ldb, 1.f, mats.c.data(), n);
+    benchmark::DoNotOptimize(mats.c.data());
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    state.SetIterationTime(s);
+    total_seconds += s;
+  }
+  sculpt::set_gemm_row_split(true);
+  state.counters["GFLOP/s"] = 2.0 * m * n * k * static_cast<double>(state.iterations()) / total_seconds * 1e-9;
+}
+constexpr auto N = sculpt::Trans::no, T = sculpt::Trans::yes;
+#define SCULPT_STEP_SHAPE(name, ta, tb, m, n, k)                                                   \
+  void BM_Split_##name(benchmark::State& s) { run_step_shape(s, ta, tb, m, n, k, true); }         \
+  void BM_OpenBLAS_##name(benchmark::State& s) { run_step_shape(s, ta, tb, m, n, k, false); }     \
+  BENCHMARK(BM_Split_##name)->UseManualTime();                                                    \
+  BENCHMARK(BM_OpenBLAS_##name)->UseManualTime();
+SCULPT_STEP_SHAPE(Fwd_QKVO, N, T, kTokens, kDim, kDim)
+SCULPT_STEP_SHAPE(Fwd_GateUp, N, T, kTokens, kFfn, kDim)
+SCULPT_STEP_SHAPE(Fwd_Down, N, T, kTokens, kDim, kFfn)
+SCULPT_STEP_SHAPE(Fwd_HeadChunk, N, T, 256, kVocab, kDim)
+SCULPT_STEP_SHAPE(DX_GateUp, N, N, kTokens, kDim, kFfn)
+SCULPT_STEP_SHAPE(DX_Down, N, N, kTokens, kFfn, kDim)
+SCULPT_STEP_SHAPE(DX_HeadChunk, N, N, 256, kDim, kVocab)
+SCULPT_STEP_SHAPE(DW_QKVO, T, N, kDim, kDim, kTokens)
+SCULPT_STEP_SHAPE(DW_GateUp, T, N, kFfn, kDim, kTokens)
+SCULPT_STEP_SHAPE(DW_Down, T, N, kDim, kFfn, kTokens)
+SCULPT_STEP_SHAPE(DW_HeadChunk, T, N, kVocab, kDim, 256)
+#undef SCULPT_STEP_SHAPE
+
 // stories260K (dim 64, kv 32, ffn 172, vocab 512) over 512 tokens, and one decode row.
 void BM_Stories_Q(benchmark::State& s) { run(s, 512, 64, 64, false); }
 void BM_Stories_Ffn(benchmark::State& s) { run(s, 512, 172, 64, false); }

@@ -254,9 +254,10 @@ lines = [
     f"{a.rounds} process runs, with the runs' min–max in brackets. Variants run interleaved, round by round, "
     "and a ratio of two step times is the median of its per-round ratios (this VM's slow spells last longer "
     "than a round's neighbouring runs are apart, so they divide out); its per-round min–max is shown. "
-    "The roofline re-times every GEMM the step issues (recorded through `set_gemm_observer`) alone through "
-    "OpenBLAS on the same shapes and threads; its sum over the step's time is the fraction of the sgemm "
-    "roofline reached. Decoding: batch 8, a 64-token prompt, 64 new tokens, greedy (`bench/bench_forward`, "
+    "The roofline re-times every GEMM the step issues (recorded through `set_gemm_observer`) alone on the "
+    "same shapes and threads, each the faster of OpenBLAS's own threading and sculpt's row split (C's rows "
+    "split over the threads, each a single-threaded OpenBLAS call, which is what the step uses); its sum "
+    "over the step's time is the fraction of the sgemm roofline reached. Decoding: batch 8, a 64-token prompt, 64 new tokens, greedy (`bench/bench_forward`, "
     "`bench/torch_decode.py`).",
     "",
     "## Results",

@@ -4,6 +4,7 @@
 
 #include "sculpt/core/error.h"
 #include "sculpt/core/rng.h"
+#include "sculpt/core/threads.h"
 #include "sculpt/linalg/blas.h"
 
 namespace sculpt {
@@ -78,6 +79,43 @@ TEST(Linalg, LinearForwardResidualAddsToTheResidualInPlaceOrNot) {
   EXPECT_FLOAT_EQ(y[0], 1 - 3 + 0.25f);
   EXPECT_FLOAT_EQ(y[3], 7.5f + 2);
 }
+
+// Shapes large enough for gemm() to split C's rows over the threads (≥ 64 rows per thread), with
+// a row count that is no multiple of the 16-row blocks and padded leading dimensions, on 2 and 3
+// threads and nested inside a parallel region (where it must not split).
+class GemmRowSplit : public ::testing::TestWithParam<std::tuple<bool, bool, int>> {};
+
+TEST_P(GemmRowSplit, MatchesDefinitionOnEveryRowBlock) {
+  auto [ta, tb, threads] = GetParam();
+  const int m = 203, n = 37, k = 29, pad = 5;
+  Rng rng(static_cast<uint64_t>(ta * 2 + tb + 10 * threads));
+  const int a_rows = ta ? k : m, a_cols = ta ? m : k, b_rows = tb ? n : k, b_cols = tb ? k : n;
+  const int lda = a_cols + pad, ldb = b_cols + pad, ldc = n + pad;
+  std::vector<float> a(a_rows * lda), b(b_rows * ldb), c(m * ldc);
+  for (auto* v : {&a, &b, &c})
+    for (auto& x : *v) x = rng.normal();
+  const auto expected = reference(ta, tb, m, n, k, 0.5f, a, lda, b, ldb, 1.f, c, ldc);
+  const int saved = num_threads();
+  set_num_threads(threads);
+  std::vector<float> split = c, nested = c;
+  gemm(ta ? Trans::yes : Trans::no, tb ? Trans::yes : Trans::no, m, n, k, 0.5f, a.data(), lda, b.data(), ldb, 1.f,
+       split.data(), ldc);
+#pragma omp parallel num_threads(2)
+#pragma omp single
+  gemm(ta ? Trans::yes : Trans::no, tb ? Trans::yes : Trans::no, m, n, k, 0.5f, a.data(), lda, b.data(), ldb, 1.f,
+       nested.data(), ldc);
+  set_num_threads(saved);
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < ldc; ++j) {
+      // Padding columns are never written.
+      const double want = j < n ? expected[i * ldc + j] : c[i * ldc + j];
+      ASSERT_NEAR(split[i * ldc + j], want, 1e-4) << i << "," << j;
+      ASSERT_NEAR(nested[i * ldc + j], want, 1e-4) << i << "," << j;
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Linalg, GemmRowSplit,
+                         ::testing::Combine(::testing::Bool(), ::testing::Bool(), ::testing::Values(2, 3)));
 
 TEST(Linalg, MatmulChecksShapes) {
   Tensor a = Tensor::zeros({2, 3}), b = Tensor::zeros({4, 5}), c = Tensor::zeros({2, 5});

@@ -10,7 +10,8 @@ namespace sculpt {
 enum class Trans { no, yes };
 
 // C (m×n) = alpha · op(A) · op(B) + beta · C, row-major with leading dimensions.
-// op(A) is m×k, op(B) is k×n.
+// op(A) is m×k, op(B) is k×n. Outside a parallel region with ≥ 2 threads and ≥ 64 rows per
+// thread, C's rows are split over the threads, each making a single-threaded OpenBLAS call.
 void gemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
@@ -24,6 +25,9 @@ struct GemmCall {
 };
 using GemmObserver = void (*)(const GemmCall&);
 void set_gemm_observer(GemmObserver observer);
+// Benchmarks only: false hands every float gemm() whole to OpenBLAS's own threading, so that
+// the row split can be measured against it in one run (default true).
+void set_gemm_row_split(bool enabled);
 
 // Double-precision overload (gradient checks, --svd-dtype f64).
 void gemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
