@@ -143,12 +143,8 @@ void LoraStrategy::on_optimizer_step(LlamaModel& model, float lr, float clip_sca
   adam_->begin_step();
   for (size_t i = 0; i < adapters_.size(); ++i) {
     Adapter& ad = adapters_[i];
-    for (Tensor* g : {&ad.da, &ad.db})
-      for (int64_t j = 0; j < g->numel(); ++j) (*g)[j] *= clip_scale;
-    adam_->compute_step(2 * i, ad.a, ad.da, lr, ad.da);
-    AdamW::apply(ad.a, ad.da);
-    adam_->compute_step(2 * i + 1, ad.b, ad.db, lr, ad.db);
-    AdamW::apply(ad.b, ad.db);
+    adam_->update(2 * i, ad.a, ad.da, lr, clip_scale);
+    adam_->update(2 * i + 1, ad.b, ad.db, lr, clip_scale);
   }
   merge_into(model);
 }

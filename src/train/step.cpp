@@ -31,20 +31,23 @@ StepStats optimizer_step(LlamaModel& model, TrainingGraph& graph, Gradients& gra
   float clip_scale = 1.f;
   if (max_grad_norm > 0.f) {
     const double coef = max_grad_norm / (stats.grad_norm + 1e-6);
-    if (coef < 1.0) {
-      clip_scale = static_cast<float>(coef);
-      grads.scale(clip_scale);
-    }
+    if (coef < 1.0) clip_scale = static_cast<float>(coef);
   }
   optimizer.begin_step();
   auto& params = model.parameters();
-  for (size_t i = 0; i < params.size(); ++i) {
-    Tensor& g = grads.table()[i].value;
-    // The step is written over the gradient: it is not needed afterwards.
-    Tensor step = g;
-    optimizer.compute_step(i, params[i].value, g, lr, step);
-    if (strategy) strategy->on_step(i, params[i].value, step);
-    AdamW::apply(params[i].value, step);
+  if (strategy && strategy->rewrites_steps()) {
+    if (clip_scale != 1.f) grads.scale(clip_scale);
+    for (size_t i = 0; i < params.size(); ++i) {
+      Tensor& g = grads.table()[i].value;
+      // The step is written over the gradient: it is not needed afterwards.
+      Tensor step = g;
+      optimizer.compute_step(i, params[i].value, g, lr, step);
+      strategy->on_step(i, params[i].value, step);
+      AdamW::apply(params[i].value, step);
+    }
+  } else {
+    // Clipping, the AdamW step and its application in one pass per parameter.
+    for (size_t i = 0; i < params.size(); ++i) optimizer.update(i, params[i].value, grads.table()[i].value, lr, clip_scale);
   }
   if (strategy) {
     strategy->on_optimizer_step(model, lr, clip_scale);

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "sculpt/core/error.h"
+#include "sculpt/core/rng.h"
 #include "sculpt/io/safetensors.h"
 #include "sculpt/model/training_graph.h"
 #include "sculpt/optim/adamw.h"
@@ -125,6 +126,41 @@ TEST(Schedule, WarmupThenCosineOrLinear) {
   s.kind = ScheduleKind::constant;
   EXPECT_FLOAT_EQ(s.at(11), 1.f);
   EXPECT_THROW(schedule_from_name("exp"), Error);
+}
+
+// The fused update (clip scale, step and apply in one pass) gives the bits of the three passes
+// the strategies that rewrite steps still take: grads scaled, compute_step, apply.
+TEST(AdamW, UpdateEqualsScaledComputeStepThenApply) {
+  const int64_t n = 70000;  // above the size where the loops go parallel
+  Rng rng(3);
+  Tensor w = Tensor::zeros({n}), g = Tensor::zeros({n});
+  for (int64_t i = 0; i < n; ++i) w[i] = rng.normal(), g[i] = rng.normal();
+  std::vector<Parameter> params{{"w", w.clone()}, {"frozen", w.clone()}};
+  AdamWOptions o;
+  o.weight_decay = 0.1f;
+  AdamW fused(params, o), split(params, o);
+  for (AdamW* adam : {&fused, &split}) {
+    adam->set_rule(0, {true, 0.5f, 0.01f});
+    adam->set_rule(1, {false, 1.f, -1.f});
+  }
+  std::vector<Tensor> wf{w.clone(), w.clone()}, ws{w.clone(), w.clone()};
+  const float clip = 0.37f;
+  for (int step = 0; step < 3; ++step) {
+    fused.begin_step(), split.begin_step();
+    for (size_t p = 0; p < 2; ++p) {
+      fused.update(p, wf[p], g, 1e-2f, step == 1 ? clip : 1.f);
+      Tensor scaled = g.clone(), s = Tensor::zeros({n});
+      if (step == 1)
+        for (int64_t i = 0; i < n; ++i) scaled[i] *= clip;
+      split.compute_step(p, ws[p], scaled, 1e-2f, s);
+      AdamW::apply(ws[p], s);
+    }
+  }
+  EXPECT_EQ(std::memcmp(wf[0].data(), ws[0].data(), sizeof(float) * n), 0);
+  EXPECT_GT(testing::max_abs_diff(wf[0], w), 1e-3);  // it moved
+  EXPECT_EQ(std::memcmp(wf[1].data(), w.data(), sizeof(float) * n), 0);  // frozen: untouched
+  EXPECT_EQ(std::memcmp(fused.first_moments()[0].data(), split.first_moments()[0].data(), sizeof(float) * n), 0);
+  EXPECT_EQ(std::memcmp(fused.second_moments()[0].data(), split.second_moments()[0].data(), sizeof(float) * n), 0);
 }
 
 TEST(AdamW, FrozenParametersDoNotMove) {

@@ -23,8 +23,10 @@ class Strategy {
   // Squared norm of gradients the strategy holds itself (e.g. factored OSFT's U/Σ/V), added to
   // the global norm that clipping uses.
   virtual double extra_grad_norm_sq() const { return 0.0; }
-  // After AdamW computed parameter `index`'s step, before it is applied.
+  // After AdamW computed parameter `index`'s step, before it is applied. Called only when
+  // rewrites_steps() is true; otherwise AdamW computes and applies each step in one pass.
   virtual void on_step(size_t index, const Tensor& param, Tensor& step) {}
+  virtual bool rewrites_steps() const { return false; }
   // After the model's parameters were updated: a strategy with its own parameters updates them
   // here (lr of this step; clip_scale ≤ 1 is the global clipping factor).
   virtual void on_optimizer_step(LlamaModel& model, float lr, float clip_scale) {}

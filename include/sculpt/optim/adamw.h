@@ -38,6 +38,10 @@ class AdamW {
   void compute_step(size_t index, const Tensor& param, const Tensor& grad, float lr, Tensor& step);
   // W ← W − step.
   static void apply(Tensor& param, const Tensor& step);
+  // compute_step and apply in one pass over the parameter, the gradient multiplied by grad_scale
+  // (global-norm clipping) as it is read: the same numbers as scaling the gradient, compute_step
+  // and apply in turn, with three passes over memory fewer. For when nothing transforms the step.
+  void update(size_t index, Tensor& param, const Tensor& grad, float lr, float grad_scale);
 
   int64_t step_count() const { return t_; }
   void set_step_count(int64_t t) { t_ = t; }
@@ -50,6 +54,12 @@ class AdamW {
   std::vector<Tensor> m_, v_;  // per parameter, same shapes
   std::vector<ParamGroupRule> rules_;
   int64_t t_ = 0;
+
+  // The scalars of one parameter's step (bias corrections, its lr and weight decay).
+  struct StepScalars {
+    float b1, b2, eps, wd, lr, inv_c1, inv_sqrt_c2;
+  };
+  StepScalars scalars(const ParamGroupRule& rule, float lr) const;
 };
 
 }  // namespace sculpt

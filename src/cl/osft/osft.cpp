@@ -284,13 +284,10 @@ void OsftStrategy::on_optimizer_step(LlamaModel& model, float lr, float clip_sca
     gemm(Trans::no, Trans::no, n, l, k, -1.f, t.u_h.data(), k, work, l, 1.f, t.du.data(), l);
     gemm(Trans::no, Trans::yes, l, k, m, 1.f, t.dv.data(), m, t.v_h.data(), m, 0.f, work, k);
     gemm(Trans::no, Trans::no, l, m, k, -1.f, work, k, t.v_h.data(), m, 1.f, t.dv.data(), m);
-    // AdamW on the factors (the step is written over the gradient).
+    // AdamW on the factors (already clipped above).
     Tensor* params[] = {&t.u_l, &t.s_l, &t.v_l};
     Tensor* gs[] = {&t.du, &t.ds, &t.dv};
-    for (int j = 0; j < 3; ++j) {
-      factor_adam_->compute_step(3 * i + j, *params[j], *gs[j], lr, *gs[j]);
-      AdamW::apply(*params[j], *gs[j]);
-    }
+    for (int j = 0; j < 3; ++j) factor_adam_->update(3 * i + j, *params[j], *gs[j], lr, 1.f);
     // Post-step re-projection of U_l and V_l onto the complement.
     gemm(Trans::yes, Trans::no, k, l, n, 1.f, t.u_h.data(), k, t.u_l.data(), l, 0.f, work, l);
     gemm(Trans::no, Trans::no, n, l, k, -1.f, t.u_h.data(), k, work, l, 1.f, t.u_l.data(), l);
