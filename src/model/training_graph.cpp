@@ -245,8 +245,6 @@ double TrainingGraph::forward_backward(const TokenBatch& batch, float scale, Gra
     dact.fill(0.f);
     linear_backward(a.act.data(), w.w_down.data(), dx.data(), dact.data(), grads.of(p + "mlp.down_proj.weight").data(),
                     bias_grad(w.b_down, p + "mlp.down_proj.bias"), d.rows, d.F, d.D);
-    dgate.fill(0.f);
-    dup.fill(0.f);
     swiglu_backward(a.gate.data(), a.up.data(), dact.data(), dgate.data(), dup.data(), d.rows * d.F);
     dh.fill(0.f);
     linear_backward(a.h2.data(), w.w_gate.data(), dgate.data(), dh.data(), grads.of(p + "mlp.gate_proj.weight").data(),
@@ -259,9 +257,6 @@ double TrainingGraph::forward_backward(const TokenBatch& batch, float scale, Gra
     datt.fill(0.f);
     linear_backward(a.att.data(), w.wo.data(), dx.data(), datt.data(), grads.of(p + "self_attn.o_proj.weight").data(),
                     bias_grad(w.bo, p + "self_attn.o_proj.bias"), d.rows, d.Q, d.D);
-    dq.fill(0.f);
-    dk.fill(0.f);
-    dv.fill(0.f);
     attention_backward(a.q.data(), a.k.data(), a.v.data(), a.att.data(), a.lse.data(), datt.data(), dq.data(),
                        dk.data(), dv.data(), starts_.data(), shape, scratch.data());
     rope_backward(dq.data(), positions_.data(), d.rows, c.num_heads, c.head_dim, rope_);

@@ -100,7 +100,8 @@ TEST(OpGradients, GroupedQueryAttentionWithWindowAndOffsets) {
       attention_forward(q.data(), k.data(), v.data(), out.data(), start.data(), s, scratch.data());
       return dot(c, out);
     };
-    Vec out(q.size()), lse(2 * 4 * 4), dq(q.size(), 0), dk(k.size(), 0), dv(v.size(), 0);
+    // Gradients start as garbage: they are written, key slots no query sees included.
+    Vec out(q.size()), lse(2 * 4 * 4), dq(q.size(), 5.0), dk(k.size(), -2.0), dv(v.size(), 3.0);
     attention_forward(q.data(), k.data(), v.data(), out.data(), start.data(), s, scratch.data(), lse.data());
     attention_backward(q.data(), k.data(), v.data(), out.data(), lse.data(), c.data(), dq.data(), dk.data(), dv.data(),
                        start.data(), s, scratch.data());
@@ -117,7 +118,7 @@ TEST(OpGradients, Swiglu) {
     swiglu_forward(g.data(), u.data(), out.data(), 9);
     return dot(c, out);
   };
-  Vec dg(9, 0), du(9, 0);
+  Vec dg(9, 7.0), du(9, -3.0);  // overwritten, not accumulated into
   swiglu_backward(g.data(), u.data(), c.data(), dg.data(), du.data(), 9);
   expect_matches_fd(g, dg, loss, "dgate");
   expect_matches_fd(u, du, loss, "dup");

@@ -118,6 +118,11 @@ void attention_backward(const T* q, const T* k, const T* v, const T* out, const 
       const T* vh = v + b * s.kv_capacity * kw + kvh * hd;
       T* dkh = dk + b * s.kv_capacity * kw + kvh * hd;
       T* dvh = dv + b * s.kv_capacity * kw + kvh * hd;
+      // This task's dk/dv rows start from zero here, while they are about to be in cache.
+      for (int64_t j = 0; j < s.kv_capacity; ++j) {
+        std::fill(dkh + j * kw, dkh + j * kw + hd, T(0));
+        std::fill(dvh + j * kw, dvh + j * kw + hd, T(0));
+      }
       for (int64_t h = kvh * group; h < (kvh + 1) * group; ++h)
         for (int64_t blk = 0; blk < blocks; ++blk) {
           const int64_t t0 = blk * block, rows = std::min(block, s.q_len - t0);
@@ -137,8 +142,8 @@ void attention_backward(const T* q, const T* k, const T* v, const T* out, const 
           for (int64_t r = 0; r < rows; ++r)
             softmax_backward_row(prob + r * keys, dprob + r * keys, out + off + r * qw, dout + off + r * qw, keys, hd,
                                  scale);
-          // dQ += dS K;  dK += dSᵀ Q
-          gemm(Trans::no, Trans::no, rows, hd, keys, T(1), dprob, keys, kh, kw, T(1), dq + off, qw);
+          // dQ = dS K (each query block of each head is written once);  dK += dSᵀ Q
+          gemm(Trans::no, Trans::no, rows, hd, keys, T(1), dprob, keys, kh, kw, T(0), dq + off, qw);
           gemm(Trans::yes, Trans::no, keys, hd, rows, T(1), dprob, keys, q + off, qw, T(1), dkh, kw);
         }
     }

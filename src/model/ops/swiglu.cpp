@@ -28,8 +28,8 @@ SCULPT_SIMD_CLONES void swiglu_backward_span(const T* gate, const T* up, const T
   for (int64_t i = 0; i < n; ++i) {
     const T g = gate[i];
     const T sig = T(1) / (T(1) + vexp(-g));
-    dgate[i] += dout[i] * up[i] * sig * (T(1) + g * (T(1) - sig));
-    dup[i] += dout[i] * g * sig;
+    dgate[i] = dout[i] * up[i] * sig * (T(1) + g * (T(1) - sig));
+    dup[i] = dout[i] * g * sig;
   }
 }
 

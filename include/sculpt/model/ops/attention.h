@@ -30,10 +30,11 @@ void attention_forward(const T* q, const T* k, const T* v, T* out, const int64_t
                        T* scratch, T* lse = nullptr);
 
 // Backward from the saved lse (no stored probability matrix). With P = softmax(s), s = q·kᵀ/√d:
-//   dv_j += Σ_i P_ij do_i;   dP_ij = do_i·v_j;   ds_ij = P_ij (dP_ij − do_i·o_i);
-//   dq_i += Σ_j ds_ij k_j / √d;   dk_j += Σ_i ds_ij q_i / √d.
+//   dv_j = Σ_i P_ij do_i;   dP_ij = do_i·v_j;   ds_ij = P_ij (dP_ij − do_i·o_i);
+//   dq_i = Σ_j ds_ij k_j / √d;   dk_j = Σ_i ds_ij q_i / √d.
 // Work is split by (sequence, kv head), so every gradient row has one writer: deterministic.
-// dq, dk, dv are accumulated (+=). `scratch` holds attention_scratch_size() values.
+// dq, dk, dv are written, not accumulated: every row of them, key slots no query sees included
+// (those get zero), so callers need no zero-fill. `scratch` holds attention_scratch_size() values.
 template <typename T>
 void attention_backward(const T* q, const T* k, const T* v, const T* out, const T* lse, const T* dout, T* dq, T* dk,
                         T* dv, const int64_t* start, const AttentionShape& shape, T* scratch);

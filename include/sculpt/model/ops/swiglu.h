@@ -8,7 +8,8 @@ namespace sculpt {
 template <typename T>
 void swiglu_forward(const T* gate, const T* up, T* out, int64_t n);
 
-// d silu(g)/dg = σ(g)·(1 + g·(1 − σ(g))):   dgate += dout·u·σ(1 + g(1−σ)),   dup += dout·silu(g).
+// d silu(g)/dg = σ(g)·(1 + g·(1 − σ(g))):   dgate = dout·u·σ(1 + g(1−σ)),   dup = dout·silu(g).
+// Written, not accumulated: the gate's only consumer is this product, so no zero-fill is needed.
 template <typename T>
 void swiglu_backward(const T* gate, const T* up, const T* dout, T* dgate, T* dup, int64_t n);
 
