@@ -35,6 +35,7 @@ struct ClArgs {
   ReplayOptions replay;
   LoraOptions lora;
   int64_t general_samples = 32, general_context = 128, eval_batch = 16;
+  std::string eval_mode = "generate";
   int threads = 0;
   float lora_learning_rate = 0;  // 0: --learning-rate
   ClArgs() {
@@ -72,6 +73,7 @@ void run_cl(ClArgs& a) {
   o.methods = a.methods;
   o.train = a.train;
   o.eval_batch = a.eval_batch;
+  o.eval_mode = a.eval_mode;
   o.calibration_samples = a.osft.calibration_samples;
   if (a.lora_learning_rate > 0)  // adapters usually want a larger rate than full fine-tuning
     for (const char* m : {"seqlora", "inclora", "olora"}) o.method_learning_rate[m] = a.lora_learning_rate;
@@ -95,6 +97,7 @@ void run_cl(ClArgs& a) {
                         {"max_test_samples", a.data.max_test_samples},
                         {"max_seq_len", a.data.max_seq_len},
                         {"general_eval", a.general_eval},
+                        {"eval_mode", a.eval_mode},
                         {"general_eval_samples", o.general.size()},
                         {"ewc", {{"lambda", a.ewc.lambda}, {"fisher_samples", a.ewc.fisher_samples}}},
                         {"replay", {{"fraction", a.replay.fraction}}},
@@ -169,6 +172,10 @@ void register_cl(CLI::App& app) {
       ->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--eval-batch", a->eval_batch, "Prompts decoded together in evaluation")
       ->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--eval-mode", a->eval_mode,
+                  "generate: exact match of greedy generations (the O-LoRA protocol); rank: log-likelihood "
+                  "ranking over each task's label set")
+      ->capture_default_str()->check(CLI::IsMember({"generate", "rank"}));
   auto* ewc = cmd->add_option_group("EWC", "Elastic Weight Consolidation (method ewc)");
   ewc->add_option("--ewc-lambda", a->ewc.lambda, "Penalty strength λ")->capture_default_str()->check(CLI::NonNegativeNumber);
   ewc->add_option("--ewc-samples", a->ewc.fisher_samples, "Examples per task for the diagonal Fisher")

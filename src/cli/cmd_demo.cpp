@@ -22,7 +22,8 @@ struct DemoArgs {
 };
 
 void print_summary(const ExperimentResult& r) {
-  std::printf("\nAccuracy (%% exact match) on each task's test questions after training each task in turn:\n");
+  std::printf("\nAccuracy (%% %s) on each task's test questions after training each task in turn:\n",
+              r.eval_mode == "rank" ? "label ranking" : "exact match");
   for (const auto& m : r.methods) {
     const ClMetrics cm = method_metrics(m, r.base, r.task_names.size());
     std::printf("\n  %-6s after \\ on", m.method.c_str());
@@ -87,6 +88,9 @@ void register_demo(CLI::App& app) {
       ->check(CLI::IsMember({"fixed", "schedule", "adaptive"}));
   cmd->add_option("--methods", a->demo.methods, "Methods to run (seqft, osft)")
       ->capture_default_str()->delimiter(',')->check(CLI::IsMember({"seqft", "osft"}));
+  cmd->add_option("--eval-mode", a->demo.eval_mode,
+                  "generate: exact match of greedy answers; rank: the likeliest answer of the task's label set")
+      ->capture_default_str()->check(CLI::IsMember({"generate", "rank"}));
   cmd->add_flag("!--train-non-targets", a->demo.freeze_non_targets, "OSFT: let embeddings, norms and head train freely");
   cmd->add_option("--threads", a->threads, "Threads for compute (0 = all cores)")->capture_default_str();
   cmd->callback([a] { run_demo_command(*a); });

@@ -171,13 +171,15 @@ ExperimentResult run_demo(const DemoOptions& o) {
   eo.train.seed = o.seed;
   eo.train.logging_steps = 0;
   eo.eval_batch = 64;
+  eo.eval_mode = o.eval_mode;
   eo.description = {{"command", "demo"},       {"seed", o.seed},
                     {"tasks", o.tasks},          {"methods", o.methods},
                     {"hidden_size", o.hidden_size},
                     {"learning_rate", o.learning_rate}, {"epochs", o.epochs},
                     {"pretrain_steps", o.pretrain_steps}, {"pretrain_weight_decay", o.pretrain_weight_decay},
                     {"unfreeze_rank_ratio", o.unfreeze_rank_ratio}, {"freeze_non_targets", o.freeze_non_targets},
-                    {"rank_policy", o.rank_policy}};
+                    {"rank_policy", o.rank_policy},
+                    {"eval_mode", o.eval_mode}};
   OsftOptions osft;
   osft.rank.policy = o.rank_policy;
   if (o.rank_policy == "fixed") osft.rank.unfreeze_rank_ratio = o.unfreeze_rank_ratio;

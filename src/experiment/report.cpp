@@ -66,14 +66,18 @@ json results_json(const ExperimentResult& r) {
                          {"forward_transfer", nan_to_null(cm.forward_transfer)},
                          {"max_forgetting", nan_to_null(cm.max_forgetting)}};
   }
-  return {{"tasks", r.task_names}, {"base", eval_row_json(r.base)}, {"methods", methods}};
+  return {{"tasks", r.task_names}, {"eval_mode", r.eval_mode}, {"base", eval_row_json(r.base)}, {"methods", methods}};
 }
 
 std::string report_markdown(const ExperimentResult& r) {
   std::ostringstream md;
   md << "# Continual-learning results\n\nTasks in order: ";
   for (size_t j = 0; j < r.task_names.size(); ++j) md << (j ? " → " : "") << r.task_names[j];
-  md << ".\n\nAccuracy is exact match of greedy generations (%). AA: average accuracy after the last task; "
+  md << ".\n\nAccuracy is "
+     << (r.eval_mode == "rank" ? "log-likelihood ranking over each task's label set (the label with the highest "
+                                 "total log-probability is the answer)"
+                               : "exact match of greedy generations")
+     << " (%). AA: average accuracy after the last task; "
         "BWT: backward transfer (negative = forgetting); FWT: forward transfer (accuracy on the next task before "
         "training it, minus the base model's); MF: average maximum forgetting. General: perplexity of the final "
         "model on the general-ability text and its mean per-token KL divergence from the base model.\n\n";
@@ -158,7 +162,7 @@ void write_reports(const std::string& dir, const ExperimentResult& r) {
     PlotOptions po;
     po.title = m.method + ": accuracy of each task over the sequence";
     po.x_label = "tasks trained (0 = base model)";
-    po.y_label = "exact match (%)";
+    po.y_label = r.eval_mode == "rank" ? "label ranking accuracy (%)" : "exact match (%)";
     write_text_atomic((out / m.method / "accuracy_over_time.svg").string(), svg_line_plot(series, po));
   }
   write_text_atomic((out / "average_accuracy.svg").string(),

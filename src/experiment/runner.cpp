@@ -9,6 +9,7 @@
 #include "sculpt/core/error.h"
 #include "sculpt/core/log.h"
 #include "sculpt/eval/exact_match.h"
+#include "sculpt/eval/label_ranking.h"
 #include "sculpt/eval/general_ability.h"
 #include "sculpt/experiment/report.h"
 
@@ -45,7 +46,13 @@ EvalRow evaluate_all(const LlamaModel& model, const LlamaModel& base, const Toke
   EvalRow row;
   std::string line = label + ":";
   for (const ClTask& t : tasks) {
-    row.accuracy.push_back(exact_match(model, tok, t.test, o.eval_batch).accuracy());
+    if (o.eval_mode == "rank") {
+      std::vector<Example> seen = t.train;  // the label set: every label of the task, train and test
+      seen.insert(seen.end(), t.test.begin(), t.test.end());
+      row.accuracy.push_back(rank_labels(model, t.test, label_set(seen), o.eval_batch).match.accuracy());
+    } else {
+      row.accuracy.push_back(exact_match(model, tok, t.test, o.eval_batch).accuracy());
+    }
     line += " " + t.name + " " + fmt_pct(row.accuracy.back());
   }
   if (!o.general.empty()) {
@@ -84,6 +91,7 @@ ExperimentResult run_experiment(const std::string& model_path, const Tokenizer& 
 
   ExperimentResult result;
   for (const auto& t : tasks) result.task_names.push_back(t.name);
+  result.eval_mode = o.eval_mode;
   const LlamaModel base = load_model(model_path);
   const fs::path base_file = out / "base.json";
   if (fs::exists(base_file)) {

@@ -118,7 +118,8 @@ if(NOT EXISTS ${WORK}/precious/keep.txt)
 endif()
 # sculpt cl from an experiment file; a command-line flag wins over the file.
 file(WRITE ${WORK}/exp.json "{\"model\": \"${WORK}/m\", \"task\": [\"a=${TASK}\", \"b=${TASK}\"], \"methods\": [\"seqft\", \"inclora\"],
-  \"max-test-samples\": 2, \"max-steps\": 2, \"effective-batch-size\": 2, \"threads\": 1, \"logging-steps\": 0}")
+  \"max-test-samples\": 2, \"max-steps\": 2, \"effective-batch-size\": 2, \"threads\": 1, \"logging-steps\": 0,
+  \"eval-mode\": \"rank\"}")
 run_expect(0 ${SCULPT} cl --experiment ${WORK}/exp.json -o ${WORK}/exp-run --methods seqft)
 file(READ ${WORK}/exp-run/experiment.json exp)
 string(FIND "${exp}" "inclora" at)
@@ -130,6 +131,12 @@ foreach(f report.md results.json average_accuracy.svg seqft/accuracy_matrix.csv 
     message(FATAL_ERROR "sculpt cl did not write ${f}")
   endif()
 endforeach()
+# The file's eval-mode reached the evaluation: the report says how accuracy was scored.
+file(READ ${WORK}/exp-run/report.md report)
+string(FIND "${report}" "log-likelihood ranking over each task's label set" at)
+if(at EQUAL -1)
+  message(FATAL_ERROR "report.md does not name the ranking protocol: ${report}")
+endif()
 run_expect(1 ${SCULPT} cl --experiment ${WORK}/missing.json -o ${WORK}/x)
 if(NOT LAST_ERR STREQUAL "error: ${WORK}/missing.json: no such file (hint: check the --experiment path)\n")
   message(FATAL_ERROR "unexpected error text: '${LAST_ERR}'")

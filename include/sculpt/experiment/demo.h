@@ -32,6 +32,7 @@ struct DemoOptions {
   double unfreeze_rank_ratio = 0.25;  // OSFT (rank policy "fixed")
   std::string rank_policy = "fixed";  // OSFT: fixed, schedule or adaptive (DESIGN.md §1)
   bool freeze_non_targets = true;     // OSFT
+  std::string eval_mode = "generate";  // or "rank" (ExperimentOptions::eval_mode)
 };
 
 // One synthetic task as prompt/completion records.

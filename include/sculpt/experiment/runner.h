@@ -37,6 +37,10 @@ struct ExperimentOptions {
   TrainOptions train;  // per stage; output_dir and resume are set by the runner
   std::map<std::string, float> method_learning_rate;  // per-method override of train.learning_rate
   int64_t eval_batch = 16;
+  // How a test answer is scored: "generate" (greedy generation, exact match after trimming and
+  // lower-casing: the O-LoRA protocol) or "rank" (log-likelihood ranking over the task's label
+  // set, eval/label_ranking.h).
+  std::string eval_mode = "generate";
   int64_t calibration_samples = 64;  // OSFT adaptive ranks: examples of the previous task
   std::vector<Example> general;  // general-ability text (packed sequences); empty: not measured
   nlohmann::json description;    // recorded in experiment.json (must not change on resume)
@@ -60,6 +64,7 @@ struct MethodResult {
 
 struct ExperimentResult {
   std::vector<std::string> task_names;
+  std::string eval_mode = "generate";  // ExperimentOptions::eval_mode
   EvalRow base;
   std::vector<MethodResult> methods;
   bool interrupted = false;
