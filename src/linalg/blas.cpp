@@ -38,8 +38,9 @@ constexpr int64_t kRowAlign = 16;
 // single-threaded OpenBLAS call (inside a parallel region OpenBLAS's OpenMP build runs on the
 // calling thread). On the training step's shapes (m = 256…4096 rows, n, k = 256…4096) that is
 // 3–15 % faster than OpenBLAS's own 2-thread split, which synchronises its threads per packed
-// panel (bench_gemm BM_Split_* against BM_OpenBLAS_*). Every element of C is the same k-loop
-// either way, so the result does not depend on the split.
+// panel (bench_gemm BM_Split_* against BM_OpenBLAS_*). The partition depends only on m and the
+// team size, so a given thread count always gives the same bits; against OpenBLAS's own split
+// the last bits can differ (its blocking of k and of edge tiles follows the block shapes).
 void gemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   if (m == 0 || n == 0) return;
