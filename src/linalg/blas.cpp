@@ -115,10 +115,10 @@ void linear_forward_residual(const T* x, const T* weight, const T* bias, const T
 
 template <typename T>
 void linear_backward(const T* x, const T* weight, const T* dy, T* dx, T* dweight, T* dbias, int64_t rows,
-                     int64_t in_features, int64_t out_features) {
+                     int64_t in_features, int64_t out_features, Dx dx_mode) {
   if (dx)
-    gemm(Trans::no, Trans::no, rows, in_features, out_features, T(1), dy, out_features, weight, in_features, T(1), dx,
-         in_features);
+    gemm(Trans::no, Trans::no, rows, in_features, out_features, T(1), dy, out_features, weight, in_features,
+         dx_mode == Dx::overwrite ? T(0) : T(1), dx, in_features);
   gemm(Trans::yes, Trans::no, out_features, in_features, rows, T(1), dy, out_features, x, in_features, T(1), dweight,
        in_features);
   if (dbias)
@@ -133,8 +133,8 @@ template void linear_forward_residual<float>(const float*, const float*, const f
 template void linear_forward_residual<double>(const double*, const double*, const double*, const double*, double*,
                                               int64_t, int64_t, int64_t);
 template void linear_backward<float>(const float*, const float*, const float*, float*, float*, float*, int64_t,
-                                     int64_t, int64_t);
+                                     int64_t, int64_t, Dx);
 template void linear_backward<double>(const double*, const double*, const double*, double*, double*, double*,
-                                      int64_t, int64_t, int64_t);
+                                      int64_t, int64_t, int64_t, Dx);
 
 }  // namespace sculpt

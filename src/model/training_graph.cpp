@@ -242,28 +242,24 @@ double TrainingGraph::forward_backward(const TokenBatch& batch, float scale, Gra
     const LayerActivations& a = layers_[l];
     const std::string p = "model.layers." + std::to_string(l) + ".";
     // MLP: out = x_mid + act·Wdᵀ. The residual passes dx through unchanged.
-    dact.fill(0.f);
     linear_backward(a.act.data(), w.w_down.data(), dx.data(), dact.data(), grads.of(p + "mlp.down_proj.weight").data(),
-                    bias_grad(w.b_down, p + "mlp.down_proj.bias"), d.rows, d.F, d.D);
+                    bias_grad(w.b_down, p + "mlp.down_proj.bias"), d.rows, d.F, d.D, Dx::overwrite);
     swiglu_backward(a.gate.data(), a.up.data(), dact.data(), dgate.data(), dup.data(), d.rows * d.F);
-    dh.fill(0.f);
     linear_backward(a.h2.data(), w.w_gate.data(), dgate.data(), dh.data(), grads.of(p + "mlp.gate_proj.weight").data(),
-                    bias_grad(w.b_gate, p + "mlp.gate_proj.bias"), d.rows, d.D, d.F);
+                    bias_grad(w.b_gate, p + "mlp.gate_proj.bias"), d.rows, d.D, d.F, Dx::overwrite);
     linear_backward(a.h2.data(), w.w_up.data(), dup.data(), dh.data(), grads.of(p + "mlp.up_proj.weight").data(),
                     bias_grad(w.b_up, p + "mlp.up_proj.bias"), d.rows, d.D, d.F);
     rmsnorm_backward(a.x_mid.data(), w.mlp_norm.data(), a.inv_rms2.data(), dh.data(), dx.data(),
                      grads.of(p + "post_attention_layernorm.weight").data(), d.rows, d.D);
     // Attention: x_mid = x_in + att·Woᵀ.
-    datt.fill(0.f);
     linear_backward(a.att.data(), w.wo.data(), dx.data(), datt.data(), grads.of(p + "self_attn.o_proj.weight").data(),
-                    bias_grad(w.bo, p + "self_attn.o_proj.bias"), d.rows, d.Q, d.D);
+                    bias_grad(w.bo, p + "self_attn.o_proj.bias"), d.rows, d.Q, d.D, Dx::overwrite);
     attention_backward(a.q.data(), a.k.data(), a.v.data(), a.att.data(), a.lse.data(), datt.data(), dq.data(),
                        dk.data(), dv.data(), starts_.data(), shape, scratch.data());
     rope_backward(dq.data(), positions_.data(), d.rows, c.num_heads, c.head_dim, rope_);
     rope_backward(dk.data(), positions_.data(), d.rows, c.num_kv_heads, c.head_dim, rope_);
-    dh.fill(0.f);
     linear_backward(a.h1.data(), w.wq.data(), dq.data(), dh.data(), grads.of(p + "self_attn.q_proj.weight").data(),
-                    bias_grad(w.bq, p + "self_attn.q_proj.bias"), d.rows, d.D, d.Q);
+                    bias_grad(w.bq, p + "self_attn.q_proj.bias"), d.rows, d.D, d.Q, Dx::overwrite);
     linear_backward(a.h1.data(), w.wk.data(), dk.data(), dh.data(), grads.of(p + "self_attn.k_proj.weight").data(),
                     bias_grad(w.bk, p + "self_attn.k_proj.bias"), d.rows, d.D, d.KV);
     linear_backward(a.h1.data(), w.wv.data(), dv.data(), dh.data(), grads.of(p + "self_attn.v_proj.weight").data(),

@@ -137,6 +137,12 @@ TEST(OpGradients, Linear) {
   expect_matches_fd(x, dx, loss, "dx");
   expect_matches_fd(w, dw, loss, "dweight");
   expect_matches_fd(b, db, loss, "dbias");
+  // Dx::overwrite writes dx whatever it held; dW and db still accumulate.
+  Vec dx2(x.size(), 9.0), dw2 = dw, db2 = db;
+  linear_backward(x.data(), w.data(), c.data(), dx2.data(), dw2.data(), db2.data(), rows, in, out, Dx::overwrite);
+  for (size_t i = 0; i < dx.size(); ++i) EXPECT_DOUBLE_EQ(dx2[i], dx[i]) << i;
+  for (size_t i = 0; i < dw.size(); ++i) EXPECT_NEAR(dw2[i], 2 * dw[i], 1e-12) << i;
+  for (size_t i = 0; i < db.size(); ++i) EXPECT_NEAR(db2[i], 2 * db[i], 1e-12) << i;
 }
 
 TEST(OpGradients, MaskedCrossEntropy) {

@@ -49,9 +49,11 @@ void linear_forward_residual(const T* x, const T* weight, const T* bias, const T
                              int64_t in_features, int64_t out_features);
 
 // Backward of linear_forward, accumulating:  dx += dy·W,  dW += dyᵀ·x,  db += Σ_rows dy.
-// dx or db may be null when not needed.
+// dx or db may be null when not needed. With Dx::overwrite, dx = dy·W instead (the first
+// contribution to a buffer: no zero-fill before it).
+enum class Dx { accumulate, overwrite };
 template <typename T>
 void linear_backward(const T* x, const T* weight, const T* dy, T* dx, T* dweight, T* dbias, int64_t rows,
-                     int64_t in_features, int64_t out_features);
+                     int64_t in_features, int64_t out_features, Dx dx_mode = Dx::accumulate);
 
 }  // namespace sculpt
