@@ -46,6 +46,11 @@ RankingResult rank_labels(const LlamaModel& model, const std::vector<Example>& e
   const int64_t L = static_cast<int64_t>(labels.size()), V = model.config().vocab_size;
   int64_t longest_label = 0;
   for (const Label& l : labels) longest_label = std::max<int64_t>(longest_label, static_cast<int64_t>(l.tokens.size()));
+  const int64_t context = model.config().max_position_embeddings;
+  check(longest_label < context,
+        "a label of " + std::to_string(longest_label) + " tokens leaves no room for a prompt in the model's " +
+            std::to_string(context) + " positions",
+        "evaluation", "rank with shorter labels or evaluate with --eval-mode generate");
   // Examples per forward: `batch` sequences' worth, at least one example (all its labels).
   const size_t group = static_cast<size_t>(std::max<int64_t>(1, batch / L));
   RankingResult result;
@@ -58,14 +63,15 @@ RankingResult rank_labels(const LlamaModel& model, const std::vector<Example>& e
       const Example& e = examples[i];
       const size_t b = first_target_run(e).first;
       check(b > 0 && b < e.tokens.size(), "an example has no prompt or no target", "evaluation");
-      prompts.emplace_back(e.tokens.begin(), e.tokens.begin() + static_cast<int64_t>(b));
-      longest_prompt = std::max<int64_t>(longest_prompt, static_cast<int64_t>(b));
+      std::vector<int32_t> prompt(e.tokens.begin(), e.tokens.begin() + static_cast<int64_t>(b));
+      // The example fits with its own label; a longer label may not: cut the prompt's middle as
+      // the data readers do (its start and its last kCueTokens stay).
+      const int64_t excess = static_cast<int64_t>(prompt.size()) + longest_label - context;
+      if (excess > 0) cut_middle(prompt, 0, static_cast<int64_t>(prompt.size()), excess);
+      longest_prompt = std::max<int64_t>(longest_prompt, static_cast<int64_t>(prompt.size()));
+      prompts.push_back(std::move(prompt));
     }
-    const int64_t capacity = longest_prompt + longest_label;
-    check(capacity <= model.config().max_position_embeddings,
-          "a prompt with its longest label is " + std::to_string(capacity) + " tokens, beyond the model's " +
-              std::to_string(model.config().max_position_embeddings),
-          "evaluation", "lower --max-seq-len");
+    const int64_t capacity = longest_prompt + longest_label;  // ≤ context after the cuts
     LlamaForward forward(model, B, longest_prompt, capacity);
     KVCache cache(model.config(), B, capacity);
     // 1. Every prompt once per label (right-padded with its own last token, never read).

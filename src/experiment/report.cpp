@@ -73,11 +73,11 @@ std::string report_markdown(const ExperimentResult& r) {
   std::ostringstream md;
   md << "# Continual-learning results\n\nTasks in order: ";
   for (size_t j = 0; j < r.task_names.size(); ++j) md << (j ? " → " : "") << r.task_names[j];
-  md << ".\n\nAccuracy is "
-     << (r.eval_mode == "rank" ? "log-likelihood ranking over each task's label set (the label with the highest "
-                                 "total log-probability is the answer)"
+  md << ".\n\nAccuracy (%): "
+     << (r.eval_mode == "rank" ? "log-likelihood ranking over each task's label set (the answer is the label whose "
+                                 "tokens have the highest total log-probability)"
                                : "exact match of greedy generations")
-     << " (%). AA: average accuracy after the last task; "
+     << ". AA: average accuracy after the last task; "
         "BWT: backward transfer (negative = forgetting); FWT: forward transfer (accuracy on the next task before "
         "training it, minus the base model's); MF: average maximum forgetting. General: perplexity of the final "
         "model on the general-ability text and its mean per-token KL divergence from the base model.\n\n";

@@ -70,6 +70,27 @@ TEST(LabelRanking, ScoresAreTheTrainingGraphsLogLikelihoodsAndTheArgmaxIsThePred
   }
 }
 
+// An example that fits the 32-position context with its own 1-token label but not with a 3-token
+// one: its prompt is cut in the middle (start and last cue tokens kept) for every label alike.
+TEST(LabelRanking, APromptTooLongForTheLongestLabelIsCutInTheMiddle) {
+  const LlamaModel m = testing::tiny_model({.vocab = 40}, 2, 0.5f);
+  std::vector<int32_t> prompt{1};
+  for (int t = 0; t < 29; ++t) prompt.push_back(static_cast<int32_t>(20 + t % 20));
+  const std::vector<Example> examples{make_example(prompt, {11}, "red")};  // 30 + 1 + EOS = 32 positions
+  const std::vector<Label> labels{{"red", {11, kEos}}, {"light green", {14, 15, 16, kEos}}};
+  const RankingResult r = rank_labels(m, examples, labels);
+  std::vector<int32_t> cut = prompt;
+  cut_middle(cut, 0, static_cast<int64_t>(cut.size()), 30 + 4 - 32);
+  ASSERT_EQ(cut.size(), 28u);
+  for (size_t l = 0; l < labels.size(); ++l) {
+    const std::vector<int32_t> ids(labels[l].tokens.begin(), labels[l].tokens.end() - 1);
+    const LossResult ref = held_out_loss(m, {make_example(cut, ids, labels[l].text)}, 1);
+    EXPECT_NEAR(r.scores[0][l], -ref.loss * static_cast<double>(ref.target_tokens), 1e-4) << l;
+  }
+  const std::vector<Label> too_long{{"x", std::vector<int32_t>(32, 11)}};
+  EXPECT_THROW(rank_labels(m, examples, too_long), Error);
+}
+
 TEST(LabelRanking, AnAnswerOutsideTheLabelSetCountsAsWrongAndEmptySetsAreRefused) {
   const LlamaModel m = testing::tiny_model({.vocab = 40}, 1, 0.5f);
   const std::vector<Example> examples{make_example({1, 20, 21}, {11}, "red"), make_example({1, 22}, {12}, "blue")};

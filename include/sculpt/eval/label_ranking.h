@@ -29,7 +29,8 @@ struct RankingResult {
 
 // Every (example, label) pair is one sequence of a KV-cached forward (the prompt, then the
 // label's tokens fed one by one), about `batch` sequences per forward (at least one example's
-// labels). Ties go to the earlier label.
+// labels). Ties go to the earlier label. A prompt that does not fit the model's context with the
+// longest label is cut in the middle (cut_middle: its start and its last kCueTokens stay).
 // An example whose own label is not in `labels` counts as wrong.
 RankingResult rank_labels(const LlamaModel& model, const std::vector<Example>& examples,
                           const std::vector<Label>& labels, int64_t batch = 16);
