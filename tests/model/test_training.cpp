@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "sculpt/cl/strategy.h"
 #include "sculpt/core/error.h"
 #include "sculpt/core/rng.h"
 #include "sculpt/io/safetensors.h"
@@ -161,6 +162,36 @@ TEST(AdamW, UpdateEqualsScaledComputeStepThenApply) {
   EXPECT_EQ(std::memcmp(wf[1].data(), w.data(), sizeof(float) * n), 0);  // frozen: untouched
   EXPECT_EQ(std::memcmp(fused.first_moments()[0].data(), split.first_moments()[0].data(), sizeof(float) * n), 0);
   EXPECT_EQ(std::memcmp(fused.second_moments()[0].data(), split.second_moments()[0].data(), sizeof(float) * n), 0);
+}
+
+// A strategy that asks to see every step (rewrites_steps) takes the three-pass path; leaving the
+// steps as they are, it must end where the fused path ends, bit for bit, with clipping active.
+struct StepWatcher : Strategy {
+  std::string name() const override { return "watcher"; }
+  bool rewrites_steps() const override { return true; }
+  void on_step(size_t, const Tensor&, Tensor&) override { ++calls; }
+  int calls = 0;
+};
+
+TEST(AdamW, TheStepHookPathEqualsTheFusedPath) {
+  TrainCase a = load_train_case("gqa_odd"), b = load_train_case("gqa_odd");
+  TrainingGraph ga(a.model, 3, a.batch.seq), gb(b.model, 3, b.batch.seq);
+  Gradients da(a.model), db(b.model);
+  AdamWOptions o;
+  o.weight_decay = 0.1f;
+  AdamW oa(a.model.parameters(), o), ob(b.model.parameters(), o);
+  StepWatcher watcher;
+  for (int step = 0; step < 3; ++step) {
+    const StepStats sa = optimizer_step(a.model, ga, da, oa, {a.batch}, 1e-2f, 0.05f);
+    optimizer_step(b.model, gb, db, ob, {b.batch}, 1e-2f, 0.05f, &watcher);
+    ASSERT_GT(sa.grad_norm, 0.05);  // clipping is active
+  }
+  EXPECT_EQ(watcher.calls, 3 * static_cast<int>(a.model.parameters().size()));
+  for (size_t i = 0; i < a.model.parameters().size(); ++i) {
+    const Tensor& x = a.model.parameters()[i].value;
+    const Tensor& y = b.model.parameters()[i].value;
+    EXPECT_EQ(std::memcmp(x.data(), y.data(), sizeof(float) * x.numel()), 0) << a.model.parameters()[i].name;
+  }
 }
 
 TEST(AdamW, FrozenParametersDoNotMove) {
