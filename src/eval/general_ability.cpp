@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "sculpt/core/error.h"
+#include "sculpt/eval/log_sum_exp.h"
 #include "sculpt/model/forward.h"
 
 namespace sculpt {
@@ -11,11 +12,7 @@ namespace sculpt {
 namespace {
 // log-softmax of one row of logits into `out` (V).
 void log_softmax(const float* logits, int64_t V, std::vector<double>& out) {
-  double mx = logits[0];
-  for (int64_t v = 1; v < V; ++v) mx = std::max(mx, static_cast<double>(logits[v]));
-  double sum = 0;
-  for (int64_t v = 0; v < V; ++v) sum += std::exp(static_cast<double>(logits[v]) - mx);
-  const double lse = mx + std::log(sum);
+  const double lse = log_sum_exp(logits, V);
   for (int64_t v = 0; v < V; ++v) out[static_cast<size_t>(v)] = static_cast<double>(logits[v]) - lse;
 }
 }  // namespace

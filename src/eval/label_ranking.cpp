@@ -1,9 +1,9 @@
 #include "sculpt/eval/label_ranking.h"
 
 #include <algorithm>
-#include <cmath>
 
 #include "sculpt/core/error.h"
+#include "sculpt/eval/log_sum_exp.h"
 #include "sculpt/model/forward.h"
 
 namespace sculpt {
@@ -19,10 +19,7 @@ std::pair<size_t, size_t> first_target_run(const Example& e) {
 
 // log softmax(logits)[id] over one row of V logits, in double.
 double log_prob(const float* logits, int64_t vocab, int32_t id) {
-  const float top = *std::max_element(logits, logits + vocab);
-  double sum = 0;
-  for (int64_t v = 0; v < vocab; ++v) sum += std::exp(static_cast<double>(logits[v]) - top);
-  return static_cast<double>(logits[id]) - top - std::log(sum);
+  return static_cast<double>(logits[id]) - log_sum_exp(logits, vocab);
 }
 }  // namespace
 
