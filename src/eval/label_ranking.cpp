@@ -1,6 +1,7 @@
 #include "sculpt/eval/label_ranking.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "sculpt/core/error.h"
 #include "sculpt/eval/log_sum_exp.h"
@@ -23,8 +24,8 @@ double log_prob(const float* logits, int64_t vocab, int32_t id) {
 }
 }  // namespace
 
-std::vector<Label> label_set(const std::vector<Example>& examples) {
-  std::vector<Label> labels;
+std::vector<Label> label_set(const std::vector<Example>& examples, std::vector<Label> known) {
+  std::vector<Label> labels = std::move(known);
   for (const Example& e : examples) {
     const std::string text = normalize_answer(e.target_text);
     if (std::any_of(labels.begin(), labels.end(), [&](const Label& l) { return l.text == text; })) continue;

@@ -47,9 +47,9 @@ EvalRow evaluate_all(const LlamaModel& model, const LlamaModel& base, const Toke
   std::string line = label + ":";
   for (const ClTask& t : tasks) {
     if (o.eval_mode == "rank") {
-      std::vector<Example> seen = t.train;  // the label set: every label of the task, train and test
-      seen.insert(seen.end(), t.test.begin(), t.test.end());
-      row.accuracy.push_back(rank_labels(model, t.test, label_set(seen), o.eval_batch).match.accuracy());
+      // The label set: every label of the task, train and test.
+      const std::vector<Label> labels = label_set(t.test, label_set(t.train));
+      row.accuracy.push_back(rank_labels(model, t.test, labels, o.eval_batch).match.accuracy());
     } else {
       row.accuracy.push_back(exact_match(model, tok, t.test, o.eval_batch).accuracy());
     }

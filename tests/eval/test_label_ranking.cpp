@@ -44,6 +44,11 @@ TEST(LabelRanking, ScoresAreTheTrainingGraphsLogLikelihoodsAndTheArgmaxIsThePred
   ASSERT_EQ(labels.size(), 3u);
   EXPECT_EQ(labels[1].text, "dark blue");
   EXPECT_EQ(labels[2].tokens, (std::vector<int32_t>{14, 15, 16, kEos}));
+  // Built in two parts (train, then test), the set is the same.
+  const std::vector<Example> first(examples.begin(), examples.begin() + 2), rest(examples.begin() + 2, examples.end());
+  const std::vector<Label> joined = label_set(rest, label_set(first));
+  ASSERT_EQ(joined.size(), labels.size());
+  for (size_t l = 0; l < labels.size(); ++l) EXPECT_EQ(joined[l].text, labels[l].text);
 
   for (int64_t batch : {1, 4, 64}) {  // one example per forward, a few, all at once
     const RankingResult r = rank_labels(m, examples, labels, batch);

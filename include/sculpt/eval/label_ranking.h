@@ -19,8 +19,9 @@ struct Label {
   std::vector<int32_t> tokens;  // the examples' own target tokens for it (first target run, EOS included)
 };
 
-// Every distinct label among `examples`, in first-seen order, with the token ids the examples use.
-std::vector<Label> label_set(const std::vector<Example>& examples);
+// Every distinct label among `examples`, in first-seen order, with the token ids the examples use,
+// appended to `known` (labels already there are kept as they are): label_set(test, label_set(train)).
+std::vector<Label> label_set(const std::vector<Example>& examples, std::vector<Label> known = {});
 
 struct RankingResult {
   ExactMatchResult match;                  // predictions are label texts
