@@ -67,13 +67,14 @@ BENCHMARK(BM_Ref_QKV_Fused)->UseManualTime();
 BENCHMARK(BM_Ref_GateUp_Fused)->UseManualTime();
 
 // The training step's GEMMs (forward, the head's chunk of 256 rows, and the backward's dX = dY·W
-// and dW = dYᵀ·X), each timed twice: as sculpt::gemm issues it (C's rows split over the threads,
-// each a single-threaded OpenBLAS call) and handed whole to OpenBLAS's own threading.
+// and dW = dYᵀ·X), each timed three ways: as sculpt::gemm issues it (C cut along its longer
+// side, one single-threaded OpenBLAS call per thread), always cut by rows, and handed whole to
+// OpenBLAS's own threading.
 void run_step_shape(benchmark::State& state, sculpt::Trans ta, sculpt::Trans tb, int64_t m, int64_t n, int64_t k,
-                    bool row_split) {
+                    sculpt::GemmSplit split) {
   Matrices mats(m, n, k);
   const int64_t lda = ta == sculpt::Trans::no ? k : m, ldb = tb == sculpt::Trans::no ? n : k;
-  sculpt::set_gemm_row_split(row_split);
+  sculpt::set_gemm_split(split);
   double total_seconds = 0;
   for (auto _ : state) {
     auto t0 = std::chrono::steady_clock::now();
@@ -83,14 +84,16 @@ void run_step_shape(benchmark::State& state, sculpt::Trans ta, sculpt::Trans tb,
     state.SetIterationTime(s);
     total_seconds += s;
   }
-  sculpt::set_gemm_row_split(true);
+  sculpt::set_gemm_split(sculpt::GemmSplit::longer_side);
   state.counters["GFLOP/s"] = 2.0 * m * n * k * static_cast<double>(state.iterations()) / total_seconds * 1e-9;
 }
 constexpr auto N = sculpt::Trans::no, T = sculpt::Trans::yes;
-#define SCULPT_STEP_SHAPE(name, ta, tb, m, n, k)                                                   \
-  void BM_Split_##name(benchmark::State& s) { run_step_shape(s, ta, tb, m, n, k, true); }         \
-  void BM_OpenBLAS_##name(benchmark::State& s) { run_step_shape(s, ta, tb, m, n, k, false); }     \
-  BENCHMARK(BM_Split_##name)->UseManualTime();                                                    \
+#define SCULPT_STEP_SHAPE(name, ta, tb, m, n, k)                                                                   \
+  void BM_Split_##name(benchmark::State& s) { run_step_shape(s, ta, tb, m, n, k, sculpt::GemmSplit::longer_side); } \
+  void BM_Rows_##name(benchmark::State& s) { run_step_shape(s, ta, tb, m, n, k, sculpt::GemmSplit::rows); }        \
+  void BM_OpenBLAS_##name(benchmark::State& s) { run_step_shape(s, ta, tb, m, n, k, sculpt::GemmSplit::openblas); } \
+  BENCHMARK(BM_Split_##name)->UseManualTime();                                                                    \
+  BENCHMARK(BM_Rows_##name)->UseManualTime();                                                                     \
   BENCHMARK(BM_OpenBLAS_##name)->UseManualTime();
 SCULPT_STEP_SHAPE(Fwd_QKVO, N, T, kTokens, kDim, kDim)
 SCULPT_STEP_SHAPE(Fwd_GateUp, N, T, kTokens, kFfn, kDim)

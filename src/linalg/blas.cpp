@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <utility>
 
 #include "sculpt/core/error.h"
 
@@ -14,11 +15,11 @@ namespace sculpt {
 namespace {
 CBLAS_TRANSPOSE to_cblas(Trans t) { return t == Trans::yes ? CblasTrans : CblasNoTrans; }
 std::atomic<GemmObserver> gemm_observer{nullptr};
-std::atomic<bool> gemm_row_split{true};
+std::atomic<GemmSplit> gemm_split{GemmSplit::longer_side};
 }  // namespace
 
 void set_gemm_observer(GemmObserver observer) { gemm_observer.store(observer); }
-void set_gemm_row_split(bool enabled) { gemm_row_split.store(enabled); }
+void set_gemm_split(GemmSplit split) { gemm_split.store(split); }
 
 namespace {
 void sgemm_call(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
@@ -28,26 +29,47 @@ void sgemm_call(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, f
               static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
 }
 
-// Rows of C per thread below which OpenBLAS keeps the whole call (its own threading, or one thread).
-constexpr int64_t kMinRowsPerThread = 64;
-// Row blocks are multiples of this, so no block boundary splits a micro-kernel tile.
-constexpr int64_t kRowAlign = 16;
+// Rows (or columns) of C per thread below which OpenBLAS keeps the whole call (its own
+// threading, or one thread).
+constexpr int64_t kMinBlockPerThread = 64;
+// Blocks are multiples of this, so no block boundary splits a micro-kernel tile.
+constexpr int64_t kBlockAlign = 16;
+
+// C is cut by columns only when it is at least this many times wider than tall.
+constexpr int64_t kColumnCutRatio = 4;
+
+// [begin, end) of thread t's block when `extent` is cut into one aligned block per thread.
+std::pair<int64_t, int64_t> block_of(int64_t extent, int64_t team, int64_t t) {
+  const int64_t block = (extent + team - 1) / team;
+  const int64_t per = (block + kBlockAlign - 1) / kBlockAlign * kBlockAlign;
+  const int64_t begin = std::min(extent, t * per);
+  return {begin, std::min(extent, begin + per)};
+}
 }  // namespace
 
-// C's rows are split into one contiguous block per thread and each thread makes its own
-// single-threaded OpenBLAS call (inside a parallel region OpenBLAS's OpenMP build runs on the
-// calling thread). On the training step's shapes (m = 256…4096 rows, n, k = 256…4096) that is
-// 3–15 % faster than OpenBLAS's own 2-thread split, which synchronises its threads per packed
-// panel (bench_gemm BM_Split_* against BM_OpenBLAS_*). The partition depends only on m and the
-// team size, so a given thread count always gives the same bits; against OpenBLAS's own split
-// the last bits can differ (its blocking of k and of edge tiles follows the block shapes).
+// C is cut into one contiguous block per thread and each thread makes its own single-threaded
+// OpenBLAS call (inside a parallel region OpenBLAS's OpenMP build runs on the calling thread).
+// Every thread packs the whole of the operand it shares with the others: cut by rows, each packs
+// all of op(B) (k×n); by columns, all of op(A) (m×k). C is cut by rows unless it is at least 4
+// times wider than tall: for the head's logits chunk (256 × 4096 × 256) the column cut saves
+// packing the 4096×256 head weight once per thread and runs ~10 % faster (bench_gemm
+// BM_Split_Fwd_HeadChunk against BM_Rows_Fwd_HeadChunk), while for the down projection's weight
+// gradient (256 × 688 × 1024) it was ~4 % slower than the row cut despite packing less (op(A) is
+// the transposed gradient there). On the training step's shapes this is 3–15 % faster
+// than OpenBLAS's own 2-thread split, which synchronises its threads per packed panel
+// (bench_gemm BM_Split_* against BM_OpenBLAS_*). The partition depends only on the shape and
+// the team size, so a given thread count always gives the same bits; against OpenBLAS's own
+// split the last bits can differ (its blocking of k and of edge tiles follows the block shapes).
 void gemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   if (m == 0 || n == 0) return;
   const bool nested = omp_in_parallel() != 0;
   if (GemmObserver observe = gemm_observer.load(std::memory_order_relaxed)) observe({trans_a, trans_b, m, n, k, nested});
   const int threads = nested ? 1 : omp_get_max_threads();
-  if (threads < 2 || !gemm_row_split.load(std::memory_order_relaxed) || m < threads * kMinRowsPerThread) {
+  const GemmSplit split = gemm_split.load(std::memory_order_relaxed);
+  const bool by_rows = split == GemmSplit::rows || n < kColumnCutRatio * m;
+  if (threads < 2 || split == GemmSplit::openblas ||
+      (by_rows ? m : n) < threads * kMinBlockPerThread) {
     sgemm_call(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
@@ -55,13 +77,16 @@ void gemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float a
   {
     // The team may be smaller than asked (nested parallelism off): blocks follow the team.
     const int64_t team = omp_get_num_threads(), t = omp_get_thread_num();
-    const int64_t block = (m + team - 1) / team;
-    const int64_t per = (block + kRowAlign - 1) / kRowAlign * kRowAlign;
-    const int64_t r0 = std::min(m, t * per), r1 = std::min(m, r0 + per);
-    if (r1 > r0) {
+    if (by_rows) {
+      const auto [r0, r1] = block_of(m, team, t);
       // Row r of op(A) starts at a + r·lda (no transpose) or at column r of the stored A.
       const float* a_rows = trans_a == Trans::no ? a + r0 * lda : a + r0;
-      sgemm_call(trans_a, trans_b, r1 - r0, n, k, alpha, a_rows, lda, b, ldb, beta, c + r0 * ldc, ldc);
+      if (r1 > r0) sgemm_call(trans_a, trans_b, r1 - r0, n, k, alpha, a_rows, lda, b, ldb, beta, c + r0 * ldc, ldc);
+    } else {
+      const auto [j0, j1] = block_of(n, team, t);
+      // Column j of op(B) starts at column j of the stored B (no transpose) or at b + j·ldb.
+      const float* b_cols = trans_b == Trans::no ? b + j0 : b + j0 * ldb;
+      if (j1 > j0) sgemm_call(trans_a, trans_b, m, j1 - j0, k, alpha, a, lda, b_cols, ldb, beta, c + j0, ldc);
     }
   }
 }
@@ -115,12 +140,13 @@ void linear_forward_residual(const T* x, const T* weight, const T* bias, const T
 
 template <typename T>
 void linear_backward(const T* x, const T* weight, const T* dy, T* dx, T* dweight, T* dbias, int64_t rows,
-                     int64_t in_features, int64_t out_features, Dx dx_mode) {
+                     int64_t in_features, int64_t out_features, Write dx_write, Write dw_write) {
   if (dx)
     gemm(Trans::no, Trans::no, rows, in_features, out_features, T(1), dy, out_features, weight, in_features,
-         dx_mode == Dx::overwrite ? T(0) : T(1), dx, in_features);
-  gemm(Trans::yes, Trans::no, out_features, in_features, rows, T(1), dy, out_features, x, in_features, T(1), dweight,
-       in_features);
+         dx_write == Write::overwrite ? T(0) : T(1), dx, in_features);
+  gemm(Trans::yes, Trans::no, out_features, in_features, rows, T(1), dy, out_features, x, in_features,
+       dw_write == Write::overwrite ? T(0) : T(1), dweight, in_features);
+  if (dbias && dw_write == Write::overwrite) std::fill(dbias, dbias + out_features, T(0));
   if (dbias)
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t o = 0; o < out_features; ++o) dbias[o] += dy[r * out_features + o];
@@ -133,8 +159,8 @@ template void linear_forward_residual<float>(const float*, const float*, const f
 template void linear_forward_residual<double>(const double*, const double*, const double*, const double*, double*,
                                               int64_t, int64_t, int64_t);
 template void linear_backward<float>(const float*, const float*, const float*, float*, float*, float*, int64_t,
-                                     int64_t, int64_t, Dx);
+                                     int64_t, int64_t, Write, Write);
 template void linear_backward<double>(const double*, const double*, const double*, double*, double*, double*,
-                                      int64_t, int64_t, int64_t, Dx);
+                                      int64_t, int64_t, int64_t, Write, Write);
 
 }  // namespace sculpt

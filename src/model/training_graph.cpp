@@ -186,7 +186,7 @@ void TrainingGraph::forward(const TokenBatch& batch) {
                   inv_rms_final_.data());
 }
 
-double TrainingGraph::head(const TokenBatch& batch, float scale, Gradients* grads) {
+double TrainingGraph::head(const TokenBatch& batch, float scale, Gradients* grads, Write grads_write) {
   const ModelConfig& c = model_.config();
   const int64_t rows = batch.batch * batch.seq, D = c.hidden_size, V = c.vocab_size;
   const int64_t chunk = std::min(kHeadChunkRows, rows);
@@ -204,7 +204,8 @@ double TrainingGraph::head(const TokenBatch& batch, float scale, Gradients* grad
       // d h = dlogits · W_head;  dW_head += dlogitsᵀ · h
       gemm(Trans::no, Trans::no, n, D, V, 1.f, logits.data(), V, model_.lm_head().data(), D, 0.f,
            d_h_final_.data() + r0 * D, D);
-      gemm(Trans::yes, Trans::no, V, D, n, 1.f, logits.data(), V, h, D, 1.f, d_head->data(), D);
+      const float beta = r0 == 0 && grads_write == Write::overwrite ? 0.f : 1.f;
+      gemm(Trans::yes, Trans::no, V, D, n, 1.f, logits.data(), V, h, D, beta, d_head->data(), D);
     }
   }
   return loss;
@@ -216,15 +217,15 @@ double TrainingGraph::loss(const TokenBatch& batch) {
   return head(batch, 1.f, nullptr);
 }
 
-double TrainingGraph::forward_backward(const TokenBatch& batch, float scale, Gradients& grads) {
+double TrainingGraph::forward_backward(const TokenBatch& batch, float scale, Gradients& grads, Write grads_write) {
   check(scale > 0.f, "loss scale must be positive", "training");
   const ModelConfig& c = model_.config();
   forward(batch);
   work_.reset();
-  const double loss = head(batch, scale, &grads);
+  const double loss = head(batch, scale, &grads, grads_write);
   const Dims d = dims_of(c, batch.batch, batch.seq);
   work_.reset();
-  Tensor dx = work_.alloc_zeroed({d.rows, d.D});  // d loss / d residual stream
+  Tensor dx = work_.alloc({d.rows, d.D});  // d loss / d residual stream (the final norm writes it)
   Tensor dh = work_.alloc({d.rows, d.D});
   Tensor datt = work_.alloc({d.rows, d.Q}), dq = work_.alloc({d.rows, d.Q});
   Tensor dk = work_.alloc({d.rows, d.KV}), dv = work_.alloc({d.rows, d.KV});
@@ -236,39 +237,41 @@ double TrainingGraph::forward_backward(const TokenBatch& batch, float scale, Gra
   };
 
   rmsnorm_backward(x_final_.data(), model_.final_norm().data(), inv_rms_final_.data(), d_h_final_.data(), dx.data(),
-                   grads.of("model.norm.weight").data(), d.rows, d.D);
+                   grads.of("model.norm.weight").data(), d.rows, d.D, Write::overwrite, grads_write);
   for (int64_t l = c.num_layers - 1; l >= 0; --l) {
     const LayerWeights& w = model_.layer(l);
     const LayerActivations& a = layers_[l];
     const std::string p = "model.layers." + std::to_string(l) + ".";
     // MLP: out = x_mid + act·Wdᵀ. The residual passes dx through unchanged.
     linear_backward(a.act.data(), w.w_down.data(), dx.data(), dact.data(), grads.of(p + "mlp.down_proj.weight").data(),
-                    bias_grad(w.b_down, p + "mlp.down_proj.bias"), d.rows, d.F, d.D, Dx::overwrite);
+                    bias_grad(w.b_down, p + "mlp.down_proj.bias"), d.rows, d.F, d.D, Write::overwrite, grads_write);
     swiglu_backward(a.gate.data(), a.up.data(), dact.data(), dgate.data(), dup.data(), d.rows * d.F);
     linear_backward(a.h2.data(), w.w_gate.data(), dgate.data(), dh.data(), grads.of(p + "mlp.gate_proj.weight").data(),
-                    bias_grad(w.b_gate, p + "mlp.gate_proj.bias"), d.rows, d.D, d.F, Dx::overwrite);
+                    bias_grad(w.b_gate, p + "mlp.gate_proj.bias"), d.rows, d.D, d.F, Write::overwrite, grads_write);
     linear_backward(a.h2.data(), w.w_up.data(), dup.data(), dh.data(), grads.of(p + "mlp.up_proj.weight").data(),
-                    bias_grad(w.b_up, p + "mlp.up_proj.bias"), d.rows, d.D, d.F);
+                    bias_grad(w.b_up, p + "mlp.up_proj.bias"), d.rows, d.D, d.F, Write::accumulate, grads_write);
     rmsnorm_backward(a.x_mid.data(), w.mlp_norm.data(), a.inv_rms2.data(), dh.data(), dx.data(),
-                     grads.of(p + "post_attention_layernorm.weight").data(), d.rows, d.D);
+                     grads.of(p + "post_attention_layernorm.weight").data(), d.rows, d.D, Write::accumulate, grads_write);
     // Attention: x_mid = x_in + att·Woᵀ.
     linear_backward(a.att.data(), w.wo.data(), dx.data(), datt.data(), grads.of(p + "self_attn.o_proj.weight").data(),
-                    bias_grad(w.bo, p + "self_attn.o_proj.bias"), d.rows, d.Q, d.D, Dx::overwrite);
+                    bias_grad(w.bo, p + "self_attn.o_proj.bias"), d.rows, d.Q, d.D, Write::overwrite, grads_write);
     attention_backward(a.q.data(), a.k.data(), a.v.data(), a.att.data(), a.lse.data(), datt.data(), dq.data(),
                        dk.data(), dv.data(), starts_.data(), shape, scratch.data());
     rope_backward(dq.data(), positions_.data(), d.rows, c.num_heads, c.head_dim, rope_);
     rope_backward(dk.data(), positions_.data(), d.rows, c.num_kv_heads, c.head_dim, rope_);
     linear_backward(a.h1.data(), w.wq.data(), dq.data(), dh.data(), grads.of(p + "self_attn.q_proj.weight").data(),
-                    bias_grad(w.bq, p + "self_attn.q_proj.bias"), d.rows, d.D, d.Q, Dx::overwrite);
+                    bias_grad(w.bq, p + "self_attn.q_proj.bias"), d.rows, d.D, d.Q, Write::overwrite, grads_write);
     linear_backward(a.h1.data(), w.wk.data(), dk.data(), dh.data(), grads.of(p + "self_attn.k_proj.weight").data(),
-                    bias_grad(w.bk, p + "self_attn.k_proj.bias"), d.rows, d.D, d.KV);
+                    bias_grad(w.bk, p + "self_attn.k_proj.bias"), d.rows, d.D, d.KV, Write::accumulate, grads_write);
     linear_backward(a.h1.data(), w.wv.data(), dv.data(), dh.data(), grads.of(p + "self_attn.v_proj.weight").data(),
-                    bias_grad(w.bv, p + "self_attn.v_proj.bias"), d.rows, d.D, d.KV);
+                    bias_grad(w.bv, p + "self_attn.v_proj.bias"), d.rows, d.D, d.KV, Write::accumulate, grads_write);
     rmsnorm_backward(a.x_in.data(), w.attn_norm.data(), a.inv_rms1.data(), dh.data(), dx.data(),
-                     grads.of(p + "input_layernorm.weight").data(), d.rows, d.D);
+                     grads.of(p + "input_layernorm.weight").data(), d.rows, d.D, Write::accumulate, grads_write);
   }
-  // Embedding: scatter-add rows (sequential, so repeated tokens add in a fixed order).
+  // Embedding: scatter-add rows (sequential, so repeated tokens add in a fixed order). A tied
+  // head has already written its part; an untied embedding gradient starts from zero here.
   Tensor& d_embed = grads.of("model.embed_tokens.weight");
+  if (grads_write == Write::overwrite && !c.tie_word_embeddings) d_embed.fill(0.f);
   for (int64_t r = 0; r < d.rows; ++r) {
     float* dst = d_embed.data() + static_cast<int64_t>(batch.tokens[r]) * d.D;
     const float* src = dx.data() + r * d.D;

@@ -17,10 +17,11 @@ StepStats optimizer_step(LlamaModel& model, TrainingGraph& graph, Gradients& gra
   }
   check(stats.target_tokens > 0, "the step has no target tokens", "training",
         "every example needs at least one completion token inside --max-seq-len");
-  grads.zero();
+  // The first micro-batch writes the gradients and the rest add to them: no zero-fill.
   const float scale = 1.f / static_cast<float>(stats.target_tokens);
   double loss_sum = 0;
-  for (const auto& mb : micro_batches) loss_sum += graph.forward_backward(mb, scale, grads);
+  for (size_t i = 0; i < micro_batches.size(); ++i)
+    loss_sum += graph.forward_backward(micro_batches[i], scale, grads, i == 0 ? Write::overwrite : Write::accumulate);
   stats.loss = loss_sum / static_cast<double>(stats.target_tokens);
   check(std::isfinite(stats.loss), "the loss is not finite (" + std::to_string(stats.loss) + ")", "training",
         "lower --learning-rate or check the data; the last checkpoint is intact");

@@ -83,11 +83,13 @@ TEST(Linalg, LinearForwardResidualAddsToTheResidualInPlaceOrNot) {
 // Shapes large enough for gemm() to split C's rows over the threads (≥ 64 rows per thread), with
 // a row count that is no multiple of the 16-row blocks and padded leading dimensions, on 2 and 3
 // threads and nested inside a parallel region (where it must not split).
-class GemmRowSplit : public ::testing::TestWithParam<std::tuple<bool, bool, int>> {};
+// gemm() cuts C into one block per thread: by rows (203 × 37), or by columns when C is at least
+// 4 times wider than tall (37 × 203). 203 is no multiple of the 16-aligned blocks.
+class GemmThreadSplit : public ::testing::TestWithParam<std::tuple<bool, bool, int, bool>> {};
 
-TEST_P(GemmRowSplit, MatchesDefinitionOnEveryRowBlock) {
-  auto [ta, tb, threads] = GetParam();
-  const int m = 203, n = 37, k = 29, pad = 5;
+TEST_P(GemmThreadSplit, MatchesDefinitionOnEveryBlock) {
+  auto [ta, tb, threads, wide] = GetParam();
+  const int m = wide ? 37 : 203, n = wide ? 203 : 37, k = 29, pad = 5;
   Rng rng(static_cast<uint64_t>(ta * 2 + tb + 10 * threads));
   const int a_rows = ta ? k : m, a_cols = ta ? m : k, b_rows = tb ? n : k, b_cols = tb ? k : n;
   const int lda = a_cols + pad, ldb = b_cols + pad, ldc = n + pad;
@@ -114,8 +116,9 @@ TEST_P(GemmRowSplit, MatchesDefinitionOnEveryRowBlock) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(Linalg, GemmRowSplit,
-                         ::testing::Combine(::testing::Bool(), ::testing::Bool(), ::testing::Values(2, 3)));
+INSTANTIATE_TEST_SUITE_P(Linalg, GemmThreadSplit,
+                         ::testing::Combine(::testing::Bool(), ::testing::Bool(), ::testing::Values(2, 3),
+                                            ::testing::Bool()));
 
 TEST(Linalg, MatmulChecksShapes) {
   Tensor a = Tensor::zeros({2, 3}), b = Tensor::zeros({4, 5}), c = Tensor::zeros({2, 5});

@@ -68,6 +68,18 @@ TEST(OpGradients, RmsNorm) {
   rmsnorm_backward(x.data(), w.data(), inv.data(), c.data(), dx.data(), dw.data(), rows, dim);
   expect_matches_fd(x, dx, loss, "dx");
   expect_matches_fd(w, dw, loss, "dweight");
+  // Write::overwrite for dx and for dw: each writes over what its buffer held (NaN here) and
+  // gives the accumulated result; the other keeps accumulating.
+  const double nan = std::nan("");
+  Vec dx2(x.size(), nan), dw2 = dw;
+  rmsnorm_backward(x.data(), w.data(), inv.data(), c.data(), dx2.data(), dw2.data(), rows, dim, Write::overwrite);
+  for (size_t i = 0; i < dx.size(); ++i) EXPECT_DOUBLE_EQ(dx2[i], dx[i]) << i;
+  for (size_t i = 0; i < dw.size(); ++i) EXPECT_NEAR(dw2[i], 2 * dw[i], 1e-12) << i;
+  Vec dx3 = dx, dw3(dw.size(), nan);
+  rmsnorm_backward(x.data(), w.data(), inv.data(), c.data(), dx3.data(), dw3.data(), rows, dim, Write::accumulate,
+                   Write::overwrite);
+  for (size_t i = 0; i < dx.size(); ++i) EXPECT_NEAR(dx3[i], 2 * dx[i], 1e-12) << i;
+  for (size_t i = 0; i < dw.size(); ++i) EXPECT_DOUBLE_EQ(dw3[i], dw[i]) << i;
 }
 
 TEST(OpGradients, Rope) {
@@ -137,12 +149,20 @@ TEST(OpGradients, Linear) {
   expect_matches_fd(x, dx, loss, "dx");
   expect_matches_fd(w, dw, loss, "dweight");
   expect_matches_fd(b, db, loss, "dbias");
-  // Dx::overwrite writes dx whatever it held; dW and db still accumulate.
+  // Write::overwrite writes dx whatever it held; dW and db still accumulate.
   Vec dx2(x.size(), 9.0), dw2 = dw, db2 = db;
-  linear_backward(x.data(), w.data(), c.data(), dx2.data(), dw2.data(), db2.data(), rows, in, out, Dx::overwrite);
+  linear_backward(x.data(), w.data(), c.data(), dx2.data(), dw2.data(), db2.data(), rows, in, out, Write::overwrite);
   for (size_t i = 0; i < dx.size(); ++i) EXPECT_DOUBLE_EQ(dx2[i], dx[i]) << i;
   for (size_t i = 0; i < dw.size(); ++i) EXPECT_NEAR(dw2[i], 2 * dw[i], 1e-12) << i;
   for (size_t i = 0; i < db.size(); ++i) EXPECT_NEAR(db2[i], 2 * db[i], 1e-12) << i;
+  // dw_write = overwrite writes dW and db over NaN; dx accumulates.
+  const double nan = std::nan("");
+  Vec dx3 = dx, dw3(w.size(), nan), db3(out, nan);
+  linear_backward(x.data(), w.data(), c.data(), dx3.data(), dw3.data(), db3.data(), rows, in, out, Write::accumulate,
+                  Write::overwrite);
+  for (size_t i = 0; i < dx.size(); ++i) EXPECT_NEAR(dx3[i], 2 * dx[i], 1e-12) << i;
+  for (size_t i = 0; i < dw.size(); ++i) EXPECT_DOUBLE_EQ(dw3[i], dw[i]) << i;
+  for (size_t i = 0; i < db.size(); ++i) EXPECT_DOUBLE_EQ(db3[i], db[i]) << i;
 }
 
 TEST(OpGradients, MaskedCrossEntropy) {

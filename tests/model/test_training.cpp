@@ -69,6 +69,25 @@ TEST_P(TwinGradients, EveryParameterGradientWithin1e3Relative) {
   }
 }
 
+TEST_P(TwinGradients, OverwriteWritesEveryGradient) {
+  // A step's first micro-batch writes the gradients instead of adding to zeroed ones: starting
+  // from NaN everywhere, every gradient (biases, norms, a tied head included) must come out
+  // bit for bit as zero-fill + accumulate gives it.
+  TrainCase c = load_train_case(GetParam());
+  TrainingGraph graph(c.model, c.batch.batch, c.batch.seq);
+  Gradients added(c.model), written(c.model);
+  const float scale = 1.f / static_cast<float>(c.batch.target_tokens());
+  added.zero();
+  const double loss_added = graph.forward_backward(c.batch, scale, added);
+  for (auto& g : written.table()) g.value.fill(std::nanf(""));
+  const double loss_written = graph.forward_backward(c.batch, scale, written, Write::overwrite);
+  EXPECT_EQ(loss_added, loss_written);
+  for (size_t i = 0; i < added.table().size(); ++i) {
+    const Tensor &a = added.table()[i].value, &w = written.table()[i].value;
+    for (int64_t j = 0; j < a.numel(); ++j) ASSERT_EQ(a[j], w[j]) << added.table()[i].name << " [" << j << "]";
+  }
+}
+
 TEST_P(TwinGradients, TenAdamWStepsMatchTwinLosses) {
   TrainCase c = load_train_case(GetParam());
   const auto& meta = c.golden->metadata();

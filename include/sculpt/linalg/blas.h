@@ -4,14 +4,16 @@
 #include <cstdint>
 
 #include "sculpt/core/tensor.h"
+#include "sculpt/core/write.h"
 
 namespace sculpt {
 
 enum class Trans { no, yes };
 
 // C (m×n) = alpha · op(A) · op(B) + beta · C, row-major with leading dimensions.
-// op(A) is m×k, op(B) is k×n. Outside a parallel region with ≥ 2 threads and ≥ 64 rows per
-// thread, C's rows are split over the threads, each making a single-threaded OpenBLAS call.
+// op(A) is m×k, op(B) is k×n. Outside a parallel region with ≥ 2 threads, C is cut into one
+// block per thread (≥ 64 rows, or ≥ 64 columns when C is ≥ 4 times wider than tall), each
+// block a single-threaded OpenBLAS call.
 void gemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
@@ -25,9 +27,12 @@ struct GemmCall {
 };
 using GemmObserver = void (*)(const GemmCall&);
 void set_gemm_observer(GemmObserver observer);
-// Benchmarks only: false hands every float gemm() whole to OpenBLAS's own threading, so that
-// the row split can be measured against it in one run (default true).
-void set_gemm_row_split(bool enabled);
+// Benchmarks only: how gemm() parallelises a call outside a parallel region, so that the
+// choices can be measured against each other in one run. `longer_side` (the default) cuts C
+// by columns when it is ≥ 4 times wider than tall and by rows otherwise, `rows` always by rows, `openblas` hands the call whole to OpenBLAS's
+// own threading.
+enum class GemmSplit { longer_side, rows, openblas };
+void set_gemm_split(GemmSplit split);
 
 // Double-precision overload (gradient checks, --svd-dtype f64).
 void gemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
@@ -49,11 +54,11 @@ void linear_forward_residual(const T* x, const T* weight, const T* bias, const T
                              int64_t in_features, int64_t out_features);
 
 // Backward of linear_forward, accumulating:  dx += dy·W,  dW += dyᵀ·x,  db += Σ_rows dy.
-// dx or db may be null when not needed. With Dx::overwrite, dx = dy·W instead (the first
-// contribution to a buffer: no zero-fill before it).
-enum class Dx { accumulate, overwrite };
+// dx or db may be null when not needed. dx_write = overwrite gives dx = dy·W instead, and
+// dw_write = overwrite dW = dyᵀ·x and db = Σ_rows dy.
 template <typename T>
 void linear_backward(const T* x, const T* weight, const T* dy, T* dx, T* dweight, T* dbias, int64_t rows,
-                     int64_t in_features, int64_t out_features, Dx dx_mode = Dx::accumulate);
+                     int64_t in_features, int64_t out_features, Write dx_write = Write::accumulate,
+                     Write dw_write = Write::accumulate);
 
 }  // namespace sculpt

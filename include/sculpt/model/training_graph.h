@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "sculpt/core/arena.h"
+#include "sculpt/core/write.h"
 #include "sculpt/model/llama.h"
 #include "sculpt/model/ops/rope.h"
 
@@ -52,9 +53,11 @@ class TrainingGraph {
   // sequences of at most max_seq tokens).
   TrainingGraph(const LlamaModel& model, int64_t max_batch, int64_t max_seq);
 
-  // Forward and backward; adds the gradient of Σ scale·mask·CE into `grads`. Returns the
-  // unscaled loss sum over target tokens.
-  double forward_backward(const TokenBatch& batch, float scale, Gradients& grads);
+  // Forward and backward; adds the gradient of Σ scale·mask·CE into `grads`, or with
+  // Write::overwrite writes it over whatever they held (a step's first micro-batch: no
+  // zero-fill of the gradients before it). Returns the unscaled loss sum over target tokens.
+  double forward_backward(const TokenBatch& batch, float scale, Gradients& grads,
+                          Write grads_write = Write::accumulate);
   // Forward only: the loss sum over target tokens.
   double loss(const TokenBatch& batch);
 
@@ -79,7 +82,7 @@ class TrainingGraph {
     Tensor act;       // (rows, F) silu(gate) ⊙ up
   };
   void forward(const TokenBatch& batch);
-  double head(const TokenBatch& batch, float scale, Gradients* grads);
+  double head(const TokenBatch& batch, float scale, Gradients* grads, Write grads_write = Write::accumulate);
 
   const LlamaModel& model_;
   int64_t max_batch_, max_seq_;

@@ -1,5 +1,6 @@
 #include "sculpt/model/ops/rmsnorm.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -24,7 +25,7 @@ void rmsnorm_forward(const T* x, const T* weight, T* y, int64_t rows, int64_t di
 
 template <typename T>
 void rmsnorm_backward(const T* x, const T* weight, const T* inv_rms, const T* dy, T* dx, T* dweight, int64_t rows,
-                      int64_t dim) {
+                      int64_t dim, Write dx_write, Write dw_write) {
   // dweight is a reduction over rows: each thread sums into its own row of `partial`, then the
   // rows are added in thread order, so the result does not depend on scheduling.
   const int threads = rows * dim > (1 << 16) ? omp_get_max_threads() : 1;
@@ -42,12 +43,14 @@ void rmsnorm_backward(const T* x, const T* weight, const T* inv_rms, const T* dy
       for (int64_t i = 0; i < dim; ++i) dot += static_cast<double>(gr[i]) * weight[i] * xr[i];
       const double coef = dot * inv * inv * inv / static_cast<double>(dim);
       T* dxr = dx + r * dim;
-      for (int64_t i = 0; i < dim; ++i) {
-        dxr[i] += static_cast<T>(inv * gr[i] * weight[i] - coef * xr[i]);
-        my[i] += static_cast<double>(gr[i]) * xr[i] * inv;
-      }
+      if (dx_write == Write::overwrite)
+        for (int64_t i = 0; i < dim; ++i) dxr[i] = static_cast<T>(inv * gr[i] * weight[i] - coef * xr[i]);
+      else
+        for (int64_t i = 0; i < dim; ++i) dxr[i] += static_cast<T>(inv * gr[i] * weight[i] - coef * xr[i]);
+      for (int64_t i = 0; i < dim; ++i) my[i] += static_cast<double>(gr[i]) * xr[i] * inv;
     }
   }
+  if (dw_write == Write::overwrite) std::fill(dweight, dweight + dim, T(0));
   for (int t = 0; t < threads; ++t)
     for (int64_t i = 0; i < dim; ++i) dweight[i] += static_cast<T>(partial[t * dim + i]);
 }
@@ -55,8 +58,8 @@ void rmsnorm_backward(const T* x, const T* weight, const T* inv_rms, const T* dy
 template void rmsnorm_forward<float>(const float*, const float*, float*, int64_t, int64_t, float, float*);
 template void rmsnorm_forward<double>(const double*, const double*, double*, int64_t, int64_t, double, double*);
 template void rmsnorm_backward<float>(const float*, const float*, const float*, const float*, float*, float*, int64_t,
-                                      int64_t);
+                                      int64_t, Write, Write);
 template void rmsnorm_backward<double>(const double*, const double*, const double*, const double*, double*, double*,
-                                       int64_t, int64_t);
+                                       int64_t, int64_t, Write, Write);
 
 }  // namespace sculpt
