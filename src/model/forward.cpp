@@ -86,9 +86,9 @@ void LlamaForward::run_layers(const std::vector<int32_t>& tokens, int64_t B, int
 
   for (int64_t r = 0; r < rows; ++r) {
     const int32_t id = tokens[r];
-    check(id >= 0 && id < c.vocab_size,
-          "token id " + std::to_string(id) + " outside the vocabulary (" + std::to_string(c.vocab_size) + ")",
-          "forward", "the tokenizer does not belong to this model");
+    if (id < 0 || id >= c.vocab_size)
+      throw Error("token id " + std::to_string(id) + " outside the vocabulary (" + std::to_string(c.vocab_size) + ")",
+                  "forward", "the tokenizer does not belong to this model");
     std::memcpy(x.data() + r * D, model_.embed().data() + static_cast<int64_t>(id) * D, sizeof(float) * D);
   }
 
@@ -159,12 +159,12 @@ Tensor LlamaForward::step(const std::vector<int32_t>& tokens, int64_t batch, int
         "cache holds " + std::to_string(cache.batch) + " sequences, step got " + std::to_string(batch), "forward");
   std::vector<int64_t> rows;
   for (int64_t b = 0; b < batch; ++b) {
-    check(lengths[b] >= 1 && lengths[b] <= seq, "each sequence needs 1.." + std::to_string(seq) + " new tokens",
-          "forward");
-    check(cache.length[b] + seq <= cache.capacity,
-          "sequence " + std::to_string(b) + " would reach position " + std::to_string(cache.length[b] + seq) +
-              ", beyond the cache capacity " + std::to_string(cache.capacity),
-          "forward", "raise the context length or generate fewer tokens");
+    if (lengths[b] < 1 || lengths[b] > seq)
+      throw Error("each sequence needs 1.." + std::to_string(seq) + " new tokens", "forward");
+    if (cache.length[b] + seq > cache.capacity)
+      throw Error("sequence " + std::to_string(b) + " would reach position " + std::to_string(cache.length[b] + seq) +
+                      ", beyond the cache capacity " + std::to_string(cache.capacity),
+                  "forward", "raise the context length or generate fewer tokens");
     rows.push_back(b * seq + lengths[b] - 1);
   }
   run_layers(tokens, batch, seq, cache.length.data(), &cache);

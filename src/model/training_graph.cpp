@@ -152,8 +152,9 @@ void TrainingGraph::forward(const TokenBatch& batch) {
   Tensor x = c.num_layers > 0 ? layers_[0].x_in : x_final_;
   for (int64_t r = 0; r < d.rows; ++r) {
     const int32_t id = batch.tokens[r];
-    check(id >= 0 && id < c.vocab_size, "token id " + std::to_string(id) + " outside the vocabulary", "training",
-          "the data was tokenized for another model");
+    if (id < 0 || id >= c.vocab_size)
+      throw Error("token id " + std::to_string(id) + " outside the vocabulary", "training",
+                  "the data was tokenized for another model");
     std::memcpy(x.data() + r * d.D, model_.embed().data() + static_cast<int64_t>(id) * d.D, sizeof(float) * d.D);
   }
   const AttentionShape shape{B, T, T, c.num_heads, c.num_kv_heads, c.head_dim, c.sliding_window};

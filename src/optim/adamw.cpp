@@ -15,7 +15,7 @@ AdamW::AdamW(const std::vector<Parameter>& params, const AdamWOptions& options) 
 }
 
 AdamW::StepScalars AdamW::scalars(const ParamGroupRule& rule, float lr) const {
-  check(t_ > 0, "AdamW step before begin_step", "optimizer");
+  if (t_ <= 0) throw Error("AdamW step before begin_step", "optimizer");
   const double c1 = 1.0 - std::pow(static_cast<double>(options_.beta1), static_cast<double>(t_));
   const double c2 = 1.0 - std::pow(static_cast<double>(options_.beta2), static_cast<double>(t_));
   return {options_.beta1,

@@ -14,9 +14,10 @@ namespace sculpt {
 
 namespace {
 void check_shape(const int64_t* start, const AttentionShape& s) {
-  check(s.n_kv_heads > 0 && s.n_heads % s.n_kv_heads == 0, "attention: heads do not group evenly", "attention");
+  if (s.n_kv_heads <= 0 || s.n_heads % s.n_kv_heads != 0)
+    throw Error("attention: heads do not group evenly", "attention");
   for (int64_t b = 0; b < s.batch; ++b)
-    check(start[b] + s.q_len <= s.kv_capacity, "attention: positions exceed the key/value buffer", "attention");
+    if (start[b] + s.q_len > s.kv_capacity) throw Error("attention: positions exceed the key/value buffer", "attention");
 }
 
 // Visible keys of query row at absolute position pos: [first, pos].

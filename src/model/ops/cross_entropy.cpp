@@ -45,9 +45,10 @@ SCULPT_SIMD_CLONES double softmax_cross_entropy_row(T* row, int32_t target, T we
 template <typename T>
 double cross_entropy_forward_backward(T* logits, const int32_t* targets, const T* weight, int64_t rows, int64_t vocab) {
   for (int64_t r = 0; r < rows; ++r)
-    check(weight[r] == T(0) || (targets[r] >= 0 && targets[r] < vocab),
-          "target token " + std::to_string(targets[r]) + " outside the vocabulary (" + std::to_string(vocab) + ")",
-          "cross-entropy", "the data was tokenized for another model");
+    if (weight[r] != T(0) && (targets[r] < 0 || targets[r] >= vocab))
+      throw Error("target token " + std::to_string(targets[r]) + " outside the vocabulary (" + std::to_string(vocab) +
+                      ")",
+                  "cross-entropy", "the data was tokenized for another model");
   double total = 0.0;
 #pragma omp parallel for schedule(static) reduction(+ : total) if (rows * vocab > (1 << 15))
   for (int64_t r = 0; r < rows; ++r) {

@@ -27,12 +27,15 @@ template <typename T>
 void rmsnorm_backward(const T* x, const T* weight, const T* inv_rms, const T* dy, T* dx, T* dweight, int64_t rows,
                       int64_t dim, Write dx_write, Write dw_write) {
   // dweight is a reduction over rows: each thread sums into its own row of `partial`, then the
-  // rows are added in thread order, so the result does not depend on scheduling.
+  // rows are added in thread order, so the result does not depend on scheduling. The buffer is
+  // kept between calls (no allocation inside a training step).
   const int threads = rows * dim > (1 << 16) ? omp_get_max_threads() : 1;
-  std::vector<double> partial(static_cast<size_t>(threads * dim), 0.0);
+  thread_local std::vector<double> partial;
+  partial.assign(static_cast<size_t>(threads * dim), 0.0);
+  double* const partial_data = partial.data();
 #pragma omp parallel num_threads(threads)
   {
-    double* my = partial.data() + static_cast<int64_t>(omp_get_thread_num()) * dim;
+    double* my = partial_data + static_cast<int64_t>(omp_get_thread_num()) * dim;
 #pragma omp for schedule(static)
     for (int64_t r = 0; r < rows; ++r) {
       const T* xr = x + r * dim;

@@ -62,10 +62,10 @@ void rotate(T* x, const int64_t* positions, int64_t rows, int64_t n_heads, int64
             T sign) {
   const int64_t half = head_dim / 2, width = n_heads * head_dim;
   for (int64_t r = 0; r < rows; ++r)
-    check(positions[r] >= 0 && positions[r] < table.max_positions(),
-          "position " + std::to_string(positions[r]) + " outside the rotary table (" +
-              std::to_string(table.max_positions()) + " positions)",
-          "rope", "the sequence is longer than the context the model was set up for");
+    if (positions[r] < 0 || positions[r] >= table.max_positions())
+      throw Error("position " + std::to_string(positions[r]) + " outside the rotary table (" +
+                      std::to_string(table.max_positions()) + " positions)",
+                  "rope", "the sequence is longer than the context the model was set up for");
 #pragma omp parallel for schedule(static) if (rows * width > (1 << 16))
   for (int64_t r = 0; r < rows; ++r) {
     const T* c = table.cos_at<T>(positions[r]);
