@@ -202,7 +202,7 @@ rev = sh(f"git -C {ROOT} rev-parse --short HEAD")
 plain, osft = step_ms["plain"], step_ms["osft-update"]
 tb = step_ms[torch_key]
 vs_torch, osft_ratio = paired(plain, tb), paired(osft, plain)
-# The floor of the first ratio: the step's GEMMs alone, at the faster of the two threadings, over
+# The floor of the first ratio: the step's GEMMs alone, at the fastest of the three threadings, over
 # PyTorch's whole step of the same round. No step made of these GEMMs can go below it.
 gemm_floor = paired(roof_ms["plain"], tb)
 gradient_ratio, factored_ratio = paired(step_ms["osft-gradient"], plain), paired(step_ms["osft-factored"], plain)
@@ -266,8 +266,9 @@ lines = [
     "and a ratio of two step times is the median of its per-round ratios (this VM's slow spells last longer "
     "than a round's neighbouring runs are apart, so they divide out); its per-round min–max is shown. "
     "The roofline re-times every GEMM the step issues (recorded through `set_gemm_observer`) alone on the "
-    "same shapes and threads, each the faster of OpenBLAS's own threading and sculpt's row split (C's rows "
-    "split over the threads, each a single-threaded OpenBLAS call, which is what the step uses); its sum "
+    "same shapes and threads, each the fastest of OpenBLAS's own threading, sculpt's split (C cut into one "
+    "block per thread, by rows or, when C is at least 4 times wider than tall, by columns, each block a "
+    "single-threaded OpenBLAS call, which is what the step uses) and the same cut always by rows; its sum "
     "over the step's time, both from the same process of each round, is the fraction of the sgemm roofline "
     "reached (median of the rounds' fractions). Decoding: batch 8, a 64-token prompt, 64 new tokens, greedy (`bench/bench_forward`, "
     "`bench/torch_decode.py`).",
