@@ -84,12 +84,12 @@ void run_step_shape(benchmark::State& state, sculpt::Trans ta, sculpt::Trans tb,
     state.SetIterationTime(s);
     total_seconds += s;
   }
-  sculpt::set_gemm_split(sculpt::GemmSplit::longer_side);
+  sculpt::set_gemm_split(sculpt::GemmSplit::by_shape);
   state.counters["GFLOP/s"] = 2.0 * m * n * k * static_cast<double>(state.iterations()) / total_seconds * 1e-9;
 }
 constexpr auto N = sculpt::Trans::no, T = sculpt::Trans::yes;
 #define SCULPT_STEP_SHAPE(name, ta, tb, m, n, k)                                                                   \
-  void BM_Split_##name(benchmark::State& s) { run_step_shape(s, ta, tb, m, n, k, sculpt::GemmSplit::longer_side); } \
+  void BM_Split_##name(benchmark::State& s) { run_step_shape(s, ta, tb, m, n, k, sculpt::GemmSplit::by_shape); } \
   void BM_Rows_##name(benchmark::State& s) { run_step_shape(s, ta, tb, m, n, k, sculpt::GemmSplit::rows); }        \
   void BM_OpenBLAS_##name(benchmark::State& s) { run_step_shape(s, ta, tb, m, n, k, sculpt::GemmSplit::openblas); } \
   BENCHMARK(BM_Split_##name)->UseManualTime();                                                                    \

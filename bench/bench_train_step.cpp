@@ -179,7 +179,7 @@ int main(int argc, char** argv) {
       // The fastest of sculpt::gemm's cuts and OpenBLAS's own threading: the roofline is the
       // best any of them achieves on the shape, not only the path the step takes.
       double best_ms = 1e30;
-      for (auto split : {sculpt::GemmSplit::openblas, sculpt::GemmSplit::rows, sculpt::GemmSplit::longer_side}) {
+      for (auto split : {sculpt::GemmSplit::openblas, sculpt::GemmSplit::rows, sculpt::GemmSplit::by_shape}) {
         sculpt::set_gemm_split(split);
         best_ms = std::min(best_ms, time_gemm(shape));
       }

@@ -15,7 +15,7 @@ namespace sculpt {
 namespace {
 CBLAS_TRANSPOSE to_cblas(Trans t) { return t == Trans::yes ? CblasTrans : CblasNoTrans; }
 std::atomic<GemmObserver> gemm_observer{nullptr};
-std::atomic<GemmSplit> gemm_split{GemmSplit::longer_side};
+std::atomic<GemmSplit> gemm_split{GemmSplit::by_shape};
 }  // namespace
 
 void set_gemm_observer(GemmObserver observer) { gemm_observer.store(observer); }

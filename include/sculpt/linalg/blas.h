@@ -28,10 +28,10 @@ struct GemmCall {
 using GemmObserver = void (*)(const GemmCall&);
 void set_gemm_observer(GemmObserver observer);
 // Benchmarks only: how gemm() parallelises a call outside a parallel region, so that the
-// choices can be measured against each other in one run. `longer_side` (the default) cuts C
-// by columns when it is ≥ 4 times wider than tall and by rows otherwise, `rows` always by rows, `openblas` hands the call whole to OpenBLAS's
-// own threading.
-enum class GemmSplit { longer_side, rows, openblas };
+// choices can be measured against each other in one run. `by_shape` (the default) cuts C by
+// columns when it is ≥ 4 times wider than tall and by rows otherwise, `rows` always by rows,
+// `openblas` hands the call whole to OpenBLAS's own threading.
+enum class GemmSplit { by_shape, rows, openblas };
 void set_gemm_split(GemmSplit split);
 
 // Double-precision overload (gradient checks, --svd-dtype f64).
