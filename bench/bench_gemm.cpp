@@ -67,8 +67,8 @@ BENCHMARK(BM_Ref_QKV_Fused)->UseManualTime();
 BENCHMARK(BM_Ref_GateUp_Fused)->UseManualTime();
 
 // The training step's GEMMs (forward, the head's chunk of 256 rows, and the backward's dX = dY·W
-// and dW = dYᵀ·X), each timed three ways: as sculpt::gemm issues it (C cut along its longer
-// side, one single-threaded OpenBLAS call per thread), always cut by rows, and handed whole to
+// and dW = dYᵀ·X), each timed three ways: as sculpt::gemm issues it (C cut by columns when
+// ≥ 4× wider than tall, else by rows; one single-threaded OpenBLAS call per thread), always cut by rows, and handed whole to
 // OpenBLAS's own threading.
 void run_step_shape(benchmark::State& state, sculpt::Trans ta, sculpt::Trans tb, int64_t m, int64_t n, int64_t k,
                     sculpt::GemmSplit split) {
