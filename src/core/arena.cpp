@@ -1,7 +1,5 @@
 #include "sculpt/core/arena.h"
 
-#include <cstring>
-
 #include "sculpt/core/error.h"
 
 namespace sculpt {
@@ -16,19 +14,14 @@ int64_t Arena::footprint(const Shape& shape) {
 
 Tensor Arena::alloc(const Shape& shape) {
   int64_t need = footprint(shape);
-  check(used_ + need <= capacity_,
-        "out of planned memory: " + shape_to_string(shape) + " needs " + std::to_string(need) + " floats, " +
-            std::to_string(capacity_ - used_) + " left",
-        name_, "the memory plan under-counts this buffer; this is a bug in sculpt");
+  // Not check(): its message would be built on every call, and a training step makes ~60 of them.
+  if (used_ + need > capacity_)
+    throw Error("out of planned memory: " + shape_to_string(shape) + " needs " + std::to_string(need) + " floats, " +
+                    std::to_string(capacity_ - used_) + " left",
+                name_, "the memory plan under-counts this buffer; this is a bug in sculpt");
   float* p = block_.get() + used_;
   used_ += need;
   return Tensor::wrap(p, shape, block_);
-}
-
-Tensor Arena::alloc_zeroed(const Shape& shape) {
-  Tensor t = alloc(shape);
-  std::memset(t.data(), 0, sizeof(float) * t.numel());
-  return t;
 }
 
 }  // namespace sculpt

@@ -92,8 +92,8 @@ Tensor Tensor::clone() const {
 }
 
 void Tensor::fill(float value) {
-  // Parallel above 256 KiB: the gradients' zeroing and the backward buffers' resets are tens of
-  // MiB per step, and a serial fill leaves the other threads spinning in their barrier.
+  // Parallel above 256 KiB: a fill of a whole gradient table (EWC, LoRA) or an embedding-sized
+  // gradient is MiBs, and a serial fill leaves the other threads spinning in their barrier.
   const int64_t n = numel();
 #pragma omp parallel for simd schedule(static) if (n > (1 << 16))
   for (int64_t i = 0; i < n; ++i) data_[i] = value;

@@ -17,7 +17,6 @@ class Arena {
   // A view of `shape` elements, NOT initialised (every buffer of a pass is written before it is
   // read; zeroing them all costs a memset per step); throws when the plan was too small.
   Tensor alloc(const Shape& shape);
-  Tensor alloc_zeroed(const Shape& shape);
   void reset() { used_ = 0; }
   int64_t capacity() const { return capacity_; }
   int64_t used() const { return used_; }
