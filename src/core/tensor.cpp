@@ -35,7 +35,8 @@ std::shared_ptr<float> allocate_aligned(int64_t count) {
 }
 
 Tensor Tensor::zeros(Shape shape) {
-  for (int64_t d : shape) check(d >= 0, "negative dimension in shape " + shape_to_string(shape));
+  for (int64_t d : shape)
+    if (d < 0) throw Error("negative dimension in shape " + shape_to_string(shape));
   Tensor t;
   auto storage = allocate_aligned(shape_numel(shape));
   t.data_ = storage.get();
@@ -45,8 +46,8 @@ Tensor Tensor::zeros(Shape shape) {
 }
 
 Tensor Tensor::from(Shape shape, const std::vector<float>& values) {
-  check(shape_numel(shape) == static_cast<int64_t>(values.size()),
-        "Tensor::from: " + std::to_string(values.size()) + " values for shape " + shape_to_string(shape));
+  if (shape_numel(shape) != static_cast<int64_t>(values.size()))
+    throw Error("Tensor::from: " + std::to_string(values.size()) + " values for shape " + shape_to_string(shape));
   Tensor t = zeros(std::move(shape));
   std::copy(values.begin(), values.end(), t.data_);
   return t;
@@ -63,21 +64,23 @@ Tensor Tensor::wrap(float* data, Shape shape, std::shared_ptr<void> keep_alive) 
 int64_t Tensor::dim(int i) const {
   int r = rank();
   int j = i < 0 ? r + i : i;
-  check(j >= 0 && j < r, "dimension " + std::to_string(i) + " out of range for shape " + shape_to_string(shape_));
+  if (j < 0 || j >= r)
+    throw Error("dimension " + std::to_string(i) + " out of range for shape " + shape_to_string(shape_));
   return shape_[j];
 }
 
 Tensor Tensor::reshape(Shape shape) const {
-  check(shape_numel(shape) == numel(),
-        "cannot reshape " + shape_to_string(shape_) + " to " + shape_to_string(shape));
+  if (shape_numel(shape) != numel())
+    throw Error("cannot reshape " + shape_to_string(shape_) + " to " + shape_to_string(shape));
   Tensor t = *this;
   t.shape_ = std::move(shape);
   return t;
 }
 
 Tensor Tensor::rows(int64_t begin, int64_t end) const {
-  check(rank() >= 1 && begin >= 0 && begin <= end && end <= shape_[0],
-        "row range [" + std::to_string(begin) + ", " + std::to_string(end) + ") outside " + shape_to_string(shape_));
+  if (!(rank() >= 1 && begin >= 0 && begin <= end && end <= shape_[0]))
+    throw Error("row range [" + std::to_string(begin) + ", " + std::to_string(end) + ") outside " +
+                shape_to_string(shape_));
   int64_t row = rank() == 1 ? 1 : numel() / std::max<int64_t>(shape_[0], 1);
   Tensor t = *this;
   t.data_ = data_ + begin * row;
@@ -100,7 +103,8 @@ void Tensor::fill(float value) {
 }
 
 void Tensor::copy_from(const Tensor& other) {
-  check(other.numel() == numel(), "copy_from: " + shape_to_string(other.shape_) + " into " + shape_to_string(shape_));
+  if (other.numel() != numel())
+    throw Error("copy_from: " + shape_to_string(other.shape_) + " into " + shape_to_string(shape_));
   if (numel() > 0) std::memcpy(data_, other.data_, sizeof(float) * numel());
 }
 
