@@ -16,8 +16,10 @@ struct AttentionShape {
   int64_t window = 0;       // sliding window, 0 = none
 };
 
-// Queries are processed in blocks of kAttentionQueryBlock rows per (sequence, head) task, each
-// block's scores a GEMM against the keys it can see.
+// Work is split into one task per (sequence, kv head); each task transposes its keys (and, in the
+// backward, values) once, then takes its query heads in blocks of kAttentionQueryBlock rows, each
+// block's scores a small_gemm against the keys it can see, the causal triangle skipped. A forward
+// of fewer than 8 queries per sequence (decoding) reads the keys as stored, through OpenBLAS.
 constexpr int64_t kAttentionQueryBlock = 64;
 // Scratch values attention_forward / attention_backward need for `threads` threads.
 int64_t attention_scratch_size(const AttentionShape& shape, int threads);
