@@ -31,8 +31,8 @@ int64_t first_key(int64_t pos, int64_t window) { return window > 0 ? std::max<in
 template <typename T>
 SCULPT_SIMD_CLONES T softmax_visible(T* row, int64_t first, int64_t pos, int64_t keys) {
   T max_score = -INFINITY;
-#pragma omp simd reduction(max : max_score)
-  for (int64_t j = first; j <= pos; ++j) max_score = std::max(max_score, row[j]);
+#pragma omp simd reduction(max : max_score)  // a comparison, which GCC vectorises (std::max it does not)
+  for (int64_t j = first; j <= pos; ++j) max_score = row[j] > max_score ? row[j] : max_score;
   T denom = 0;
 #pragma omp simd reduction(+ : denom)
   for (int64_t j = first; j <= pos; ++j) denom += row[j] = vexp(row[j] - max_score);

@@ -15,8 +15,9 @@ namespace {
 template <typename T>
 SCULPT_SIMD_CLONES double softmax_cross_entropy_row(T* row, int32_t target, T weight, int64_t vocab) {
   T max_logit = row[0];
+  // (A comparison, not std::max: GCC vectorises this form of the reduction and not std::max's.)
 #pragma omp simd reduction(max : max_logit)
-  for (int64_t i = 1; i < vocab; ++i) max_logit = std::max(max_logit, row[i]);
+  for (int64_t i = 1; i < vocab; ++i) max_logit = row[i] > max_logit ? row[i] : max_logit;
   const double target_shifted = static_cast<double>(row[target]) - static_cast<double>(max_logit);
   // exp in the working precision (arguments are ≤ 0 after the shift). The sum: each block of 256
   // in the working precision (a vectorisable reduction; every term is in (0, 1], so a block's
