@@ -19,6 +19,10 @@ std::atomic<GemmSplit> gemm_split{GemmSplit::by_shape};
 }  // namespace
 
 void set_gemm_observer(GemmObserver observer) { gemm_observer.store(observer); }
+void observe_gemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k) {
+  if (GemmObserver observe = gemm_observer.load(std::memory_order_relaxed))
+    observe({trans_a, trans_b, m, n, k, omp_in_parallel() != 0});
+}
 void set_gemm_split(GemmSplit split) { gemm_split.store(split); }
 
 namespace {

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "sculpt/core/simd_clones.h"
+#include "sculpt/linalg/blas.h"
 
 namespace sculpt {
 
@@ -129,6 +130,9 @@ template <typename T>
 SCULPT_SIMD_CLONES void small_gemm(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t a_row,
                                    int64_t a_col, const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate,
                                    const SmallGemmCausal& causal) {
+  // The sgemm roofline (bench_train_step --roofline) counts the product at its declared shape,
+  // as OpenBLAS would compute it, causal triangle included.
+  observe_gemm(a_col == 1 ? Trans::no : Trans::yes, Trans::no, m, n, k);
   small_gemm_body(m, n, k, alpha, a, a_row, a_col, b, ldb, c, ldc, accumulate, causal);
 }
 

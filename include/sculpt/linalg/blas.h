@@ -27,6 +27,9 @@ struct GemmCall {
 };
 using GemmObserver = void (*)(const GemmCall&);
 void set_gemm_observer(GemmObserver observer);
+// For linalg's own kernels (small_gemm): report a float product to the observer, if one is set,
+// as the OpenBLAS call that would compute it.
+void observe_gemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k);
 // Benchmarks only: how gemm() parallelises a call outside a parallel region, so that the
 // choices can be measured against each other in one run. `by_shape` (the default) cuts C by
 // columns when it is ≥ 4 times wider than tall and by rows otherwise, `rows` always by rows,
