@@ -10,6 +10,21 @@
 
 namespace sculpt {
 
+void Shape::assign(const int64_t* first, const int64_t* last) {
+  if (static_cast<size_t>(last - first) > kMaxRank)
+    throw Error("a shape has " + std::to_string(last - first) + " dimensions; tensors have at most " +
+                std::to_string(kMaxRank));
+  std::copy(first, last, dims_.begin());
+  size_ = static_cast<size_t>(last - first);
+}
+
+void Shape::push_back(int64_t dim) {
+  if (size_ == kMaxRank) throw Error("a shape has more than " + std::to_string(kMaxRank) + " dimensions");
+  dims_[size_++] = dim;
+}
+
+std::ostream& operator<<(std::ostream& out, const Shape& shape) { return out << shape_to_string(shape); }
+
 int64_t shape_numel(const Shape& shape) {
   int64_t n = 1;
   for (int64_t d : shape) n *= d;

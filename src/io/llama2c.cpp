@@ -108,7 +108,7 @@ Llama2cCheckpoint read_llama2c(const std::string& path) {
   // Reads one stacked (L, rows, cols) block and splits it into per-layer HF tensors.
   auto per_layer = [&](const char* suffix, Shape shape) {
     Shape stacked{L};
-    stacked.insert(stacked.end(), shape.begin(), shape.end());
+    for (int64_t dim : shape) stacked.push_back(dim);
     Tensor all = reader.tensor(suffix, stacked);
     for (int64_t l = 0; l < L; ++l) t[layer_name(l, suffix)] = all.rows(l, l + 1).reshape(shape).clone();
   };

@@ -40,6 +40,7 @@ TensorInfo parse_entry(const std::string& path, const std::string& name, const j
   uint64_t numel = 1;
   for (const auto& d : entry["shape"]) {
     if (!d.is_number_unsigned()) fail("shape has a negative or non-integer dimension");
+    if (info.shape.size() == Shape::kMaxRank) fail("shape has more than 6 dimensions");
     uint64_t v = d.get<uint64_t>();
     if (v != 0 && numel > (uint64_t{1} << 62) / v) fail("shape is absurdly large");
     numel *= v;
@@ -202,7 +203,7 @@ void write_safetensors(const std::string& path, const std::vector<TensorToWrite>
   for (const auto& t : tensors) {
     check(!header.contains(t.name), "duplicate tensor name '" + t.name + "'", path);
     uint64_t size = stored_bytes(t);
-    header[t.name] = {{"dtype", dtype_name(t.dtype)}, {"shape", t.tensor->shape()}, {"data_offsets", {offset, offset + size}}};
+    header[t.name] = {{"dtype", dtype_name(t.dtype)}, {"shape", t.tensor->shape().to_vector()}, {"data_offsets", {offset, offset + size}}};
     offset += size;
   }
   std::string text = header.dump();

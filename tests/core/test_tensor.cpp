@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <vector>
 
 #include "sculpt/core/arena.h"
 #include "sculpt/core/error.h"
@@ -8,6 +9,24 @@
 
 namespace sculpt {
 namespace {
+
+TEST(Shape, HoldsUpToSixDimensionsInline) {
+  Shape s{2, 3};
+  s.push_back(4);
+  EXPECT_EQ(s, (Shape{2, 3, 4}));
+  EXPECT_NE(s, (Shape{2, 3}));
+  EXPECT_NE(s, (Shape{2, 3, 5}));
+  EXPECT_EQ(s, Shape(std::vector<int64_t>{2, 3, 4}));
+  EXPECT_EQ(s.to_vector(), (std::vector<int64_t>{2, 3, 4}));
+  EXPECT_EQ(shape_numel(s), 24);
+  EXPECT_EQ(shape_to_string(s), "(2, 3, 4)");
+  EXPECT_TRUE(Shape{}.empty());
+  Shape six{1, 2, 3, 4, 5, 6};
+  EXPECT_EQ(six.back(), 6);
+  EXPECT_THROW(six.push_back(7), Error);
+  EXPECT_THROW((Shape{1, 2, 3, 4, 5, 6, 7}), Error);
+  EXPECT_THROW(Shape(std::vector<int64_t>(7, 1)), Error);
+}
 
 TEST(Tensor, ZerosAreAlignedAndZero) {
   Tensor t = Tensor::zeros({3, 5});

@@ -97,6 +97,8 @@ TEST(SafetensorsErrors, NegativeDimensionAndMissingFields) {
   error_of(write_raw(dir, R"({"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,0]}})", 0), "negative");
   error_of(write_raw(dir, R"({"w":{"dtype":"F32","shape":[1]}})", 4), "data_offsets");
   error_of(write_raw(dir, R"({"w":{"shape":[1],"data_offsets":[0,4]}})", 4), "missing dtype");
+  error_of(write_raw(dir, R"({"w":{"dtype":"F32","shape":[1,1,1,1,1,1,1],"data_offsets":[0,4]}})", 4),
+           "more than 6 dimensions");
 }
 
 TEST(SafetensorsErrors, ModelTensorMissingOrWrongShape) {
