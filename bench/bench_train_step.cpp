@@ -152,8 +152,9 @@ int main(int argc, char** argv) {
     osft->begin_task(model, adam);  // the SVD of every target, in parallel over the matrices
     svd_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   }
+  const std::vector<sculpt::TokenBatch> micro_batches{batch};  // made once: the step itself allocates nothing
   auto step = [&] {
-    sculpt::optimizer_step(model, graph, grads, adam, {batch}, 1e-4f, 1.f, osft.get(), /*measure=*/false);
+    sculpt::optimizer_step(model, graph, grads, adam, micro_batches, 1e-4f, 1.f, osft.get(), /*measure=*/false);
   };
   std::vector<double> ms;
   for (int s = 0; s < a.steps + a.warmup; ++s) {  // warm-up steps first: buffers, OpenBLAS threads

@@ -53,32 +53,46 @@ LlamaModel::LlamaModel(const ModelConfig& config) : config_(config) {
   embed_ = parameter("model.embed_tokens.weight");
   final_norm_ = parameter("model.norm.weight");
   lm_head_ = config_.tie_word_embeddings ? embed_ : parameter("lm_head.weight");
-  auto optional = [&](const std::string& name) {
-    for (auto& p : params_)
-      if (p.name == name) return p.value;
-    return Tensor();
+  layers_ = bind_layers(params_, config_.num_layers);
+}
+
+std::vector<LayerWeights> bind_layers(std::vector<Parameter>& table, int64_t num_layers) {
+  auto find = [&](const std::string& name) -> Tensor* {
+    for (auto& p : table)
+      if (p.name == name) return &p.value;
+    return nullptr;
   };
-  for (int64_t l = 0; l < config_.num_layers; ++l) {
+  auto required = [&](const std::string& name) {
+    if (Tensor* t = find(name)) return *t;
+    throw Error("no parameter named '" + name + "'", "model");
+  };
+  auto optional = [&](const std::string& name) {
+    Tensor* t = find(name);
+    return t ? *t : Tensor();
+  };
+  std::vector<LayerWeights> layers;
+  for (int64_t l = 0; l < num_layers; ++l) {
     const std::string p = layer_prefix(l);
     LayerWeights w;
-    w.attn_norm = parameter(p + "input_layernorm.weight");
-    w.wq = parameter(p + "self_attn.q_proj.weight");
-    w.wk = parameter(p + "self_attn.k_proj.weight");
-    w.wv = parameter(p + "self_attn.v_proj.weight");
-    w.wo = parameter(p + "self_attn.o_proj.weight");
+    w.attn_norm = required(p + "input_layernorm.weight");
+    w.wq = required(p + "self_attn.q_proj.weight");
+    w.wk = required(p + "self_attn.k_proj.weight");
+    w.wv = required(p + "self_attn.v_proj.weight");
+    w.wo = required(p + "self_attn.o_proj.weight");
     w.bq = optional(p + "self_attn.q_proj.bias");
     w.bk = optional(p + "self_attn.k_proj.bias");
     w.bv = optional(p + "self_attn.v_proj.bias");
     w.bo = optional(p + "self_attn.o_proj.bias");
-    w.mlp_norm = parameter(p + "post_attention_layernorm.weight");
-    w.w_gate = parameter(p + "mlp.gate_proj.weight");
-    w.w_up = parameter(p + "mlp.up_proj.weight");
-    w.w_down = parameter(p + "mlp.down_proj.weight");
+    w.mlp_norm = required(p + "post_attention_layernorm.weight");
+    w.w_gate = required(p + "mlp.gate_proj.weight");
+    w.w_up = required(p + "mlp.up_proj.weight");
+    w.w_down = required(p + "mlp.down_proj.weight");
     w.b_gate = optional(p + "mlp.gate_proj.bias");
     w.b_up = optional(p + "mlp.up_proj.bias");
     w.b_down = optional(p + "mlp.down_proj.bias");
-    layers_.push_back(w);
+    layers.push_back(w);
   }
+  return layers;
 }
 
 Tensor& LlamaModel::parameter(const std::string& name) {

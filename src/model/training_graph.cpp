@@ -2,8 +2,10 @@
 
 #include <omp.h>
 
+#include <array>
 #include <cmath>
 #include <cstring>
+#include <span>
 #include <sstream>
 
 #include "sculpt/core/error.h"
@@ -25,6 +27,10 @@ int64_t TokenBatch::target_tokens() const {
 
 Gradients::Gradients(const LlamaModel& model) {
   for (const auto& p : model.parameters()) grads_.push_back({p.name, Tensor::zeros(p.value.shape())});
+  layers_ = bind_layers(grads_, model.config().num_layers);
+  embed_ = of("model.embed_tokens.weight");
+  final_norm_ = of("model.norm.weight");
+  lm_head_ = model.config().tie_word_embeddings ? embed_ : of("lm_head.weight");
 }
 
 Tensor& Gradients::of(const std::string& name) {
@@ -70,18 +76,19 @@ struct Dims {
 Dims dims_of(const ModelConfig& c, int64_t batch, int64_t seq) {
   return {batch * seq, c.hidden_size, c.q_dim(), c.kv_dim(), c.intermediate_size, c.vocab_size, c.num_heads, batch, seq};
 }
-std::vector<Shape> layer_shapes(const Dims& d) {
-  return {{d.rows, d.D}, {d.rows}, {d.rows, d.D}, {d.rows, d.Q}, {d.rows, d.KV}, {d.rows, d.KV}, {d.rows, d.Q},
-          {d.B, d.H, d.T}, {d.rows, d.D}, {d.rows}, {d.rows, d.D}, {d.rows, d.F}, {d.rows, d.F}, {d.rows, d.F}};
+std::array<Shape, 14> layer_shapes(const Dims& d) {  // (an array: forward calls it per layer, allocation-free)
+  return {{{d.rows, d.D}, {d.rows}, {d.rows, d.D}, {d.rows, d.Q}, {d.rows, d.KV}, {d.rows, d.KV}, {d.rows, d.Q},
+           {d.B, d.H, d.T}, {d.rows, d.D}, {d.rows}, {d.rows, d.D}, {d.rows, d.F}, {d.rows, d.F}, {d.rows, d.F}}};
 }
 std::vector<Shape> final_shapes(const Dims& d) { return {{d.rows, d.D}, {d.rows}, {d.rows, d.D}, {d.rows, d.D}}; }
 std::vector<Shape> backward_shapes(const ModelConfig& c, const Dims& d, int threads, int64_t chunk) {
-  // dx, dh (D); datt, dq (Q); dk, dv (KV); dact, dgate, dup (F); logits chunk; attention scratch.
+  // dx, dh (D); datt, dq (Q); dk, dv (KV); dact, dgate, dup (F); logits chunk and its rows' loss
+  // weights; attention scratch.
   return {{d.rows, d.D}, {d.rows, d.D}, {d.rows, d.Q}, {d.rows, d.Q}, {d.rows, d.KV}, {d.rows, d.KV},
-          {d.rows, d.F}, {d.rows, d.F}, {d.rows, d.F}, {std::min(chunk, d.rows), d.V},
+          {d.rows, d.F}, {d.rows, d.F}, {d.rows, d.F}, {std::min(chunk, d.rows), d.V}, {std::min(chunk, d.rows)},
           {attention_scratch_size({d.B, d.T, d.T, c.num_heads, c.num_kv_heads, c.head_dim, 0}, threads)}};
 }
-int64_t total(const std::vector<Shape>& shapes) {
+int64_t total(std::span<const Shape> shapes) {
   int64_t n = 0;
   for (const auto& s : shapes) n += Arena::footprint(s);
   return n;
@@ -120,10 +127,10 @@ TrainingGraph::TrainingGraph(const LlamaModel& model, int64_t max_batch, int64_t
 void TrainingGraph::forward(const TokenBatch& batch) {
   const ModelConfig& c = model_.config();
   const int64_t B = batch.batch, T = batch.seq;
-  check(B * T <= max_batch_ * max_seq_ && T <= max_seq_,
-        "micro-batch " + std::to_string(B) + "x" + std::to_string(T) + " exceeds the planned " +
-            std::to_string(max_batch_ * max_seq_) + " tokens of at most " + std::to_string(max_seq_),
-        "training");
+  if (B * T > max_batch_ * max_seq_ || T > max_seq_)
+    throw Error("micro-batch " + std::to_string(B) + "x" + std::to_string(T) + " exceeds the planned " +
+                    std::to_string(max_batch_ * max_seq_) + " tokens of at most " + std::to_string(max_seq_),
+                "training");
   check(static_cast<int64_t>(batch.tokens.size()) == B * T && batch.targets.size() == batch.tokens.size() &&
             batch.loss_mask.size() == batch.tokens.size(),
         "token, target and mask arrays must all hold B·T entries", "training");
@@ -192,8 +199,8 @@ double TrainingGraph::head(const TokenBatch& batch, float scale, Gradients* grad
   const int64_t rows = batch.batch * batch.seq, D = c.hidden_size, V = c.vocab_size;
   const int64_t chunk = std::min(kHeadChunkRows, rows);
   Tensor logits = work_.alloc({chunk, V});
-  std::vector<float> weight(static_cast<size_t>(chunk));
-  Tensor* d_head = grads ? &grads->of(c.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight") : nullptr;
+  Tensor weight = work_.alloc({chunk});  // (chunk,) each row's loss weight
+  Tensor* d_head = grads ? &grads->lm_head() : nullptr;
   double loss = 0.0, scale_d = scale;
   for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
     const int64_t n = std::min(chunk, rows - r0);
@@ -233,45 +240,43 @@ double TrainingGraph::forward_backward(const TokenBatch& batch, float scale, Gra
   Tensor dact = work_.alloc({d.rows, d.F}), dgate = work_.alloc({d.rows, d.F}), dup = work_.alloc({d.rows, d.F});
   const AttentionShape shape{d.B, d.T, d.T, c.num_heads, c.num_kv_heads, c.head_dim, c.sliding_window};
   Tensor scratch = work_.alloc({attention_scratch_size(shape, omp_get_max_threads())});
-  auto bias_grad = [&](const Tensor& bias, const std::string& name) {
-    return bias.empty() ? nullptr : grads.of(name).data();
-  };
+  auto bias = [](Tensor& b) { return b.empty() ? nullptr : b.data(); };
 
   rmsnorm_backward(x_final_.data(), model_.final_norm().data(), inv_rms_final_.data(), d_h_final_.data(), dx.data(),
-                   grads.of("model.norm.weight").data(), d.rows, d.D, Write::overwrite, grads_write);
+                   grads.final_norm().data(), d.rows, d.D, Write::overwrite, grads_write);
   for (int64_t l = c.num_layers - 1; l >= 0; --l) {
     const LayerWeights& w = model_.layer(l);
+    LayerWeights& g = grads.layer(l);  // gradients, laid out like the weights
     const LayerActivations& a = layers_[l];
-    const std::string p = "model.layers." + std::to_string(l) + ".";
     // MLP: out = x_mid + act·Wdᵀ. The residual passes dx through unchanged.
-    linear_backward(a.act.data(), w.w_down.data(), dx.data(), dact.data(), grads.of(p + "mlp.down_proj.weight").data(),
-                    bias_grad(w.b_down, p + "mlp.down_proj.bias"), d.rows, d.F, d.D, Write::overwrite, grads_write);
+    linear_backward(a.act.data(), w.w_down.data(), dx.data(), dact.data(), g.w_down.data(),
+                    bias(g.b_down), d.rows, d.F, d.D, Write::overwrite, grads_write);
     swiglu_backward(a.gate.data(), a.up.data(), dact.data(), dgate.data(), dup.data(), d.rows * d.F);
-    linear_backward(a.h2.data(), w.w_gate.data(), dgate.data(), dh.data(), grads.of(p + "mlp.gate_proj.weight").data(),
-                    bias_grad(w.b_gate, p + "mlp.gate_proj.bias"), d.rows, d.D, d.F, Write::overwrite, grads_write);
-    linear_backward(a.h2.data(), w.w_up.data(), dup.data(), dh.data(), grads.of(p + "mlp.up_proj.weight").data(),
-                    bias_grad(w.b_up, p + "mlp.up_proj.bias"), d.rows, d.D, d.F, Write::accumulate, grads_write);
+    linear_backward(a.h2.data(), w.w_gate.data(), dgate.data(), dh.data(), g.w_gate.data(),
+                    bias(g.b_gate), d.rows, d.D, d.F, Write::overwrite, grads_write);
+    linear_backward(a.h2.data(), w.w_up.data(), dup.data(), dh.data(), g.w_up.data(),
+                    bias(g.b_up), d.rows, d.D, d.F, Write::accumulate, grads_write);
     rmsnorm_backward(a.x_mid.data(), w.mlp_norm.data(), a.inv_rms2.data(), dh.data(), dx.data(),
-                     grads.of(p + "post_attention_layernorm.weight").data(), d.rows, d.D, Write::accumulate, grads_write);
+                     g.mlp_norm.data(), d.rows, d.D, Write::accumulate, grads_write);
     // Attention: x_mid = x_in + att·Woᵀ.
-    linear_backward(a.att.data(), w.wo.data(), dx.data(), datt.data(), grads.of(p + "self_attn.o_proj.weight").data(),
-                    bias_grad(w.bo, p + "self_attn.o_proj.bias"), d.rows, d.Q, d.D, Write::overwrite, grads_write);
+    linear_backward(a.att.data(), w.wo.data(), dx.data(), datt.data(), g.wo.data(),
+                    bias(g.bo), d.rows, d.Q, d.D, Write::overwrite, grads_write);
     attention_backward(a.q.data(), a.k.data(), a.v.data(), a.att.data(), a.lse.data(), datt.data(), dq.data(),
                        dk.data(), dv.data(), starts_.data(), shape, scratch.data());
     rope_backward(dq.data(), positions_.data(), d.rows, c.num_heads, c.head_dim, rope_);
     rope_backward(dk.data(), positions_.data(), d.rows, c.num_kv_heads, c.head_dim, rope_);
-    linear_backward(a.h1.data(), w.wq.data(), dq.data(), dh.data(), grads.of(p + "self_attn.q_proj.weight").data(),
-                    bias_grad(w.bq, p + "self_attn.q_proj.bias"), d.rows, d.D, d.Q, Write::overwrite, grads_write);
-    linear_backward(a.h1.data(), w.wk.data(), dk.data(), dh.data(), grads.of(p + "self_attn.k_proj.weight").data(),
-                    bias_grad(w.bk, p + "self_attn.k_proj.bias"), d.rows, d.D, d.KV, Write::accumulate, grads_write);
-    linear_backward(a.h1.data(), w.wv.data(), dv.data(), dh.data(), grads.of(p + "self_attn.v_proj.weight").data(),
-                    bias_grad(w.bv, p + "self_attn.v_proj.bias"), d.rows, d.D, d.KV, Write::accumulate, grads_write);
+    linear_backward(a.h1.data(), w.wq.data(), dq.data(), dh.data(), g.wq.data(),
+                    bias(g.bq), d.rows, d.D, d.Q, Write::overwrite, grads_write);
+    linear_backward(a.h1.data(), w.wk.data(), dk.data(), dh.data(), g.wk.data(),
+                    bias(g.bk), d.rows, d.D, d.KV, Write::accumulate, grads_write);
+    linear_backward(a.h1.data(), w.wv.data(), dv.data(), dh.data(), g.wv.data(),
+                    bias(g.bv), d.rows, d.D, d.KV, Write::accumulate, grads_write);
     rmsnorm_backward(a.x_in.data(), w.attn_norm.data(), a.inv_rms1.data(), dh.data(), dx.data(),
-                     grads.of(p + "input_layernorm.weight").data(), d.rows, d.D, Write::accumulate, grads_write);
+                     g.attn_norm.data(), d.rows, d.D, Write::accumulate, grads_write);
   }
   // Embedding: scatter-add rows (sequential, so repeated tokens add in a fixed order). A tied
   // head has already written its part; an untied embedding gradient starts from zero here.
-  Tensor& d_embed = grads.of("model.embed_tokens.weight");
+  Tensor& d_embed = grads.embed();
   if (grads_write == Write::overwrite && !c.tie_word_embeddings) d_embed.fill(0.f);
   for (int64_t r = 0; r < d.rows; ++r) {
     float* dst = d_embed.data() + static_cast<int64_t>(batch.tokens[r]) * d.D;

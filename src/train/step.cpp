@@ -23,8 +23,9 @@ StepStats optimizer_step(LlamaModel& model, TrainingGraph& graph, Gradients& gra
   for (size_t i = 0; i < micro_batches.size(); ++i)
     loss_sum += graph.forward_backward(micro_batches[i], scale, grads, i == 0 ? Write::overwrite : Write::accumulate);
   stats.loss = loss_sum / static_cast<double>(stats.target_tokens);
-  check(std::isfinite(stats.loss), "the loss is not finite (" + std::to_string(stats.loss) + ")", "training",
-        "lower --learning-rate or check the data; the last checkpoint is intact");
+  if (!std::isfinite(stats.loss))  // (the message is built only on failure: no allocation in the step)
+    throw Error("the loss is not finite (" + std::to_string(stats.loss) + ")", "training",
+                "lower --learning-rate or check the data; the last checkpoint is intact");
   if (strategy) strategy->on_gradients(model, grads);
   stats.grad_norm = grads.global_norm();
   if (strategy) stats.grad_norm = std::sqrt(stats.grad_norm * stats.grad_norm + strategy->extra_grad_norm_sq());

@@ -20,12 +20,17 @@ class Error : public std::runtime_error {
   std::string what_, where_, hint_;
 };
 
-// Throws Error when `condition` is false. Its message is built before the call, whether or not the
-// check fails: inside per-row or per-token loops write `if (!condition) throw Error(...)` instead
-// (rope's per-row check once made 49,000 allocations per training step), and in the core
-// accessors every pass calls (Tensor::dim, Arena::alloc, ...).
+// Throws Error when `condition` is false. A message built from strings (concatenations,
+// std::to_string) is built before the call, whether or not the check fails: inside per-row or
+// per-token loops, in the training step and in the core accessors every pass calls (Tensor::dim,
+// Arena::alloc, ...) write `if (!condition) throw Error(...)` instead (rope's per-row check once
+// made 49,000 allocations per training step).
 inline void check(bool condition, const std::string& what, const std::string& where = {},
                   const std::string& hint = {}) {
+  if (!condition) throw Error(what, where, hint);
+}
+// All-literal messages take this overload, which makes its strings only when the check fails.
+inline void check(bool condition, const char* what, const char* where = "", const char* hint = "") {
   if (!condition) throw Error(what, where, hint);
 }
 

@@ -31,12 +31,19 @@ class Gradients {
   std::vector<Parameter>& table() { return grads_; }
   const std::vector<Parameter>& table() const { return grads_; }
   Tensor& of(const std::string& name);
+  // The same tensors bound once, laid out like the model's (no lookup by name in the step).
+  LayerWeights& layer(int64_t l) { return layers_[static_cast<size_t>(l)]; }
+  Tensor& embed() { return embed_; }            // (V, D)
+  Tensor& final_norm() { return final_norm_; }  // (D,)
+  Tensor& lm_head() { return lm_head_; }        // (V, D); aliases embed() when tied
   void zero();
   double global_norm() const;  // sqrt(Σ g²) over every gradient, in double
   void scale(float factor);
 
  private:
   std::vector<Parameter> grads_;
+  std::vector<LayerWeights> layers_;
+  Tensor embed_, final_norm_, lm_head_;
 };
 
 // Float counts of the saved activations and the backward workspace for a batch shape.

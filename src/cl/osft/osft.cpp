@@ -305,7 +305,9 @@ void OsftStrategy::on_optimizer_step(LlamaModel& model, float lr, float clip_sca
 
 void OsftStrategy::after_apply(LlamaModel& model, bool measure) {
   const bool update = options_.mode == "update";
-  std::vector<double> num_u(targets_.size(), 0), num_v(targets_.size(), 0), den(targets_.size(), 0);
+  // Per-target leak sums, only on measured (logged) steps: other steps allocate nothing.
+  const size_t measured = measure ? targets_.size() : 0;
+  std::vector<double> num_u(measured, 0), num_v(measured, 0), den(measured, 0);
 #pragma omp parallel for schedule(dynamic, 1)
   for (size_t i = 0; i < targets_.size(); ++i) {
     const Target& t = targets_[i];
