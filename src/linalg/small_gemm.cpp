@@ -98,6 +98,17 @@ template <int MR, typename T>
   row_strip<MR>(n_strip, k_lo, k_hi, a + i0 * a_row, a_row, a_col, b, ldb, c + i0 * ldc, ldc, alpha, accumulate);
 }
 
+// The last rows (fewer than a strip) as one strip of exactly that many rows.
+template <int MR, typename T>
+[[gnu::always_inline]] inline void last_rows(int64_t rows, int64_t i0, int64_t n, int64_t k, const T* a,
+                                             int64_t a_row, int64_t a_col, const T* b, int64_t ldb, T* c, int64_t ldc,
+                                             T alpha, bool accumulate, const SmallGemmCausal& causal) {
+  if constexpr (MR > 0) {
+    if (rows == MR) return row_strip_at<MR>(i0, n, k, a, a_row, a_col, b, ldb, c, ldc, alpha, accumulate, causal);
+    last_rows<MR - 1>(rows, i0, n, k, a, a_row, a_col, b, ldb, c, ldc, alpha, accumulate, causal);
+  }
+}
+
 template <typename T>
 [[gnu::always_inline]] inline void small_gemm_body(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t a_row,
                                                    int64_t a_col, const T* b, int64_t ldb, T* c, int64_t ldc,
@@ -105,25 +116,7 @@ template <typename T>
   int64_t i = 0;
   for (; i + kStripRows <= m; i += kStripRows)
     row_strip_at<kStripRows>(i, n, k, a, a_row, a_col, b, ldb, c, ldc, alpha, accumulate, causal);
-  switch (m - i) {
-    case 5:
-      row_strip_at<5>(i, n, k, a, a_row, a_col, b, ldb, c, ldc, alpha, accumulate, causal);
-      break;
-    case 4:
-      row_strip_at<4>(i, n, k, a, a_row, a_col, b, ldb, c, ldc, alpha, accumulate, causal);
-      break;
-    case 3:
-      row_strip_at<3>(i, n, k, a, a_row, a_col, b, ldb, c, ldc, alpha, accumulate, causal);
-      break;
-    case 2:
-      row_strip_at<2>(i, n, k, a, a_row, a_col, b, ldb, c, ldc, alpha, accumulate, causal);
-      break;
-    case 1:
-      row_strip_at<1>(i, n, k, a, a_row, a_col, b, ldb, c, ldc, alpha, accumulate, causal);
-      break;
-    default:
-      break;
-  }
+  last_rows<kStripRows - 1>(m - i, i, n, k, a, a_row, a_col, b, ldb, c, ldc, alpha, accumulate, causal);
 }
 }  // namespace
 
