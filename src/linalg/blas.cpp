@@ -68,7 +68,7 @@ void gemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float a
           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   if (m == 0 || n == 0) return;
   const bool nested = omp_in_parallel() != 0;
-  if (GemmObserver observe = gemm_observer.load(std::memory_order_relaxed)) observe({trans_a, trans_b, m, n, k, nested});
+  observe_gemm(trans_a, trans_b, m, n, k);
   const int threads = nested ? 1 : omp_get_max_threads();
   const GemmSplit split = gemm_split.load(std::memory_order_relaxed);
   const bool by_rows = split == GemmSplit::rows || n < kColumnCutRatio * m;

@@ -27,8 +27,8 @@ struct GemmCall {
 };
 using GemmObserver = void (*)(const GemmCall&);
 void set_gemm_observer(GemmObserver observer);
-// For linalg's own kernels (small_gemm): report a float product to the observer, if one is set,
-// as the OpenBLAS call that would compute it.
+// Report a float product to the observer, if one is set, as the OpenBLAS call that would compute
+// it: gemm() reports every call, small_gemm its products.
 void observe_gemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k);
 // Benchmarks only: how gemm() parallelises a call outside a parallel region, so that the
 // choices can be measured against each other in one run. `by_shape` (the default) cuts C by
