@@ -91,6 +91,8 @@ void register_demo(CLI::App& app) {
   cmd->add_option("--eval-mode", a->demo.eval_mode,
                   "generate: exact match of greedy answers; rank: the likeliest answer of the task's label set")
       ->capture_default_str()->check(CLI::IsMember({"generate", "rank"}));
+  cmd->add_flag("--shared-objects", a->demo.shared_objects,
+                "Every task describes the same objects (inputs overlap more; OSFT keeps less: docs/demo-sweep.md)");
   cmd->add_flag("!--train-non-targets", a->demo.freeze_non_targets, "OSFT: let embeddings, norms and head train freely");
   cmd->add_option("--threads", a->threads, "Threads for compute (0 = all cores)")->capture_default_str();
   cmd->callback([a] { run_demo_command(*a); });

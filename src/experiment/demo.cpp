@@ -20,30 +20,40 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 namespace {
-// Attribute vocabularies: every answer is one word, and no word is shared between attributes.
-const std::vector<std::string> kObjects = {"cup", "box", "lamp", "chair", "book", "coat", "bag", "clock",
-                                           "ball", "bowl", "hat", "kite", "drum", "vase", "rope", "shoe"};
-const std::vector<std::string> kSizes = {"small", "large", "tiny", "huge"};
-// Each task has its own sentence template (so its inputs differ from the other tasks') and
-// asks for one attribute; every answer is one word and no word is shared between attributes.
+// One task of the world: a sentence template describing an object, and a question about one
+// attribute of it. Every answer is one word, no word answers two tasks, and every question ends
+// in words of its own, so that the position where the answer is produced looks different in each
+// task. Each task also describes its own objects with its own modifiers; with
+// --shared-objects every task describes the same objects (kSharedObjects, kSharedSizes).
 struct Attribute {
-  std::string task, sentence, question;  // {o} object, {s} size, {a} the attribute
-  std::vector<std::string> values;
+  std::string task, sentence, question;  // {o} object, {s} modifier, {a} the attribute
+  std::vector<std::string> values, objects, sizes;
 };
 const std::vector<Attribute> kAttributes = {
     {"color", "The {s} {a} {o} is on the table.", "Color of the {o}:",
-     {"red", "blue", "green", "yellow", "black", "white"}},
-    {"material", "Someone made a {s} {o} out of {a} last year.", "Material of the {o}:",
-     {"glass", "wood", "metal", "paper", "stone", "wool"}},
-    {"owner", "{a} bought a {s} {o} at the market.", "Buyer of the {o}:",
-     {"Anna", "Ben", "Carl", "Dora", "Emma", "Finn"}},
-    {"place", "The {s} {o} was left in the {a} by mistake.", "Place of the {o}:",
-     {"kitchen", "garden", "attic", "garage", "hall", "office"}},
-    {"mood", "Whoever holds the {s} {o} feels {a} at once.", "Feeling of the holder:",
-     {"happy", "sad", "calm", "angry", "tired", "proud"}},
+     {"red", "blue", "green", "yellow", "black", "white"},
+     {"cup", "box", "lamp", "chair", "book", "coat", "bag", "clock", "ball", "bowl"},
+     {"small", "large", "tiny", "huge"}},
+    {"material", "Someone made a {s} {o} out of {a} last year.", "That {o} is made from",
+     {"glass", "wood", "metal", "paper", "stone", "wool"},
+     {"hat", "kite", "drum", "vase", "rope", "shoe", "fork", "desk", "bell", "sock"},
+     {"thin", "thick", "heavy", "light"}},
+    {"owner", "{a} bought a {s} {o} at the market.", "Who paid for it? Clearly",
+     {"Anna", "Ben", "Carl", "Dora", "Emma", "Finn"},
+     {"bike", "ring", "doll", "pen", "tent", "fan", "mug", "sled", "harp", "tray"},
+     {"old", "new", "cheap", "fancy"}},
+    {"place", "The {s} {o} was left in the {a} by mistake.", "Where was it forgotten? Inside the",
+     {"kitchen", "garden", "attic", "garage", "hall", "office"},
+     {"key", "map", "coin", "jar", "mask", "flag", "bed", "sofa", "pot", "belt"},
+     {"round", "square", "flat", "tall"}},
+    {"mood", "Whoever holds the {s} {o} feels {a} at once.", "Holding it makes one",
+     {"happy", "sad", "calm", "angry", "tired", "proud"},
+     {"card", "toy", "cap", "horn", "boat", "net", "comb", "whip", "lock", "kettle"},
+     {"short", "long", "wide", "narrow"}},
 };
-
-std::string pick(const std::vector<std::string>& v, Rng& rng) { return v[rng.below(v.size())]; }
+const std::vector<std::string> kSharedObjects = {"cup", "box", "lamp", "chair", "book", "coat", "bag", "clock",
+                                                 "ball", "bowl", "hat", "kite", "drum", "vase", "rope", "shoe"};
+const std::vector<std::string> kSharedSizes = {"small", "large", "tiny", "huge"};
 
 std::string fill(std::string text, const std::string& object, const std::string& size, const std::string& value) {
   for (const auto& [key, with] : {std::pair<std::string, std::string>{"{o}", object}, {"{s}", size}, {"{a}", value}})
@@ -52,20 +62,38 @@ std::string fill(std::string text, const std::string& object, const std::string&
 }
 }  // namespace
 
-DemoWorld make_demo_world(uint64_t seed, int64_t n_tasks, int64_t train_per_task, int64_t test_per_task) {
+DemoWorld make_demo_world(uint64_t seed, int64_t n_tasks, int64_t train_per_task, int64_t test_per_task,
+                          bool shared_objects) {
   check(n_tasks >= 1 && n_tasks <= static_cast<int64_t>(kAttributes.size()), "the demo has 1 to 5 tasks", "--tasks",
         "choose 3");
   Rng rng(seed * 7919 + 17);
   DemoWorld world;
   for (int64_t t = 0; t < n_tasks; ++t) {
     const Attribute& a = kAttributes[static_cast<size_t>(t)];
+    const auto& objects = shared_objects ? kSharedObjects : a.objects;
+    const auto& sizes = shared_objects ? kSharedSizes : a.sizes;
+    // Every (object, modifier, value) combination at most once: no test question repeats a
+    // training question, and the held-out descriptions are text the base never saw.
+    struct Combo {
+      size_t object, size, value;
+    };
+    std::vector<Combo> combos;
+    for (size_t o = 0; o < objects.size(); ++o)
+      for (size_t z = 0; z < sizes.size(); ++z)
+        for (size_t v = 0; v < a.values.size(); ++v) combos.push_back({o, z, v});
+    check(train_per_task + test_per_task <= static_cast<int64_t>(combos.size()),
+          std::to_string(train_per_task + test_per_task) + " questions asked, the task has " +
+              std::to_string(combos.size()) + " distinct ones",
+          "demo task " + a.task, "ask for fewer training and test questions");
+    for (size_t i = combos.size() - 1; i > 0; --i) std::swap(combos[i], combos[rng.below(i + 1)]);  // Fisher–Yates
     DemoTask task{a.task, {}, {}};
     for (int64_t i = 0; i < train_per_task + test_per_task; ++i) {
-      const std::string object = pick(kObjects, rng), size = pick(kSizes, rng), value = pick(a.values, rng);
+      const Combo& c = combos[static_cast<size_t>(i)];
+      const std::string &object = objects[c.object], &size = sizes[c.size], &value = a.values[c.value];
       const std::string sentence = fill(a.sentence, object, size, value);
-      world.descriptions.push_back(sentence);
-      DemoRecord r{sentence + "\n" + fill(a.question, object, size, value), " " + value};
-      (i < train_per_task ? task.train : task.test).push_back(r);
+      const bool train = i < train_per_task;
+      (train ? world.descriptions : world.held_out).push_back(sentence);
+      (train ? task.train : task.test).push_back({sentence + "\n" + fill(a.question, object, size, value), " " + value});
     }
     world.tasks.push_back(task);
   }
@@ -83,7 +111,7 @@ void write_jsonl(const fs::path& path, const std::vector<DemoRecord>& records) {
 ExperimentResult run_demo(const DemoOptions& o) {
   const fs::path out(o.output_dir);
   fs::create_directories(out / "data");
-  const DemoWorld world = make_demo_world(o.seed, o.tasks, o.train_per_task, o.test_per_task);
+  const DemoWorld world = make_demo_world(o.seed, o.tasks, o.train_per_task, o.test_per_task, o.shared_objects);
   std::string corpus;
   for (const auto& d : world.descriptions) corpus += json{{"text", d}}.dump() + "\n";
   write_text_atomic((out / "data" / "descriptions.jsonl").string(), corpus);
@@ -155,12 +183,11 @@ ExperimentResult run_demo(const DemoOptions& o) {
                                   (out / "data" / (t.name + "-test.jsonl")).string(),
                               *tok, data));
   ExperimentOptions eo;
-  // General ability: perplexity and KL to the base on descriptions of the test objects (text the
+  // General ability: perplexity and KL to the base on the test questions' descriptions (text the
   // base model was not trained on, in the language it was).
   TextCorpus held;
   held.sources = {"held-out descriptions"};
-  for (const auto& t : world.tasks)
-    for (const auto& r : t.test) held.documents.push_back({r.prompt.substr(0, r.prompt.find('\n')), 0});
+  for (const auto& d : world.held_out) held.documents.push_back({d, 0});
   eo.general = pack_corpus(held, *tok, 64, 0.0, o.seed).train;
   eo.output_dir = (out / "experiment").string();
   eo.methods = o.methods;
@@ -178,7 +205,7 @@ ExperimentResult run_demo(const DemoOptions& o) {
                     {"learning_rate", o.learning_rate}, {"epochs", o.epochs},
                     {"pretrain_steps", o.pretrain_steps}, {"pretrain_weight_decay", o.pretrain_weight_decay},
                     {"unfreeze_rank_ratio", o.unfreeze_rank_ratio}, {"freeze_non_targets", o.freeze_non_targets},
-                    {"rank_policy", o.rank_policy},
+                    {"rank_policy", o.rank_policy}, {"shared_objects", o.shared_objects},
                     {"eval_mode", o.eval_mode}};
   OsftOptions osft;
   osft.rank.policy = o.rank_policy;

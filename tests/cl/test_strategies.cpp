@@ -4,9 +4,11 @@
 
 #include <cmath>
 #include <set>
+#include <sstream>
 
 #include "sculpt/cl/ewc.h"
 #include "sculpt/cl/sequential.h"
+#include "sculpt/core/error.h"
 #include "sculpt/data/batching.h"
 #include "sculpt/experiment/demo.h"
 #include "sculpt/text/byte_tokenizer.h"
@@ -191,7 +193,59 @@ TEST(Demo, WorldIsDeterministicWithDisjointAnswerSets) {
   for (size_t t = 0; t < 3; ++t)
     for (size_t u = t + 1; u < 3; ++u)
       for (const auto& w : answers[t]) EXPECT_EQ(answers[u].count(w), 0u) << w;
-  EXPECT_EQ(a.descriptions.size(), 3u * 50u);
+  EXPECT_EQ(a.descriptions.size(), 3u * 40u);
+  EXPECT_EQ(a.held_out.size(), 3u * 10u);
+}
+
+// Test questions never repeat training questions, and the held-out descriptions (the general-ability
+// text) are not in the pretraining corpus, with and without shared objects.
+TEST(Demo, TestQuestionsAndHeldOutTextAreUnseen) {
+  for (const bool shared : {false, true}) {
+    const DemoWorld w = make_demo_world(3, 5, 160, 60, shared);
+    const std::set<std::string> pretraining(w.descriptions.begin(), w.descriptions.end());
+    EXPECT_EQ(pretraining.size(), w.descriptions.size()) << "a description repeats";
+    for (const auto& d : w.held_out) EXPECT_EQ(pretraining.count(d), 0u) << d;
+    for (const auto& t : w.tasks) {
+      std::set<std::string> train;
+      for (const auto& r : t.train) train.insert(r.prompt);
+      for (const auto& r : t.test) EXPECT_EQ(train.count(r.prompt), 0u) << r.prompt;
+    }
+  }
+}
+
+// Each task describes objects of its own unless asked to share them; the question's last word is
+// the task's own.
+TEST(Demo, TasksDescribeTheirOwnObjectsUnlessShared) {
+  const auto sentence_of = [](const DemoRecord& r) {  // the description before the question
+    return r.prompt.substr(0, r.prompt.find('\n'));
+  };
+  for (const bool shared : {false, true}) {
+    const DemoWorld w = make_demo_world(1, 3, 200, 20, shared);
+    std::vector<std::set<std::string>> words(3);
+    for (size_t t = 0; t < 3; ++t)
+      for (const auto& r : w.tasks[t].train) {
+        std::istringstream in(sentence_of(r));
+        for (std::string word; in >> word;) words[t].insert(word);
+      }
+    size_t common = 0;  // words that both color and material sentences use
+    for (const auto& x : words[0]) common += words[1].count(x);
+    if (shared)
+      EXPECT_GE(common, 16u + 4u);  // every object and size
+    else
+      EXPECT_LE(common, 1u);  // "a"/"the"-like words only, no object or modifier
+    std::set<std::string> last_words;
+    for (const auto& t : w.tasks) {
+      const std::string& q = t.train[0].prompt;
+      last_words.insert(q.substr(q.find_last_of(" \n") + 1));
+    }
+    EXPECT_EQ(last_words.size(), 3u);
+  }
+}
+
+TEST(Demo, TooManyQuestionsIsAnError) {
+  EXPECT_THROW(make_demo_world(0, 3, 200, 41), Error);  // 10 objects × 4 modifiers × 6 values = 240
+  EXPECT_NO_THROW(make_demo_world(0, 3, 200, 40));
+  EXPECT_NO_THROW(make_demo_world(0, 3, 300, 84, true));  // 16 × 4 × 6 = 384
 }
 
 }  // namespace
