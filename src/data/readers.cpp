@@ -249,7 +249,7 @@ Dataset read_dataset(const std::string& path, const Tokenizer& tokenizer, const 
     std::vector<size_t> order(d.examples.size());
     std::iota(order.begin(), order.end(), 0);
     Rng rng(options.seed ^ 0x5eedda7aULL);
-    for (size_t i = order.size() - 1; i > 0; --i) std::swap(order[i], order[rng.below(i + 1)]);
+    shuffle(order, rng);
     order.resize(static_cast<size_t>(options.max_samples));
     std::sort(order.begin(), order.end());
     std::vector<Example> kept;

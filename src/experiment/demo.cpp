@@ -85,7 +85,7 @@ DemoWorld make_demo_world(uint64_t seed, int64_t n_tasks, int64_t train_per_task
           std::to_string(train_per_task + test_per_task) + " questions asked, the task has " +
               std::to_string(combos.size()) + " distinct ones",
           "demo task " + a.task, "ask for fewer training and test questions");
-    for (size_t i = combos.size() - 1; i > 0; --i) std::swap(combos[i], combos[rng.below(i + 1)]);  // Fisher–Yates
+    shuffle(combos, rng);
     DemoTask task{a.task, {}, {}};
     for (int64_t i = 0; i < train_per_task + test_per_task; ++i) {
       const Combo& c = combos[static_cast<size_t>(i)];

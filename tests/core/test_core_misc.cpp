@@ -1,6 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <map>
+#include <numeric>
+#include <vector>
 #include <filesystem>
 #include <fstream>
 
@@ -48,6 +52,37 @@ TEST(Rng, MomentsOfUniformAndNormal) {
   std::vector<int> counts(7, 0);
   for (int i = 0; i < 70000; ++i) counts[rng.below(7)]++;
   for (int c : counts) EXPECT_NEAR(c, 10000, 400);
+}
+
+// shuffle(): a permutation, each of the 6 orders of 3 items about equally often, and the very
+// order of the loop it replaced (so seeded data orders and resumed runs stay as they were).
+TEST(Rng, ShuffleIsAUniformPermutationInTheSeededOrder) {
+  Rng rng(11), ref_rng(11);
+  std::vector<int> v(50), ref(50);
+  std::iota(v.begin(), v.end(), 0);
+  ref = v;
+  shuffle(v, rng);
+  for (size_t i = ref.size() - 1; i > 0; --i) std::swap(ref[i], ref[ref_rng.below(i + 1)]);
+  EXPECT_EQ(v, ref);
+  std::vector<int> sorted = v;
+  std::sort(sorted.begin(), sorted.end());
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(sorted[static_cast<size_t>(i)], i);
+
+  std::map<std::vector<int>, int> counts;
+  for (int draw = 0; draw < 6000; ++draw) {
+    std::vector<int> three = {0, 1, 2};
+    shuffle(three, rng);
+    ++counts[three];
+  }
+  ASSERT_EQ(counts.size(), 6u);
+  for (const auto& [order, n] : counts) EXPECT_NEAR(n, 1000, 150);  // ±4.6 standard deviations
+
+  std::vector<int> empty, one = {7};
+  const auto before = rng.state();
+  shuffle(empty, rng);
+  shuffle(one, rng);
+  EXPECT_EQ(one, std::vector<int>{7});
+  EXPECT_EQ(rng.state(), before);  // nothing drawn for fewer than two items
 }
 
 TEST(Threads, OneOpenMpRuntimeForBlasAndOurLoops) {

@@ -2,7 +2,10 @@
 // so training can save and restore it for bit-exact resume.
 #pragma once
 #include <array>
+#include <cstddef>
 #include <cstdint>
+#include <utility>
+#include <vector>
 
 namespace sculpt {
 
@@ -21,5 +24,11 @@ class Rng {
  private:
   std::array<uint64_t, 4> s_{};
 };
+
+// Fisher–Yates shuffle in place: every order equally likely, the same order for the same RNG state.
+template <class T>
+void shuffle(std::vector<T>& items, Rng& rng) {
+  for (std::size_t i = items.size(); i > 1; --i) std::swap(items[i - 1], items[rng.below(i)]);
+}
 
 }  // namespace sculpt
