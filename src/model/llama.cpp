@@ -56,18 +56,19 @@ LlamaModel::LlamaModel(const ModelConfig& config) : config_(config) {
   layers_ = bind_layers(params_, config_.num_layers);
 }
 
+Tensor* find_parameter(std::vector<Parameter>& table, const std::string& name) {
+  for (auto& p : table)
+    if (p.name == name) return &p.value;
+  return nullptr;
+}
+
 std::vector<LayerWeights> bind_layers(std::vector<Parameter>& table, int64_t num_layers) {
-  auto find = [&](const std::string& name) -> Tensor* {
-    for (auto& p : table)
-      if (p.name == name) return &p.value;
-    return nullptr;
-  };
   auto required = [&](const std::string& name) {
-    if (Tensor* t = find(name)) return *t;
+    if (Tensor* t = find_parameter(table, name)) return *t;
     throw Error("no parameter named '" + name + "'", "model");
   };
   auto optional = [&](const std::string& name) {
-    Tensor* t = find(name);
+    Tensor* t = find_parameter(table, name);
     return t ? *t : Tensor();
   };
   std::vector<LayerWeights> layers;
@@ -96,8 +97,7 @@ std::vector<LayerWeights> bind_layers(std::vector<Parameter>& table, int64_t num
 }
 
 Tensor& LlamaModel::parameter(const std::string& name) {
-  for (auto& p : params_)
-    if (p.name == name) return p.value;
+  if (Tensor* t = find_parameter(params_, name)) return *t;
   throw Error("no parameter named '" + name + "'", "model");
 }
 

@@ -34,8 +34,7 @@ Gradients::Gradients(const LlamaModel& model) {
 }
 
 Tensor& Gradients::of(const std::string& name) {
-  for (auto& g : grads_)
-    if (g.name == name) return g.value;
+  if (Tensor* t = find_parameter(grads_, name)) return *t;
   throw Error("no gradient named '" + name + "'", "gradients");
 }
 

@@ -40,6 +40,9 @@ struct ParameterSpec {
 // Every parameter the config implies, in checkpoint order. A tied head has no lm_head entry.
 std::vector<ParameterSpec> parameter_specs(const ModelConfig& config);
 
+// The tensor named `name` in `table`, or nullptr.
+Tensor* find_parameter(std::vector<Parameter>& table, const std::string& name);
+
 // Each layer's tensors in `table` (HF names), bound once: the copies alias the table's storage.
 // Absent biases are empty tensors; an absent weight is an Error. The model binds its weights this
 // way, and Gradients its gradients, so the training step never looks a tensor up by name.
