@@ -26,7 +26,10 @@ void recount(const std::vector<Example>& examples, DatasetStats& stats) {
 Example build_example(const Tokenizer& tokenizer, const std::vector<Segment>& segments, const ExampleOptions& options,
                       const std::string& where, DatasetStats& stats) {
   Example ex;
-  if (tokenizer.adds_bos() && tokenizer.bos_id() >= 0) {
+  // BOS, unless the segments begin with it (a chat template that writes bos_token itself).
+  const bool segments_start_with_bos =
+      !segments.empty() && !segments[0].ids.empty() && segments[0].ids[0] == tokenizer.bos_id();
+  if (tokenizer.adds_bos() && tokenizer.bos_id() >= 0 && !segments_start_with_bos) {
     ex.tokens.push_back(tokenizer.bos_id());
     ex.target.push_back(0);
   }
@@ -50,7 +53,7 @@ Example build_example(const Tokenizer& tokenizer, const std::vector<Segment>& se
   const int64_t len = static_cast<int64_t>(ex.tokens.size());
   if (len > options.max_seq_len) {
     // Prompt region: after BOS up to the first target token.
-    const int64_t begin = tokenizer.adds_bos() ? 1 : 0;
+    const int64_t begin = !ex.tokens.empty() && ex.tokens[0] == tokenizer.bos_id() && tokenizer.bos_id() >= 0 ? 1 : 0;
     const int64_t first_target =
         std::find(ex.target.begin(), ex.target.end(), 1) - ex.target.begin();
     const int64_t excess = len - options.max_seq_len;

@@ -45,7 +45,17 @@ ChatTemplate chat_template_for_model(const std::string& model_path) {
   return ChatTemplate::plain;
 }
 
-std::vector<Segment> render_chat(const std::vector<ChatMessage>& messages, ChatTemplate tmpl, const Tokenizer& tok) {
+namespace {
+
+// Python's str.strip() / Jinja's |trim on the ASCII whitespace that templates meet.
+std::string trim(const std::string& s) {
+  const char* ws = " \t\n\r\f\v";
+  const size_t b = s.find_first_not_of(ws);
+  return b == std::string::npos ? "" : s.substr(b, s.find_last_not_of(ws) - b + 1);
+}
+
+// Every segment of the conversation, trailing non-target ones included.
+std::vector<Segment> render_all(const std::vector<ChatMessage>& messages, ChatTemplate tmpl, const Tokenizer& tok) {
   std::vector<Segment> out;
   auto text = [&](const std::string& s, bool target = false) { out.push_back({s, {}, target}); };
   auto eos = [&](bool target) {
@@ -53,10 +63,11 @@ std::vector<Segment> render_chat(const std::vector<ChatMessage>& messages, ChatT
   };
   switch (tmpl) {
     case ChatTemplate::llama3:
+      if (tok.bos_id() >= 0) out.push_back({"", {tok.bos_id()}, false});  // the template writes bos_token
       for (const auto& m : messages) {
         text("<|start_header_id|>" + m.role + "<|end_header_id|>\n\n");
         const bool a = m.role == "assistant";
-        text(m.content + "<|eot_id|>", a);
+        text(trim(m.content) + "<|eot_id|>", a);  // the Llama 3 template trims every message
       }
       break;
     case ChatTemplate::chatml:
@@ -98,9 +109,50 @@ std::vector<Segment> render_chat(const std::vector<ChatMessage>& messages, ChatT
         }
       }
   }
+  return out;
+}
+
+// What a template adds after the conversation to cue the assistant's reply.
+std::string generation_prompt(ChatTemplate tmpl) {
+  switch (tmpl) {
+    case ChatTemplate::llama3: return "<|start_header_id|>assistant<|end_header_id|>\n\n";
+    case ChatTemplate::chatml: return "<|im_start|>assistant\n";
+    case ChatTemplate::llama2: return "";
+    default: return "assistant:";
+  }
+}
+
+}  // namespace
+
+bool chat_template_always_cues(const std::string& model_path) {
+  const fs::path cfg = fs::path(model_path) / "tokenizer_config.json";
+  if (!fs::is_regular_file(cfg)) return false;
+  json j = json::parse(read_text_file(cfg.string()), nullptr, false);
+  if (j.is_discarded() || !j.contains("chat_template") || !j["chat_template"].is_string()) return false;
+  const std::string t = j["chat_template"].get<std::string>();
+  return t.find("add_generation_prompt") == std::string::npos && t.find("<|start_header_id|>assistant") != std::string::npos;
+}
+
+std::vector<Segment> render_chat(const std::vector<ChatMessage>& messages, ChatTemplate tmpl, const Tokenizer& tok) {
+  std::vector<Segment> out = render_all(messages, tmpl, tok);
   // Trailing non-target segments (a final newline) carry no loss; drop them.
   while (!out.empty() && !out.back().target) out.pop_back();
   return out;
+}
+
+std::vector<int32_t> chat_prompt_ids(const std::vector<ChatMessage>& messages, ChatTemplate tmpl, const Tokenizer& tok,
+                                     bool add_generation_prompt) {
+  check(tmpl != ChatTemplate::auto_detect, "chat_prompt_ids needs a resolved template");
+  std::vector<int32_t> ids;  // apply_chat_template adds no special tokens beyond the template's own
+  for (const Segment& s : render_all(messages, tmpl, tok)) {
+    const std::vector<int32_t> part = s.ids.empty() ? tok.encode(s.text) : s.ids;
+    ids.insert(ids.end(), part.begin(), part.end());
+  }
+  if (add_generation_prompt) {
+    const auto cue = tok.encode(generation_prompt(tmpl));
+    ids.insert(ids.end(), cue.begin(), cue.end());
+  }
+  return ids;
 }
 
 std::string cl_benchmark_prompt(const std::string& instruction, const std::vector<std::string>& labels,

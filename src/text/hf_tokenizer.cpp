@@ -454,12 +454,6 @@ std::string HfTokenizer::decode(const std::vector<int32_t>& ids, bool skip_speci
   for (const auto& d : decoders_) d->decode(tokens);
   std::string out;
   for (const auto& t : tokens) out += t;
-  if (clean_up_spaces_)
-    for (const char* from : {" .", " ?", " !", " ,", " ' ", " n't", " 'm", " 's", " 've", " 're"}) {
-      const std::string f(from);
-      const std::string to = f == " ' " ? "'" : f.substr(1);
-      out = replace_all(out, f, to);
-    }
   return out;
 }
 

@@ -57,8 +57,9 @@ void configure_hf_specials(HfTokenizer& tok, const fs::path& dir) {
     add_bos = cfg["add_bos_token"].get<bool>();
   if (bos < 0 && tok.template_adds_bos()) bos = tok.template_bos();
   tok.set_special_ids(bos, eos, add_bos && bos >= 0);
-  if (cfg.is_object() && cfg.contains("clean_up_tokenization_spaces") && cfg["clean_up_tokenization_spaces"].is_boolean())
-    tok.set_clean_up_spaces(cfg["clean_up_tokenization_spaces"].get<bool>());
+  // clean_up_tokenization_spaces is not applied: transformers (5.x) ignores it for BPE tokenizers,
+  // the only kind tokenizer.json loads here, since stripping the space before punctuation
+  // corrupts what BPE decodes (tests/interop/check_tokenizers.py holds decode to transformers').
 }
 
 void configure_sp_specials(SentencePieceTokenizer& tok, const fs::path& dir) {

@@ -1,5 +1,7 @@
 #include "sculpt/text/utf8.h"
 
+#include <algorithm>
+
 namespace sculpt {
 
 int utf8_sequence_length(unsigned char lead) {
@@ -49,17 +51,37 @@ bool utf8_valid(const std::string& text) {
   return true;
 }
 
+namespace {
+// Bytes of the longest prefix of a well-formed sequence at bytes[i] (its "maximal subpart",
+// Unicode §3.9 / table 3-7): 0 when bytes[i] cannot start one.
+size_t maximal_subpart_at(const std::string& bytes, size_t i) {
+  const auto lead = static_cast<unsigned char>(bytes[i]);
+  size_t n = 0;
+  unsigned char lo = 0x80, hi = 0xbf;  // the allowed range of the second byte
+  if (lead >= 0xc2 && lead <= 0xdf) n = 2;
+  else if (lead >= 0xe0 && lead <= 0xef) n = 3, lo = lead == 0xe0 ? 0xa0 : 0x80, hi = lead == 0xed ? 0x9f : 0xbf;
+  else if (lead >= 0xf0 && lead <= 0xf4) n = 4, lo = lead == 0xf0 ? 0x90 : 0x80, hi = lead == 0xf4 ? 0x8f : 0xbf;
+  else return 0;
+  size_t k = 1;
+  for (; k < n && i + k < bytes.size(); ++k) {
+    const auto c = static_cast<unsigned char>(bytes[i + k]);
+    if (k == 1 ? (c < lo || c > hi) : (c & 0xc0) != 0x80) break;
+  }
+  return k;
+}
+}  // namespace
+
 std::string utf8_lossy(const std::string& bytes) {
   std::string out;
   out.reserve(bytes.size());
   for (size_t i = 0; i < bytes.size();) {
-    size_t n = valid_sequence_at(bytes, i);
-    if (n == 0) {
-      out += "\xEF\xBF\xBD";
-      ++i;
-    } else {
+    const size_t n = valid_sequence_at(bytes, i);
+    if (n > 0) {
       out.append(bytes, i, n);
       i += n;
+    } else {
+      out += "\xEF\xBF\xBD";
+      i += std::max<size_t>(1, maximal_subpart_at(bytes, i));
     }
   }
   return out;

@@ -42,6 +42,14 @@ TEST(Utf8, SplitsValidatesAndRepairs) {
   EXPECT_FALSE(utf8_valid("\xed\xa0\x80"));  // surrogate
   EXPECT_FALSE(utf8_valid("\xc0\xaf"));      // overlong
   EXPECT_EQ(utf8_lossy("a\xffz"), "a\xEF\xBF\xBDz");
+  // One U+FFFD per maximal subpart (Unicode table 3-8; what Python's errors="replace" gives).
+  const std::string fffd = "\xEF\xBF\xBD";
+  EXPECT_EQ(utf8_lossy("\xE3\x81"), fffd);                      // a 3-byte sequence cut short
+  EXPECT_EQ(utf8_lossy("\xF0\x9F\x98z"), fffd + "z");            // a 4-byte one cut short
+  EXPECT_EQ(utf8_lossy("\xED\xA0\x80"), fffd + fffd + fffd);     // a surrogate: no valid prefix
+  EXPECT_EQ(utf8_lossy("\xE0\x80\xAF"), fffd + fffd + fffd);     // overlong
+  EXPECT_EQ(utf8_lossy("\xF4\x90\x80\x80"), fffd + fffd + fffd + fffd);  // above U+10FFFF
+  EXPECT_EQ(utf8_lossy("\xC3\xA9\xE2\x82"), "\xC3\xA9" + fffd);  // é then a cut-off €
   EXPECT_EQ(utf8_code_points("é😀"), (std::vector<uint32_t>{0xe9, 0x1f600}));
   EXPECT_EQ(utf8_encode(0x1f600), "😀");
 }

@@ -23,6 +23,9 @@ DataFormat data_format_from_name(const std::string& name);      // auto | jsonl 
 ChatTemplate chat_template_from_name(const std::string& name);  // auto | llama-2 | llama-3 | chatml | plain
 // The template a model's tokenizer_config.json chat_template implies (plain when none is recognised).
 ChatTemplate chat_template_for_model(const std::string& model_path);
+// True when the model's template appends the assistant cue without consulting
+// add_generation_prompt (some published Llama 3 templates do): prompts then always end with it.
+bool chat_template_always_cues(const std::string& model_path);
 
 struct ReaderOptions {
   DataFormat format = DataFormat::auto_detect;
@@ -42,6 +45,11 @@ struct ChatMessage {
   std::string role, content;
 };
 std::vector<Segment> render_chat(const std::vector<ChatMessage>& messages, ChatTemplate tmpl, const Tokenizer& tokenizer);
+// The ids of a whole conversation as the model's chat template renders it (BOS when the tokenizer
+// adds one), followed by the assistant cue when `add_generation_prompt`: what transformers'
+// apply_chat_template(messages, add_generation_prompt=...) gives for the built-in templates.
+std::vector<int32_t> chat_prompt_ids(const std::vector<ChatMessage>& messages, ChatTemplate tmpl, const Tokenizer& tokenizer,
+                                     bool add_generation_prompt);
 
 // The CL_Benchmark input text for one sentence.
 std::string cl_benchmark_prompt(const std::string& instruction, const std::vector<std::string>& labels,

@@ -32,9 +32,6 @@ class HfTokenizer : public Tokenizer {
   // True when the post-processor template starts with a special token (e.g. Llama 2's <s>).
   bool template_adds_bos() const { return template_bos_ >= 0; }
   int32_t template_bos() const { return template_bos_; }
-  // transformers' clean_up_tokenization_spaces (tokenizer_config.json): decode removes the
-  // space before punctuation and English contractions (" ." → ".", " n't" → "n't", ...).
-  void set_clean_up_spaces(bool on) { clean_up_spaces_ = on; }
 
   struct Step;  // one normalizer / pre-tokenizer / decoder step, defined in the .cpp
 
@@ -57,7 +54,6 @@ class HfTokenizer : public Tokenizer {
   bool byte_fallback_ = false, fuse_unk_ = false, ignore_merges_ = false;
   int32_t unk_id_ = -1;
   int32_t template_bos_ = -1;
-  bool clean_up_spaces_ = false;
   std::string path_;
 };
 

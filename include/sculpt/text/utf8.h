@@ -11,8 +11,8 @@ int utf8_sequence_length(unsigned char lead);
 // Splits into code-point strings; invalid bytes become one-byte pieces.
 std::vector<std::string> utf8_chars(const std::string& text);
 bool utf8_valid(const std::string& text);
-// Replaces invalid sequences with U+FFFD, each invalid byte once (as Rust's from_utf8_lossy
-// does for the common cases).
+// Replaces each maximal subpart of an ill-formed sequence with one U+FFFD, as Rust's
+// String::from_utf8_lossy (Hugging Face tokenizers' decoders) and Python's errors="replace" do.
 std::string utf8_lossy(const std::string& bytes);
 std::string utf8_encode(uint32_t code_point);
 // Decodes a valid UTF-8 string into code points.

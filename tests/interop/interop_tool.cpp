@@ -1,0 +1,121 @@
+// sculpt's side of the interop checks (tests/interop/*.py): the Python scripts run the Hugging
+// Face references in the reference environment and ask this tool for sculpt's answers on the
+// same inputs. Every command reads and writes JSON Lines or safetensors, nothing else.
+//   interop_tool encode TOKENIZER IN.jsonl OUT.jsonl
+//       IN lines {"text": str, "ids": [reference ids]}; OUT lines {"ids": encode(text),
+//       "model_ids": encode_for_model(text), "decoded": decode(ref ids), "decoded_skip": decode(ref ids, skip special)}
+//   interop_tool chat TOKENIZER TEMPLATE IN.jsonl OUT.jsonl
+//       IN lines {"messages": [...], "add_generation_prompt": bool}; OUT lines {"ids": [...]}
+//   interop_tool logits MODEL IN.jsonl OUT.safetensors
+//       IN lines {"ids": [...]}; OUT tensors logits_<i> (T_i, V), fp32
+//   interop_tool byte-tokenizer DIR        (writes sculpt's built-in byte tokenizer there)
+//   interop_tool greedy MODEL IN.jsonl N OUT.jsonl
+//       IN lines {"ids": [...]}; OUT lines {"ids": N greedy new tokens (no stop token)}
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "sculpt/data/readers.h"
+#include "sculpt/sculpt.h"
+#include "sculpt/text/byte_tokenizer.h"
+
+namespace {
+
+using json = nlohmann::json;
+
+std::vector<json> read_jsonl(const std::string& path) {
+  std::ifstream in(path);
+  sculpt::check(static_cast<bool>(in), "cannot open", path);
+  std::vector<json> rows;
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) rows.push_back(json::parse(line));
+  return rows;
+}
+
+void write_jsonl(const std::string& path, const std::vector<json>& rows) {
+  std::ofstream out(path);
+  // Invalid UTF-8 in a decode (a byte-fallback id alone) is written as U+FFFD, as Python reads it.
+  for (const auto& r : rows) out << r.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+}
+
+int encode(const std::string& tok_path, const std::string& in, const std::string& out) {
+  auto tok = sculpt::load_tokenizer(tok_path);
+  std::vector<json> rows;
+  for (const auto& r : read_jsonl(in)) {
+    const std::string text = r["text"].get<std::string>();
+    const auto ref = r["ids"].get<std::vector<int32_t>>();
+    json o;
+    o["ids"] = tok->encode(text);
+    o["model_ids"] = tok->encode_for_model(text);
+    o["decoded"] = tok->decode(ref);
+    o["decoded_skip"] = tok->decode(ref, /*skip_special=*/true);
+    rows.push_back(std::move(o));
+  }
+  write_jsonl(out, rows);
+  return 0;
+}
+
+int chat(const std::string& tok_path, const std::string& tmpl_name, const std::string& in, const std::string& out) {
+  auto tok = sculpt::load_tokenizer(tok_path);
+  const sculpt::ChatTemplate tmpl = tmpl_name == "auto" ? sculpt::chat_template_for_model(tok_path)
+                                                        : sculpt::chat_template_from_name(tmpl_name);
+  const bool always_cue = tmpl_name == "auto" && sculpt::chat_template_always_cues(tok_path);
+  std::vector<json> rows;
+  for (const auto& r : read_jsonl(in)) {
+    std::vector<sculpt::ChatMessage> messages;
+    for (const auto& m : r["messages"]) messages.push_back({m["role"], m["content"]});
+    rows.push_back({{"ids", sculpt::chat_prompt_ids(messages, tmpl, *tok, always_cue || r["add_generation_prompt"].get<bool>())}});
+  }
+  write_jsonl(out, rows);
+  return 0;
+}
+
+int logits(const std::string& model_path, const std::string& in, const std::string& out) {
+  const sculpt::LlamaModel model = sculpt::load_model(model_path);
+  std::vector<sculpt::Tensor> results;  // logits_i: (T_i, V)
+  for (const auto& r : read_jsonl(in)) {
+    const auto ids = r["ids"].get<std::vector<int32_t>>();
+    const auto seq = static_cast<int64_t>(ids.size());
+    sculpt::LlamaForward forward(model, 1, seq, seq);
+    sculpt::Tensor all = forward.logits_all(ids, 1, seq);  // (1, T, V)
+    results.push_back(all.reshape({seq, model.config().vocab_size}));
+  }
+  std::vector<sculpt::TensorToWrite> tensors;
+  std::vector<std::string> names;
+  for (size_t i = 0; i < results.size(); ++i) names.push_back("logits_" + std::to_string(i));
+  for (size_t i = 0; i < results.size(); ++i) tensors.push_back({names[i], &results[i]});
+  sculpt::write_safetensors(out, tensors);
+  return 0;
+}
+
+int greedy(const std::string& model_path, const std::string& in, int64_t n, const std::string& out) {
+  const sculpt::LlamaModel model = sculpt::load_model(model_path);
+  std::vector<std::vector<int32_t>> prompts;
+  for (const auto& r : read_jsonl(in)) prompts.push_back(r["ids"].get<std::vector<int32_t>>());
+  sculpt::GenerationOptions options;
+  options.max_new_tokens = n;  // no stop tokens: transformers' side runs with eos_token_id=None
+  std::vector<json> rows;
+  for (const auto& ids : sculpt::generate(model, prompts, options)) rows.push_back({{"ids", ids}});
+  write_jsonl(out, rows);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> a(argv + 1, argv + argc);
+  try {
+    if (a.size() == 4 && a[0] == "encode") return encode(a[1], a[2], a[3]);
+    if (a.size() == 5 && a[0] == "chat") return chat(a[1], a[2], a[3], a[4]);
+    if (a.size() == 2 && a[0] == "byte-tokenizer") return sculpt::write_byte_tokenizer(a[1]), 0;
+    if (a.size() == 4 && a[0] == "logits") return logits(a[1], a[2], a[3]);
+    if (a.size() == 5 && a[0] == "greedy") return greedy(a[1], a[2], std::stoll(a[3]), a[4]);
+  } catch (const sculpt::Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.one_line().c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "usage: interop_tool encode|chat|logits|greedy ... (see the header of interop_tool.cpp)\n");
+  return 2;
+}
