@@ -54,6 +54,35 @@ int64_t token_id(const json& j, const char* key) {
 }
 }  // namespace
 
+namespace {
+// Fields that change a Llama-family forward pass in transformers and that sculpt does not
+// implement: refused when set to anything but their neutral value, naming the field. Every other
+// field sculpt does not read is metadata for generation, training or the hub (use_cache,
+// initializer_range, attention_dropout, pretraining_tp: a training-time split of the same
+// matmul, ...), which transformers' own forward pass does not consult either.
+void reject_unsupported_fields(const json& j, const ModelConfig& c, const std::string& path) {
+  auto refuse = [&](const std::string& field, const std::string& why) {
+    throw Error("config field '" + field + "' = " + j[field].dump() + " is not supported", path, why);
+  };
+  for (const char* key : {"attn_logit_softcapping", "final_logit_softcapping", "num_local_experts", "num_experts"})
+    if (j.contains(key) && !j[key].is_null() && !(j[key].is_number() && j[key].get<double>() == 0))
+      refuse(key, "sculpt implements dense Llama, Mistral and Qwen2 models");
+  if (j.contains("partial_rotary_factor") && j["partial_rotary_factor"].is_number() &&
+      j["partial_rotary_factor"].get<double>() != 1.0)
+    refuse("partial_rotary_factor", "sculpt applies RoPE to the whole head");
+  if (j.contains("rope_interleaved") && j["rope_interleaved"].is_boolean() && j["rope_interleaved"].get<bool>())
+    refuse("rope_interleaved", "sculpt applies RoPE to rotated halves, as transformers' Llama does");
+  if (j.contains("layer_types") && j["layer_types"].is_array()) {
+    // One attention kind for every layer: full, or the sliding window the config sets.
+    const std::string want = c.sliding_window > 0 ? "sliding_attention" : "full_attention";
+    for (const auto& t : j["layer_types"])
+      if (!t.is_string() || t.get<std::string>() != want)
+        refuse("layer_types", "every layer must be " + want + " (sliding_window " +
+                                  std::to_string(c.sliding_window) + "); mixed attention layers are not supported");
+  }
+}
+}  // namespace
+
 ModelConfig read_hf_config(const std::string& path) {
   json j = json::parse(read_text_file(path), nullptr, false);
   if (j.is_discarded() || !j.is_object()) throw Error("not a JSON object", path, "config.json is corrupt");
@@ -81,7 +110,11 @@ ModelConfig read_hf_config(const std::string& path) {
                   path, "set head_dim explicitly or fix the sizes");
     c.max_position_embeddings = get_or<int64_t>(j, "max_position_embeddings", 2048);
     c.rms_norm_eps = get_or<double>(j, "rms_norm_eps", 1e-6);
-    c.rope_theta = get_or<double>(j, "rope_theta", 10000.0);
+    // transformers >= 5 writes rope_parameters {rope_theta, rope_type, factor, ...}; 4.x wrote
+    // rope_theta and rope_scaling at the top level. Both are read, the newer one first.
+    const bool rope_parameters = j.contains("rope_parameters") && j["rope_parameters"].is_object();
+    const json& rope = rope_parameters ? j["rope_parameters"] : j;
+    c.rope_theta = get_or<double>(rope, "rope_theta", get_or<double>(j, "rope_theta", 10000.0));
     c.tie_word_embeddings = get_or<bool>(j, "tie_word_embeddings", false);
     if (c.model_type == "qwen2") {
       c.qkv_bias = true;  // Qwen2 always has q/k/v biases and no output bias
@@ -93,11 +126,14 @@ ModelConfig read_hf_config(const std::string& path) {
     if (sliding) c.sliding_window = get_or<int64_t>(j, "sliding_window", 0);
     c.bos_token_id = token_id(j, "bos_token_id");
     c.eos_token_id = token_id(j, "eos_token_id");
-    c.torch_dtype = get_or<std::string>(j, "torch_dtype", "float32");
+    c.torch_dtype = get_or<std::string>(j, "dtype", get_or<std::string>(j, "torch_dtype", "float32"));  // 5.x, 4.x
+    reject_unsupported_fields(j, c, path);
     std::string act = get_or<std::string>(j, "hidden_act", "silu");
     if (act != "silu") throw Error("unsupported hidden_act '" + act + "'", path, "only SwiGLU (silu) is supported");
-    if (j.contains("rope_scaling") && j["rope_scaling"].is_object()) {
-      const json& rs = j["rope_scaling"];
+    const json* scaling = rope_parameters ? &j["rope_parameters"]
+                          : j.contains("rope_scaling") && j["rope_scaling"].is_object() ? &j["rope_scaling"] : nullptr;
+    if (scaling) {
+      const json& rs = *scaling;
       c.rope_scaling.type = get_or<std::string>(rs, "rope_type", get_or<std::string>(rs, "type", ""));
       c.rope_scaling.factor = get_or<double>(rs, "factor", 1.0);
       c.rope_scaling.low_freq_factor = get_or<double>(rs, "low_freq_factor", 1.0);

@@ -90,6 +90,33 @@ TEST(HfConfigErrors, EachProblemIsNamed) {
   expect_error(std::string(R"({"model_type": "llama", "rope_scaling": {"rope_type": "yarn", "factor": 2}, )") + kBase + "}",
                "rope_scaling type 'yarn'");
   expect_error(std::string(R"({"model_type": "llama", "rms_norm_eps": "x", )") + kBase + "}", "wrong type");
+  // Fields of newer transformers that would change the forward pass are refused by name.
+  expect_error(std::string(R"({"model_type": "llama", "rope_parameters": {"rope_type": "yarn", "rope_theta": 1e4}, )") +
+                   kBase + "}",
+               "rope_scaling type 'yarn'");
+  expect_error(std::string(R"({"model_type": "qwen2", "use_sliding_window": true, "sliding_window": 8,
+                 "layer_types": ["sliding_attention", "full_attention"], )") + kBase + "}",
+               "config field 'layer_types' = [\"sliding_attention\",\"full_attention\"] is not supported");
+  expect_error(std::string(R"({"model_type": "llama", "final_logit_softcapping": 30.0, )") + kBase + "}",
+               "config field 'final_logit_softcapping' = 30.0 is not supported");
+  expect_error(std::string(R"({"model_type": "llama", "partial_rotary_factor": 0.5, )") + kBase + "}",
+               "'partial_rotary_factor'");
+  expect_error(std::string(R"({"model_type": "llama", "rope_interleaved": true, )") + kBase + "}", "'rope_interleaved'");
+}
+
+// transformers >= 5 writes rope_parameters and dtype where 4.x wrote rope_theta, rope_scaling and
+// torch_dtype; both spellings load the same model.
+TEST(HfConfig, ReadsTransformers5RopeParameters) {
+  testing::TempDir dir;
+  const ModelConfig c = read_hf_config(write_config(dir, std::string(R"({"model_type": "llama", "dtype": "bfloat16",
+      "rope_parameters": {"rope_type": "llama3", "rope_theta": 500000.0, "factor": 8.0, "low_freq_factor": 1.0,
+      "high_freq_factor": 4.0, "original_max_position_embeddings": 64},
+      "layer_types": ["full_attention", "full_attention"], "use_cache": true, "pretraining_tp": 1, )") + kBase + "}"));
+  EXPECT_EQ(c.rope_theta, 500000.0);
+  EXPECT_EQ(c.rope_scaling.type, "llama3");
+  EXPECT_EQ(c.rope_scaling.factor, 8.0);
+  EXPECT_EQ(c.rope_scaling.original_max_position_embeddings, 64);
+  EXPECT_EQ(c.torch_dtype, "bfloat16");
 }
 
 }  // namespace
