@@ -1,5 +1,8 @@
 #include "train_flags.h"
 
+#include "sculpt/core/error.h"
+#include "sculpt/io/safetensors.h"
+
 namespace sculpt::cli {
 
 void add_train_option_flags(CLI::App* cmd, TrainOptions& t) {
@@ -29,6 +32,17 @@ void add_train_option_flags(CLI::App* cmd, TrainOptions& t) {
       ->default_str("auto");
   cmd->add_option("--save-dtype", t.save_dtype, "dtype of the exported weights (default: the input's)")
       ->check(CLI::IsMember({"f32", "bf16", "f16"}));
+  cmd->add_option("--max-shard-size", t.max_shard_size,
+                  "Largest safetensors file of the export; above it, shards plus an index (as transformers' max_shard_size: 500MB, 2GB, 10KiB)")
+      ->capture_default_str()
+      ->check([](const std::string& s) {
+        try {
+          parse_byte_size(s);
+          return std::string();
+        } catch (const Error& e) {
+          return e.one_line();
+        }
+      });
   cmd->add_option("--logging-steps", t.logging_steps, "Print a progress line every N steps")->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--eval-steps", t.eval_steps, "Evaluate every N steps (and always at the end)")->check(CLI::NonNegativeNumber);
 }
@@ -50,6 +64,7 @@ nlohmann::json train_options_json(const TrainOptions& t) {
           {"max_grad_norm", t.max_grad_norm},
           {"seed", t.seed},
           {"save_steps", t.save_steps},
+          {"max_shard_size", t.max_shard_size},
           {"save_total_limit", t.save_total_limit},
           {"eval_steps", t.eval_steps}};
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -219,6 +220,22 @@ void write_safetensors(const std::string& path, const std::vector<TensorToWrite>
       out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     }
   });
+}
+
+uint64_t parse_byte_size(const std::string& text) {
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  std::string unit = text.substr(digits);
+  for (char& ch : unit) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  static const std::map<std::string, uint64_t> units = {
+      {"", 1},           {"B", 1},           {"KB", 1000ull},    {"MB", 1000000ull}, {"GB", 1000000000ull},
+      {"KIB", 1ull << 10}, {"MIB", 1ull << 20}, {"GIB", 1ull << 30}};
+  const auto u = units.find(unit);
+  if (digits == 0 || digits > 12 || u == units.end())
+    throw Error("not a size: '" + text + "'", "--max-shard-size", "write a byte count with a unit: 500MB, 2GB, 10KiB");
+  const uint64_t n = std::stoull(text.substr(0, digits)) * u->second;
+  if (n == 0) throw Error("size must be positive: '" + text + "'", "--max-shard-size");
+  return n;
 }
 
 void write_checkpoint_shards(const std::string& dir, const std::vector<TensorToWrite>& tensors,

@@ -12,6 +12,7 @@
 
 #include "sculpt/core/atomic_file.h"
 #include "sculpt/core/error.h"
+#include "sculpt/io/safetensors.h"
 #include "sculpt/core/log.h"
 #include "sculpt/core/threads.h"
 #include "sculpt/data/batching.h"
@@ -203,7 +204,7 @@ TrainResult run_training(LlamaModel& model, const Tokenizer& tokenizer, const st
   const fs::path final_dir = out / "final", tmp = out / ("final.tmp-" + std::to_string(::getpid()));
   fs::remove_all(tmp);
   fs::create_directories(tmp);
-  save_model_hf(model, tmp.string(), parse_dtype(o.save_dtype, model.source_dtype));
+  save_model_hf(model, tmp.string(), parse_dtype(o.save_dtype, model.source_dtype), parse_byte_size(o.max_shard_size));
   copy_tokenizer_files(o.model_path, tokenizer, tmp.string());
   fs::remove_all(final_dir);
   fs::rename(tmp, final_dir);

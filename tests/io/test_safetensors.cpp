@@ -101,3 +101,17 @@ TEST(Safetensors, ReadsFilesWrittenByThePythonGenerator) {
 
 }  // namespace
 }  // namespace sculpt
+
+namespace sculpt {
+namespace {
+TEST(ByteSize, ReadsTransformersStyleSizes) {
+  EXPECT_EQ(parse_byte_size("2GB"), 2000000000ull);
+  EXPECT_EQ(parse_byte_size("500MB"), 500000000ull);
+  EXPECT_EQ(parse_byte_size("100kb"), 100000ull);
+  EXPECT_EQ(parse_byte_size("10KiB"), 10240ull);
+  EXPECT_EQ(parse_byte_size("1GiB"), 1ull << 30);
+  EXPECT_EQ(parse_byte_size("4096"), 4096ull);
+  for (const char* bad : {"", "GB", "2 GB", "2TB", "-1GB", "0MB", "1.5GB"}) EXPECT_THROW(parse_byte_size(bad), Error) << bad;
+}
+}  // namespace
+}  // namespace sculpt

@@ -31,6 +31,7 @@ struct TrainOptions {
   int64_t save_total_limit = 2;  // complete checkpoints kept
   std::string resume;            // "" none, "auto" newest complete checkpoint, or a checkpoint directory
   std::string save_dtype;        // "" = the input dtype
+  std::string max_shard_size = "2GB";  // exported safetensors above this are sharded with an index
   int64_t logging_steps = 1;
   int64_t eval_steps = 0;        // > 0: evaluate every N steps (and at the end)
 };
