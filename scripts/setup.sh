@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# One step from a fresh clone to a built sculpt: Debian packages (and the npm reference
-# tokenizers the tests compare against), then a Release build in build/.
+# One step from a fresh clone to a built sculpt: Debian packages, then a Release build in build/.
+# (The tests' Python references are a separate step: scripts/reference-env.sh.)
 # Extra CMake flags: SCULPT_CMAKE_ARGS="-DSCULPT_WERROR=ON" bash scripts/setup.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."

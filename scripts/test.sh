@@ -10,6 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
+bash scripts/reference-env.sh  # the interop tests run in it (seconds when it exists)
 # shellcheck disable=SC2086
 cmake -S . -B build-asan -DSCULPT_SANITIZE=ON -DSCULPT_SIMD_CLONES=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-Og -g1" ${SCULPT_CMAKE_ARGS:-} >/dev/null

@@ -26,7 +26,7 @@ inline std::string shared_dir(const std::string& rel = "") {
 #define SCULPT_REQUIRE_PATH(path)                                                                         \
   do {                                                                                                    \
     if (!std::filesystem::exists(path))                                                                   \
-      GTEST_SKIP() << "skipped: " << (path) << " is absent (needs ../shared or the npm references; see " \
+      GTEST_SKIP() << "skipped: " << (path) << " is absent (needs ../shared; see "                          \
                    << "README 'Development')";                                                            \
   } while (0)
 

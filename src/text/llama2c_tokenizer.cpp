@@ -41,6 +41,7 @@ Llama2cTokenizer::Llama2cTokenizer(const std::string& path, bool sentencepiece_w
 }
 
 std::vector<int32_t> Llama2cTokenizer::encode(const std::string& raw) const {
+  if (!utf8_valid(raw)) throw Error("text is not valid UTF-8", "llama2.c tokenizer", "convert the input to UTF-8");
   std::vector<int32_t> ids;
   std::string text;
   if (sentencepiece_whitespace_) {

@@ -3,6 +3,7 @@
 #include <sentencepiece_processor.h>
 
 #include "sculpt/core/error.h"
+#include "sculpt/text/utf8.h"
 
 namespace sculpt {
 
@@ -18,6 +19,8 @@ SentencePieceTokenizer::SentencePieceTokenizer(const std::string& model_path)
 SentencePieceTokenizer::~SentencePieceTokenizer() = default;
 
 std::vector<int32_t> SentencePieceTokenizer::encode(const std::string& text) const {
+  // Refused like every tokenizer here (libsentencepiece would silently replace the bytes).
+  if (!utf8_valid(text)) throw Error("text is not valid UTF-8", path_, "convert the input to UTF-8");
   std::vector<int> ids;
   const auto status = sp_->Encode(text, &ids);
   if (!status.ok()) throw Error("SentencePiece encode failed: " + status.ToString(), path_);

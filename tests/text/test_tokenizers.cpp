@@ -89,11 +89,30 @@ TEST(Tokenizer, ByteTokenizerRoundTripsAnyUtf8) {
   EXPECT_EQ(first, (std::vector<int32_t>{'A', 'B'}));
 }
 
-TEST(Tokenizer, InvalidUtf8IsAClearError) {
+// Every kind refuses text that is not UTF-8 (Hugging Face cannot receive it either: Python
+// strings hold code points) and decodes to valid UTF-8, U+FFFD standing for a partial character.
+TEST(Tokenizer, InvalidUtf8IsAClearErrorForEveryKind) {
   testing::TempDir dir;
   write_byte_tokenizer(dir.path.string());
-  auto tok = load_tokenizer(dir.path.string());
-  EXPECT_THROW(tok->encode("bad \xff byte"), Error);
+  std::vector<std::unique_ptr<Tokenizer>> kinds;
+  kinds.push_back(load_tokenizer(dir.path.string()));
+  const std::string stories = testing::shared_dir("models/stories260K");
+  if (std::filesystem::exists(stories)) {
+    kinds.push_back(load_tokenizer(stories + "/hf"));                                      // sentencepiece
+    kinds.push_back(load_tokenizer(stories + "/stories260K.bin", stories + "/tok512.bin"));  // llama2c
+  }
+  for (const auto& tok : kinds)
+    for (const char* bad : {"bad \xff byte", "cut \xE3\x81", "surrogate \xED\xA0\x80", "overlong \xC0\xAF"}) {
+      try {
+        tok->encode(bad);
+        ADD_FAILURE() << tok->kind() << " accepted " << bad;
+      } catch (const Error& e) {
+        EXPECT_NE(e.one_line().find("text is not valid UTF-8"), std::string::npos) << e.one_line();
+      }
+    }
+  // The byte tokenizer's ids are bytes: the first two bytes of "日" decode to one U+FFFD.
+  EXPECT_EQ(kinds[0]->decode({0xE6, 0x97}), "\xEF\xBF\xBD");
+  EXPECT_EQ(kinds[0]->decode({'a', 0xE6, 0x97, 0xA5}), "a\xE6\x97\xA5");
 }
 
 TEST(Tokenizer, CorruptFilesGiveClearErrors) {
