@@ -4,6 +4,8 @@
 process runs with their min–max; the variants are interleaved round by round so that the
 machine's drift over minutes hits all of them alike. PyTorch (Debian's python3-torch) is timed
 in several threading set-ups and its fastest is the baseline.
+PyTorch 2.x from the reference environment is timed beside it (eager, torch.compile, bf16 autocast),
+and sculpt's OSFT is run against PEFT's OSF (bench/peft_osf.py).
    /usr/bin/python3 bench/benchmarks.py --build build-bench [--rounds 5] [--output BENCHMARKS.md]"""
 import argparse
 import datetime
@@ -17,6 +19,11 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
 TORCH_SETUPS = [(1, 1), (1, 2), (2, 1), (2, 2)]  # (torch threads, OpenBLAS threads)
+# Today's PyTorch from the reference environment (scripts/reference-env.sh): its own BLAS, so only
+# torch's threads vary; torch.compile and bf16 autocast as further set-ups (bf16 reported apart).
+REF_PY = os.path.join(ROOT, ".reference-env", "bin", "python")
+MODERN_SETUPS = {"eager 1": (1, []), "eager 2": (2, []), "compile 2": (2, ["--compile"]),
+                 "bf16 eager 2": (2, ["--bf16"]), "bf16 compile 2": (2, ["--compile", "--bf16"])}
 
 p = argparse.ArgumentParser()
 p.add_argument("--build", default="build-bench")
@@ -47,6 +54,12 @@ def torch_step(setup, *args, steps=None):
     t, b = setup
     return run_json(["/usr/bin/python3", "torch_train_step.py", "--steps", str(steps or a.steps), "--threads", str(t),
                      *args], {"OMP_NUM_THREADS": str(t), "OPENBLAS_NUM_THREADS": str(b)})
+
+
+def modern_step(name, steps=None):
+    t, flags = MODERN_SETUPS[name]
+    return run_json([REF_PY, "torch_train_step.py", "--steps", str(steps or a.steps), "--threads", str(t), *flags],
+                    {"OMP_NUM_THREADS": str(t)})
 
 
 class Figure:
@@ -94,8 +107,19 @@ for r in range(a.rounds):
         step_ms[f"torch {setup[0]}/{setup[1]}"].add(out["median_ms"])
         rss["torch"].add(out["peak_rss_kib"] / 1024)
     svd_ms["torch"].add(run_json(["/usr/bin/python3", "torch_svd.py"], {"OMP_NUM_THREADS": "2"})["svd_ms"])
+    for name in MODERN_SETUPS:
+        out = modern_step(name)
+        step_ms[f"torch2 {name}"].add(out["median_ms"])
+        rss["torch2"].add(out["peak_rss_kib"] / 1024)
+        modern_version = out["torch"]
 torch_best = min(TORCH_SETUPS, key=lambda s: step_ms[f"torch {s[0]}/{s[1]}"].median)
 torch_key = f"torch {torch_best[0]}/{torch_best[1]}"
+modern_key = min((f"torch2 {n}" for n in MODERN_SETUPS if "bf16" not in n), key=lambda k: step_ms[k].median)
+modern_bf16_key = min((f"torch2 {n}" for n in MODERN_SETUPS if "bf16" in n), key=lambda k: step_ms[k].median)
+
+# --- 1b. sculpt's OSFT update mode against PEFT's OSFConfig (same model, data, targets, rank) ---
+log("OSFT against PEFT's OSF (bench/peft_osf.py)")
+peft_osf = run_json([REF_PY, "peft_osf.py", "--sculpt", os.path.join(build, "sculpt"), "--steps", "20", "--threads", "2"])
 
 
 def paired(numerator, denominator):
@@ -213,7 +237,15 @@ def per_round(f):
     return f"; per round {f.text(fmt='{:.3f}')}"
 
 
+vs_modern = paired(plain, step_ms[modern_key])
+vs_modern_bf16 = paired(plain, step_ms[modern_bf16_key])
 rows = [
+    (f"Plain fine-tuning step, sculpt / fastest PyTorch {modern_version} fp32 (eager or torch.compile)",
+     f"{plain.text(unit=' ms')} vs {step_ms[modern_key].text(unit=' ms')} ({modern_key}){per_round(vs_modern)}",
+     vs_modern.median, "≤ 0.67", vs_modern.median <= 0.67),
+    (f"Plain step, sculpt fp32 / fastest PyTorch {modern_version} bf16 autocast (reported apart: not the same arithmetic)",
+     f"{plain.text(unit=' ms')} vs {step_ms[modern_bf16_key].text(unit=' ms')} ({modern_bf16_key}){per_round(vs_modern_bf16)}",
+     vs_modern_bf16.median, "–", None),
     ("Plain fine-tuning step, sculpt / fastest PyTorch", f"{plain.text(unit=' ms')} vs {tb.text(unit=' ms')} "
      f"({torch_key} threads){per_round(vs_torch)}", vs_torch.median, "≤ 0.67", vs_torch.median <= 0.67),
     ("GEMMs alone / fastest PyTorch step (the floor of the ratio above with OpenBLAS's sgemm)",
@@ -253,6 +285,8 @@ lines = [
     f"- sculpt: Release build (g++ {gxx}), OpenMP, OpenBLAS {openblas} (OpenMP build), 2 threads",
     f"- PyTorch {torch_version} (Debian python3-torch, CPU), "
     f"timed with torch/OpenBLAS threads {', '.join(f'{t}/{b}' for t, b in TORCH_SETUPS)}; fastest: {torch_key}",
+    f"- PyTorch {modern_version} (PyPI, the reference environment `scripts/reference-env.sh`), timed as "
+    f"{', '.join(MODERN_SETUPS)} (torch threads; torch.compile; bf16 autocast); fastest fp32: {modern_key}",
     f"- OpenBLAS sgemm peak on this machine (2048³, 2 threads): {peak_gflops:.0f} GFLOP/s",
     "",
     "## Method",
@@ -312,6 +346,19 @@ lines += [f"| {v:.1f} % | {k} |" for k, v in sorted(profile_groups.items(), key=
     ["| – | perf not available |"]
 lines += ["", "| share of samples | library | function |", "|---|---|---|"]
 lines += [f"| {pct:.1f} % | {dso} | `{sym}` |" for pct, dso, sym in profile_rows[:20]]
+ps, pp = peft_osf["sculpt"], peft_osf["peft"]
+lines += ["", "## OSFT side by side with PEFT's OSF", "",
+          f"`bench/peft_osf.py`: models/sculpt-base-small, the 64 records of examples/data/colors.jsonl as one "
+          f"batch per step (the same data and order by construction; step 1's loss agrees: "
+          f"{ps['first_loss']:.6f} vs {pp['first_loss']:.6f}), {peft_osf['steps']} steps of AdamW (lr 1e-4, "
+          "β 0.9/0.95, clip 1.0), q/k/v/o/gate/up/down of every layer targeted with the top half of each one's "
+          "singular directions frozen, nothing else trained; sculpt `--method osft --osft-mode update "
+          "--effective-rank 0.5 --freeze-non-targets`, PEFT `OSFConfig(effective_rank=0.5)` (PyTorch "
+          f"{modern_version}), {peft_osf['threads']} threads each, one run. Leak: max over the 42 matrices of "
+          "‖U_kᵀ ΔW‖ / ‖ΔW‖ (left) and ‖ΔW V_k‖ / ‖ΔW‖ (right), from each one's saved weights, float64.", "",
+          "| | step time | peak RSS | loss after the last step | leak left | leak right |", "|---|---|---|---|---|---|"]
+lines += [f"| {n} | {s['step_ms']:.0f} ms | {s['peak_rss_mib']:.0f} MiB | {s['final_loss']:.4f} | "
+          f"{s['leak_u']:.2e} | {s['leak_v']:.2e} |" for n, s in (("sculpt", ps), ("PEFT OSF", pp))]
 lines += ["", "## All step timings (ms)", "", "| variant | median (min–max) |", "|---|---|"]
 lines += [f"| {k} | {v.text()} |" for k, v in step_ms.items()]
 with open(a.output + ".tmp", "w") as f:
