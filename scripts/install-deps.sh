@@ -4,7 +4,7 @@
 # references of the interop tests come from PyPI through scripts/reference-env.sh.
 set -euo pipefail
 packages=(
-  build-essential cmake pkg-config git
+  build-essential cmake pkg-config git ccache   # ccache: builds reuse work across clones
   libopenblas-openmp-dev liblapacke-dev      # BLAS/LAPACK, OpenMP build (one threading runtime)
   nlohmann-json3-dev libcli11-dev libpcre2-dev libsentencepiece-dev
   libgtest-dev libbenchmark-dev

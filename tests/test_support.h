@@ -13,14 +13,25 @@
 
 namespace sculpt::testing {
 
-inline std::string fixtures(const std::string& rel = "") { return std::string(SCULPT_FIXTURES_DIR) + "/" + rel; }
-inline std::string source_dir(const std::string& rel = "") { return std::string(SCULPT_SOURCE_DIR) + "/" + rel; }
+// A path given relative to the running test binary's directory, made absolute. The build passes
+// the source tree, ../shared and the sculpt binary as such relative paths (SCULPT_*_FROM_BINARY),
+// so that no compile command holds an absolute path and a second clone's build reuses the compiler
+// cache (cmake/Ccache.cmake).
+inline std::string from_test_binary(const char* rel) {
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe");
+  return std::filesystem::weakly_canonical(exe.parent_path() / rel).string();
+}
+
+inline std::string source_dir(const std::string& rel = "") {
+  return from_test_binary(SCULPT_SOURCE_DIR_FROM_BINARY) + "/" + rel;
+}
+inline std::string fixtures(const std::string& rel = "") { return source_dir("tests/fixtures/" + rel); }
 
 // ../shared beside the checkout (CI has it; a plain clone does not). SCULPT_SHARED_DIR in the
 // environment overrides.
 inline std::string shared_dir(const std::string& rel = "") {
   const char* env = std::getenv("SCULPT_SHARED_DIR");
-  return std::string(env ? env : SCULPT_SHARED_DIR) + "/" + rel;
+  return (env ? std::string(env) : from_test_binary(SCULPT_SHARED_DIR_FROM_BINARY)) + "/" + rel;
 }
 
 #define SCULPT_REQUIRE_PATH(path)                                                                         \

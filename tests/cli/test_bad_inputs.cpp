@@ -25,7 +25,8 @@ struct Result {
 
 // Runs `sculpt ARGS` with stdout discarded; stderr and the exit code come back.
 Result run(const std::string& args) {
-  const std::string cmd = std::string(SCULPT_BINARY) + " " + args + " 2>&1 1>/dev/null";
+  const std::string binary = sculpt::testing::from_test_binary(SCULPT_BINARY_FROM_BINARY);
+  const std::string cmd = binary + " " + args + " 2>&1 1>/dev/null";
   Result r;
   FILE* p = ::popen(cmd.c_str(), "r");
   std::array<char, 4096> buf{};
@@ -247,7 +248,7 @@ TEST_F(Catalogue, ClTasks) {
 
 TEST_F(Catalogue, Options) {
   const std::string good = (dir->path / "good").string();
-  const std::string data = std::string(SCULPT_SOURCE_DIR) + "/examples/data/colors.jsonl";
+  const std::string data = sculpt::testing::source_dir("examples/data/colors.jsonl");
   const std::string train = "train -q --max-steps 1 --model " + good + " --data " + data + " --output-dir ";
   expect_error(run(train + (dir->path / "o1").string() + " --method osft --unfreeze-rank-ratio 0.5 --effective-rank 3"),
                "rank policy: --unfreeze-rank-ratio and --effective-rank both given (hint: they say the same thing in two "
@@ -269,7 +270,7 @@ TEST_F(Catalogue, Options) {
 }
 
 TEST_F(Catalogue, DivergingLossStopsWithTheLastCheckpointIntact) {
-  const std::string data = std::string(SCULPT_SOURCE_DIR) + "/examples/data/colors.jsonl";
+  const std::string data = sculpt::testing::source_dir("examples/data/colors.jsonl");
   const fs::path out = dir->path / "diverge";
   const Result r = run("train -q --model " + (dir->path / "good").string() + " --data " + data + " --output-dir " +
                        out.string() + " --max-steps 200 --save-steps 1 --learning-rate 1e30 --max-grad-norm 0 --effective-batch-size 2");
