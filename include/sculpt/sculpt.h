@@ -3,6 +3,7 @@
 #include "sculpt/core/error.h"
 #include "sculpt/core/tensor.h"
 #include "sculpt/core/threads.h"
+#include "sculpt/io/gguf.h"
 #include "sculpt/io/model_config.h"
 #include "sculpt/io/safetensors.h"
 #include "sculpt/model/forward.h"

