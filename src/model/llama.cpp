@@ -2,9 +2,12 @@
 
 #include <cmath>
 #include <filesystem>
+#include <set>
 
 #include "sculpt/core/atomic_file.h"
 #include "sculpt/core/error.h"
+#include "sculpt/io/gguf.h"
+#include "sculpt/io/gguf_llama.h"
 #include "sculpt/io/llama2c.h"
 #include "sculpt/io/safetensors.h"
 
@@ -157,15 +160,47 @@ LlamaModel load_llama2c_file(const std::string& path) {
   }
   return model;
 }
+// A llama.cpp GGUF file: every tensor dequantized to fp32 (the weights sculpt trains), under its
+// Hugging Face name, with the converter's q/k row permutation undone.
+LlamaModel load_gguf_file(const std::string& path) {
+  GgufFile file(path);
+  LlamaModel model(gguf_model_config(file));
+  const ModelConfig& c = model.config();
+  std::set<std::string> expected;
+  for (auto& p : model.parameters()) {
+    const std::string name = gguf_tensor_name(p.name);
+    expected.insert(name);
+    const GgufTensorInfo* info = file.find_tensor(name);
+    if (!info)
+      throw Error("tensor '" + name + "' is missing", path,
+                  "the file's tensors do not match its " + c.model_type + " metadata (block_count, biases)");
+    if (info->shape() != p.value.shape())
+      throw Error("tensor '" + name + "' has shape " + shape_to_string(info->shape()) + " but the metadata implies " +
+                      shape_to_string(p.value.shape()),
+                  path, "the file's tensors do not match its metadata");
+    Tensor loaded = file.read_f32(*info);
+    check_finite(loaded, name, path);
+    if (gguf_rows_permuted(c, p.name)) gguf_unpermute_rows(loaded, c.head_dim);
+    p.value.copy_from(loaded);
+  }
+  for (const auto& t : file.tensors())
+    if (!expected.count(t.name))
+      throw Error("tensor '" + t.name + "' is not part of a " + c.model_type + " model with this metadata", path,
+                  "the file holds parts sculpt does not implement; it reads llama, mistral and qwen2 models");
+  return model;
+}
 }  // namespace
+
+bool is_gguf_model(const std::string& path) { return fs::is_regular_file(path) && is_gguf_file(path); }
 
 LlamaModel load_model(const std::string& path) {
   check(fs::exists(path), "no such file or directory", path, "check the --model path");
+  if (is_gguf_model(path)) return load_gguf_file(path);
   if (is_llama2c_checkpoint(path)) return load_llama2c_file(path);
   if (fs::is_directory(path)) return load_hf_directory(path);
   if (fs::path(path).extension() == ".safetensors") return load_hf_directory(fs::path(path).parent_path().string());
   throw Error("unrecognised model path", path,
-              "expected a Hugging Face directory, a .safetensors file next to config.json, or a llama2.c .bin");
+              "expected a Hugging Face directory, a .safetensors file next to config.json, a GGUF file or a llama2.c .bin");
 }
 
 void init_random(LlamaModel& model, Rng& rng, float stddev) {

@@ -261,8 +261,10 @@ int32_t token_id(const json& value, const std::string& token, const std::string&
 }
 }  // namespace
 
-HfTokenizer::HfTokenizer(const std::string& path) : path_(path) {
-  json j = json::parse(read_text_file(path), nullptr, false);
+HfTokenizer::HfTokenizer(const std::string& path) : HfTokenizer(FromText{}, read_text_file(path), path) {}
+
+HfTokenizer::HfTokenizer(FromText, const std::string& text, const std::string& path) : path_(path) {
+  json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) throw Error("not a JSON object", path, "tokenizer.json is corrupt");
   try {
     const json& model = j.at("model");

@@ -3,6 +3,8 @@
 
 #include "sculpt/core/atomic_file.h"
 #include "sculpt/core/error.h"
+#include "sculpt/io/gguf.h"
+#include "sculpt/text/gguf_tokenizer.h"
 #include "sculpt/text/hf_tokenizer.h"
 #include "sculpt/text/llama2c_tokenizer.h"
 #include "sculpt/text/sentencepiece_tokenizer.h"
@@ -71,6 +73,7 @@ void configure_sp_specials(SentencePieceTokenizer& tok, const fs::path& dir) {
 std::unique_ptr<Tokenizer> load_file(const fs::path& file, bool prefer_sentencepiece = true) {
   const std::string name = file.filename().string();
   const fs::path dir = file.has_parent_path() ? file.parent_path() : fs::path(".");
+  if (is_gguf_file(file.string())) return gguf_tokenizer(file.string());
   if (file.extension() == ".json") {
     auto tok = std::make_unique<HfTokenizer>(file.string());
     configure_hf_specials(*tok, dir);
@@ -90,7 +93,7 @@ std::unique_ptr<Tokenizer> load_file(const fs::path& file, bool prefer_sentencep
     return std::make_unique<Llama2cTokenizer>(file.string());
   }
   throw Error("unrecognised tokenizer file", file.string(),
-              "expected tokenizer.json, a SentencePiece .model or a llama2.c tokenizer .bin");
+              "expected tokenizer.json, a SentencePiece .model, a GGUF model or a llama2.c tokenizer .bin");
 }
 
 }  // namespace
@@ -101,6 +104,7 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& model_path, const s
     return load_file(explicit_path, /*prefer_sentencepiece=*/false);
   }
   fs::path p(model_path);
+  if (fs::is_regular_file(p) && is_gguf_file(model_path)) return gguf_tokenizer(model_path);  // tokenizer.ggml.*
   if (fs::is_directory(p)) {
     for (const char* name : {"tokenizer.json", "tokenizer.model", "tokenizer.bin"})
       if (fs::exists(p / name)) return load_file(p / name);

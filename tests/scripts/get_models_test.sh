@@ -5,12 +5,8 @@
 set -uo pipefail
 root="$1"; work="$2"
 rm -rf "$work"; mkdir -p "$work"
-fails=0
-expect() {  # expect NAME WANT_RC PATTERN OUTPUT RC
-  if [ "$5" -ne "$2" ] || ! grep -q -- "$3" <<<"$4"; then
-    echo "FAIL $1: rc $5 (want $2), output: $4"; fails=$((fails + 1))
-  else echo "ok   $1"; fi
-}
+# shellcheck source=expect.sh
+source "$(dirname "$0")/expect.sh"
 offline=(env SCULPT_MODELS_DIR="$work/models" PIP_INDEX_URL=http://127.0.0.1:9/simple PIP_RETRIES=0
          PIP_TIMEOUT=2 PIP_NO_CACHE_DIR=1)
 out=$("${offline[@]}" bash "$root/scripts/get-models.sh" smollm2 2>&1); rc=$?
@@ -28,4 +24,4 @@ else
   echo "note: models/SmolLM2-135M-Instruct.Q4_1.gguf absent (run scripts/get-models.sh); the in-place check was skipped"
 fi
 rm -rf "$work"
-[ "$fails" -eq 0 ] || { echo "$fails check(s) failed"; exit 1; }
+finish

@@ -4,12 +4,8 @@
 set -uo pipefail
 root="$1"; work="$2"
 rm -rf "$work"; mkdir -p "$work"
-fails=0
-expect() {  # expect NAME WANT_RC PATTERN OUTPUT RC
-  if [ "$5" -ne "$2" ] || ! grep -q -- "$3" <<<"$4"; then
-    echo "FAIL $1: rc $5 (want $2), output: $4"; fails=$((fails + 1))
-  else echo "ok   $1"; fi
-}
+# shellcheck source=expect.sh
+source "$(dirname "$0")/expect.sh"
 
 # The interop runner: a missing and a broken environment fail (never skip) with the command.
 out=$(bash "$root/tests/interop/run.sh" "$work/none" "$root/tests/interop/check_models.py" 2>&1); rc=$?
@@ -42,4 +38,4 @@ path_d=$(XDG_CACHE_HOME="$work/cache" bash "$work/clone/scripts/reference-env.sh
 [ "$path_a" != "$path_d" ]; expect "other pins, another environment" 0 "" "$path_d" $?
 
 rm -rf "$work"
-[ "$fails" -eq 0 ] || { echo "$fails check(s) failed"; exit 1; }
+finish

@@ -74,10 +74,12 @@ class LlamaModel {
   std::vector<LayerWeights> layers_;
 };
 
-// Loads a Hugging Face directory (config.json + safetensors, single or sharded) or a llama2.c
-// .bin file. Errors name the file and tensor and say what to check.
+// Loads a Hugging Face directory (config.json + safetensors, single or sharded), a llama.cpp GGUF
+// file (llama, mistral, qwen2; dequantized to fp32) or a llama2.c .bin file. Errors name the file
+// and tensor and say what to check.
 LlamaModel load_model(const std::string& path);
 bool is_llama2c_checkpoint(const std::string& path);
+bool is_gguf_model(const std::string& path);  // a regular file with GGUF's magic
 
 // Random initialisation as in HF (normal(0, initializer_range) for matrices, ones for norms,
 // zeros for biases).

@@ -19,6 +19,10 @@ namespace sculpt {
 class HfTokenizer : public Tokenizer {
  public:
   explicit HfTokenizer(const std::string& tokenizer_json_path);
+  // From tokenizer.json text held in memory (e.g. built from GGUF metadata); `source` names it
+  // in errors.
+  struct FromText {};
+  HfTokenizer(FromText, const std::string& tokenizer_json_text, const std::string& source);
   ~HfTokenizer() override;
 
   std::vector<int32_t> encode(const std::string& text) const override;

@@ -1,0 +1,160 @@
+"""SmolLM2-135M-Instruct read from its GGUF by sculpt, against transformers reading the same file.
+
+transformers (`from_pretrained(dir, gguf_file=...)`) dequantises the GGUF to fp32, maps llama.cpp's
+tensor names and undoes its q/k row permutation, and builds the tokenizer from the
+`tokenizer.ggml.*` metadata; sculpt does each of these itself. Compared:
+1. Tokenizer: ids of the interop corpus (check_tokenizers.corpus: 2,100 strings of prose,
+   benchmark sentences, every script and edge case) equal AutoTokenizer's, BOS/EOS as it adds
+   them, decoding (with and without special tokens) equal too, and single-token decodes across
+   the vocabulary. One correction to the reference: transformers 5.25 has no entry for
+   `tokenizer.ggml.pre` = "smollm" (SmolLM2's) in GGUF_PRE_TOKENIZER_SPLITS and splits text with
+   GPT-2's regex alone, while llama.cpp (LLAMA_VOCAB_PRE_TYPE_SMOLLM: `\p{N}`, then GPT-2's regex)
+   and SmolLM2's own tokenizer.json (Digits(individual_digits), then ByteLevel) first cut every
+   digit apart. The reference is AutoTokenizer's with that pre-tokenizer; the strings where the
+   uncorrected one differs (a space or a superscript before a digit) are counted and printed.
+2. Model: logits (fp32) against the exact ones (transformers on the same weights in float64), over
+   every position and vocabulary entry of 4 prompts (37, 9, 84 and 600 tokens): sculpt's largest
+   and mean absolute error over them no more than 1.5x those of transformers' own fp32 logits.
+   Measured: both fp32 results are up to ~1.2e-4 from float64 (SmolLM2's logits reach ~30 and
+   its first positions carry very large activations), each ahead on different prompts, so a
+   fixed 1e-4 to either fp32 result is below fp32's own noise here; sculpt's mean error is 1.24x
+   transformers' (7.9e-6 against 6.4e-6). 64 greedy tokens of 4 chat questions identical to transformers' fp32
+   greedy decoding.
+Skipped with a message where models/SmolLM2-135M-Instruct.Q4_1.gguf is absent (scripts/get-models.sh).
+"""
+import copy
+import math
+import os
+
+import gguf as gguf_py
+import safetensors.torch
+from tokenizers import pre_tokenizers
+import torch
+import transformers
+
+from check_tokenizers import corpus
+from common import Failures, arguments, read_jsonl, run, skip, write_jsonl
+
+MODEL = "SmolLM2-135M-Instruct.Q4_1.gguf"
+QUESTIONS = ["What is the capital of France?", "Give me three tips for staying healthy.",
+             "Write a haiku about the sea.", "What is 12 times 7?"]
+
+
+# llama.cpp's split for the `tokenizer.ggml.pre` values transformers does not know (llama-vocab.cpp).
+LLAMA_CPP_PRE = {"smollm": lambda: pre_tokenizers.Sequence(
+    [pre_tokenizers.Digits(individual_digits=True), pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)])}
+
+
+def reference_tokenizer(gguf, folder, name):
+    """AutoTokenizer(gguf_file=...), with llama.cpp's pre-tokenizer where transformers lacks it."""
+    tok = transformers.AutoTokenizer.from_pretrained(folder, gguf_file=name)
+    field = gguf_py.GGUFReader(gguf).fields.get("tokenizer.ggml.pre")
+    pre = field.contents() if field is not None else None
+    if pre in LLAMA_CPP_PRE:
+        tok.backend_tokenizer.pre_tokenizer = LLAMA_CPP_PRE[pre]()
+    return tok, pre
+
+
+def check_tokenizer(a, fail, gguf, tok, plain, pre, lines):
+    rows = [{"text": s, "ids": tok.encode(s, add_special_tokens=False)} for s in lines]
+    differ = sum(plain.encode(s, add_special_tokens=False) != r["ids"] for s, r in zip(lines, rows))
+    print(f"note: tokenizer.ggml.pre = {pre!r}: transformers' own GGUF tokenizer splits {differ} of {len(lines)} strings "
+          "differently from llama.cpp's split (the reference here)")
+    singles = list(range(0, len(tok), 97)) + [i for i in (tok.bos_token_id, tok.eos_token_id) if i is not None]
+    rows += [{"text": "", "ids": [i]} for i in singles]
+    inp, out = os.path.join(a.work, "tok.in.jsonl"), os.path.join(a.work, "tok.out.jsonl")
+    write_jsonl(inp, rows)
+    run(a.tool, "encode", gguf, inp, out)
+    ours = read_jsonl(out)
+    fail.check(len(ours) == len(rows), "tokenizer rows", f"{len(ours)} of {len(rows)}")
+    for i, (r, o) in enumerate(zip(rows, ours)):
+        where = f"line {i} {r['text'][:60]!r}"
+        if i < len(lines):
+            fail.check(o["ids"] == r["ids"], "encode", f"{where}\n   ours {o['ids'][:20]}\n    ref {r['ids'][:20]}")
+            expected = tok.encode(r["text"], add_special_tokens=True)
+            fail.check(o["model_ids"] == expected, "special tokens", f"{where}: ours {o['model_ids'][:5]} ref {expected[:5]}")
+        for key, skip_special in (("decoded", False), ("decoded_skip", True)):
+            ref = tok.decode(r["ids"], skip_special_tokens=skip_special)
+            fail.check(o[key] == ref, f"decode{' skip-special' if skip_special else ''}",
+                       f"{where} ids {r['ids'][:8]}\n   ours {o[key][:80]!r}\n    ref {ref[:80]!r}")
+    print(f"tokenizer: {len(lines)} strings and {len(singles)} single-token decodes compared with AutoTokenizer(gguf_file=...)")
+
+
+def check_model(a, fail, gguf, tok, model, lines):
+    # Prompts: a chat rendering, two prose paragraphs, and one long text of at least 512 tokens.
+    long_text = " ".join(lines[:60])
+    texts = [tok.apply_chat_template([{"role": "user", "content": QUESTIONS[0]}], tokenize=False,
+                                     add_generation_prompt=True), lines[0], lines[1], long_text]
+    seqs = [tok.encode(t, add_special_tokens=True) for t in texts]
+    seqs[3] = seqs[3][:600]
+    fail.check(len(seqs[3]) >= 512, "long prompt", f"{len(seqs[3])} tokens")
+    seq_file, out = os.path.join(a.work, "seqs.jsonl"), os.path.join(a.work, "logits.safetensors")
+    write_jsonl(seq_file, [{"ids": s} for s in seqs])
+    run(a.tool, "logits", gguf, seq_file, out)
+    ours = safetensors.torch.load_file(out)
+    exact = copy.deepcopy(model).double()
+    errs = {"sculpt": [], "transformers fp32": []}  # per prompt: (max abs, sum abs, count) to float64
+    report = []
+    with torch.no_grad():
+        for i, s in enumerate(seqs):
+            ref32 = model(torch.tensor([s])).logits[0].double()
+            ref64 = exact(torch.tensor([s])).logits[0]
+            mine = ours.get(f"logits_{i}")
+            if mine is None or mine.shape != ref64.shape:
+                fail.check(False, "logits shape", f"prompt {i}: {None if mine is None else tuple(mine.shape)} vs {tuple(ref64.shape)}")
+                continue
+            # A NaN anywhere fails (max() alone would skip it).
+            fail.check(not torch.isnan(mine).any(), "logits NaN", f"prompt {i}")
+            for key, d in (("sculpt", mine.double() - ref64), ("transformers fp32", ref32 - ref64)):
+                errs[key].append((float(d.abs().max()), float(d.abs().sum()), d.numel()))
+            (m_max, _, _), (t_max, _, _) = errs["sculpt"][-1], errs["transformers fp32"][-1]
+            report.append(f"{len(s)} tokens: sculpt {m_max:.2e}, transformers fp32 {t_max:.2e}")
+    summary = {k: (max(e[0] for e in v), sum(e[1] for e in v) / sum(e[2] for e in v)) for k, v in errs.items() if v}
+    if len(summary) == 2:
+        (m_max, m_mean), (t_max, t_mean) = summary["sculpt"], summary["transformers fp32"]
+        fail.check(m_max <= 1.5 * t_max and not math.isnan(m_max), "logits max", f"sculpt {m_max:.3g}, transformers fp32 {t_max:.3g}")
+        fail.check(m_mean <= 1.5 * t_mean and not math.isnan(m_mean), "logits mean", f"sculpt {m_mean:.3g}, transformers fp32 {t_mean:.3g}")
+        print(f"logits to float64: max abs sculpt {m_max:.2e} / transformers fp32 {t_max:.2e}, "
+              f"mean abs {m_mean:.2e} / {t_mean:.2e}; per prompt: " + "; ".join(report))
+
+    prompts = [tok.apply_chat_template([{"role": "user", "content": q}], tokenize=True, add_generation_prompt=True)
+               for q in QUESTIONS]
+    prompts = [p["input_ids"] if isinstance(p, dict) or hasattr(p, "keys") else p for p in prompts]
+    n = 64
+    inp, out = os.path.join(a.work, "prompts.jsonl"), os.path.join(a.work, "greedy.jsonl")
+    write_jsonl(inp, [{"ids": list(p)} for p in prompts])
+    run(a.tool, "greedy", gguf, inp, n, out)
+    ours = [r["ids"] for r in read_jsonl(out)]
+    with torch.no_grad():
+        for i, p in enumerate(prompts):
+            # An explicit mask: generate() would otherwise mask every prompt token equal to pad_token_id.
+            ids = torch.tensor([list(p)])
+            ref = model.generate(ids, attention_mask=torch.ones_like(ids), do_sample=False, max_new_tokens=n,
+                                 min_new_tokens=n, eos_token_id=None, pad_token_id=0)[0, len(p):].tolist()
+            got = ours[i] if i < len(ours) else None
+            fail.check(got == ref, "greedy", f"question {i}: ours {tok.decode(got or [])[:80]!r}\n    ref {tok.decode(ref)[:80]!r}")
+    answer = tok.decode(ours[0][:12]) if ours else ""
+    print(f"greedy: {len(prompts)} chat questions x {n} tokens compared; '{QUESTIONS[0]}' -> {answer!r}")
+
+
+def main():
+    a = arguments()
+    gguf = os.path.join(a.root, "models", MODEL)
+    if not os.path.exists(gguf):
+        skip(f"models/{MODEL} is absent; run 'bash scripts/get-models.sh smollm2'")
+    if not os.path.isdir(os.path.join(a.shared, "data")):
+        skip(f"{a.shared}/data is absent (the interop corpus comes from ../shared)")
+    fail = Failures()
+    folder, name = os.path.split(gguf)
+    plain = transformers.AutoTokenizer.from_pretrained(folder, gguf_file=name)
+    tok, pre = reference_tokenizer(gguf, folder, name)
+    model = transformers.AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+    model.eval()
+    lines = corpus(a.shared)
+    check_tokenizer(a, fail, gguf, tok, plain, pre, lines)
+    check_model(a, fail, gguf, tok, model, lines)
+    fail.finish()
+
+
+if __name__ == "__main__":
+    main()
