@@ -4,6 +4,7 @@
 #
 #   bash bench/smollm2_cl.sh search     # learning rates chosen on training data only
 #   bash bench/smollm2_cl.sh status     # which runs are done, with their AA / BWT
+#   bash bench/smollm2_cl.sh collect    # copy finished runs' results into docs/results/smollm2-135m/
 #
 # search: a benchmark cut from the *training* files (bench/cl_dev_split.py: 200 training and 100
 # scoring examples per task, disjoint, never a test record), the first two tasks of order 1
@@ -48,7 +49,17 @@ rates_of() {
   esac
 }
 
-summary() {  # summary DIR: "AA x BWT y" from results.json, or "running"
+results="$root/docs/results/smollm2-135m"
+
+# A run is done when its results (in $work, or committed under docs/results) say complete.
+done_dir() {  # done_dir PHASE NAME: the directory holding the finished run's results.json, or nothing
+  for d in "$work/$1/$2" "$results/$1/$2"; do
+    [ -f "$d/results.json" ] && summary "$d" | grep -q '^complete' && { echo "$d"; return; }
+  done
+  true
+}
+
+summary() {  # summary DIR: "complete|partial AA x BWT y" from results.json, or "not finished"
   local r="$1/results.json"
   [ -f "$r" ] || { echo "not finished"; return; }
   python3 -c 'import json,sys
@@ -67,7 +78,7 @@ case "$phase" in
     for v in "${variants[@]}"; do
       for lr in $(rates_of "$v"); do
         out="$work/search/$v-lr$lr"
-        if [ -f "$out/results.json" ] && summary "$out" | grep -q '^complete'; then continue; fi
+        [ -n "$(done_dir search "$v-lr$lr")" ] && continue
         echo "search: $v at learning rate $lr -> $out ($(date -u +%H:%M))"
         # shellcheck disable=SC2046
         "$sculpt" cl "${common[@]}" $(flags_of "$v") --benchmark "$dev" --tasks dbpedia amazon \
@@ -78,8 +89,21 @@ case "$phase" in
   status)
     for v in "${variants[@]}"; do
       for lr in $(rates_of "$v"); do
-        printf '%-16s %-6s %s\n' "$v" "$lr" "$(summary "$work/search/$v-lr$lr")"
+        d="$(done_dir search "$v-lr$lr")"
+        printf '%-16s %-6s %s\n' "$v" "$lr" "$(summary "${d:-$work/search/$v-lr$lr}")"
       done
     done ;;
-  *) echo "error: unknown phase '$phase'; usage: bench/smollm2_cl.sh search|status" >&2; exit 2 ;;
+  collect)
+    for v in "${variants[@]}"; do
+      for lr in $(rates_of "$v"); do
+        src="$work/search/$v-lr$lr"
+        [ -f "$src/results.json" ] && summary "$src" | grep -q '^complete' || continue
+        dst="$results/search/$v-lr$lr"
+        mkdir -p "$dst"
+        cp "$src/results.json" "$src/report.md" "$dst/"
+        for csv in "$src"/*/accuracy_matrix.csv; do cp "$csv" "$dst/$(basename "$(dirname "$csv")")-accuracy_matrix.csv"; done
+        echo "collected $dst"
+      done
+    done ;;
+  *) echo "error: unknown phase '$phase'; usage: bench/smollm2_cl.sh search|status|collect" >&2; exit 2 ;;
 esac

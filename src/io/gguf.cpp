@@ -1,11 +1,8 @@
 #include "sculpt/io/gguf.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstring>
 
 #include "sculpt/core/error.h"
@@ -160,106 +157,84 @@ bool is_gguf_file(const std::string& path) {
   return ok;
 }
 
-GgufFile::GgufFile(const std::string& path) : path_(path) {
-  int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) throw Error(std::string("cannot open: ") + std::strerror(errno), path);
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw Error("not a regular file", path);
+GgufFile::GgufFile(const std::string& path) : path_(path), map_(path) {
+  const unsigned char* bytes = map_.data();
+  const size_t size = map_.size();
+  if (size < 24) throw Error("file is too short to be GGUF (" + std::to_string(size) + " bytes)", path, kCorrupt);
+  Cursor c(bytes, size, path_);
+  const uint32_t magic = c.read<uint32_t>("the magic");
+  if (magic != kMagic) throw Error("bad magic: not a GGUF file", path, "expected the bytes 'GGUF' at offset 0");
+  version_ = c.read<uint32_t>("the version");
+  if (version_ != 2 && version_ != 3) {
+    const bool swapped = version_ == 0x02000000u || version_ == 0x03000000u;
+    throw Error("unsupported GGUF version " + std::to_string(version_), path,
+                swapped ? "this is a big-endian GGUF; sculpt reads little-endian files"
+                        : "sculpt reads GGUF versions 2 and 3; re-convert the model with a current llama.cpp");
   }
-  map_size_ = static_cast<size_t>(st.st_size);
-  if (map_size_ < 24) {
-    ::close(fd);
-    throw Error("file is too short to be GGUF (" + std::to_string(map_size_) + " bytes)", path, kCorrupt);
+  const uint64_t tensor_count = c.read<uint64_t>("the tensor count");
+  const uint64_t kv_count = c.read<uint64_t>("the metadata count");
+  // A key-value pair takes at least 8 (key length) + 4 (type) + 1 bytes; a tensor description
+  // at least 8 + 4 + 8 + 4 + 8.
+  if (kv_count > c.remaining() / 13) c.fail("metadata count " + std::to_string(kv_count) + " is absurd for a file this size");
+  if (tensor_count > c.remaining() / 32) c.fail("tensor count " + std::to_string(tensor_count) + " is absurd for a file this size");
+
+  for (uint64_t k = 0; k < kv_count; ++k) {
+    const std::string key = c.string("a metadata key");
+    const uint32_t type = c.read<uint32_t>("a metadata value type");
+    if (!valid_value_type(type)) c.fail("key '" + key + "': unknown value type " + std::to_string(type));
+    GgufValue v = read_value(c, static_cast<GgufValue::Type>(type), key, 0);
+    if (!metadata_.emplace(key, std::move(v)).second) c.fail("duplicate metadata key '" + key + "'");
   }
-  void* p = ::mmap(nullptr, map_size_, PROT_READ, MAP_PRIVATE, fd, 0);
-  ::close(fd);
-  if (p == MAP_FAILED) throw Error(std::string("cannot map file: ") + std::strerror(errno), path);
-  map_ = static_cast<unsigned char*>(p);
-
-  try {
-    Cursor c(map_, map_size_, path_);
-    const uint32_t magic = c.read<uint32_t>("the magic");
-    if (magic != kMagic) throw Error("bad magic: not a GGUF file", path, "expected the bytes 'GGUF' at offset 0");
-    version_ = c.read<uint32_t>("the version");
-    if (version_ != 2 && version_ != 3) {
-      const bool swapped = version_ == 0x02000000u || version_ == 0x03000000u;
-      throw Error("unsupported GGUF version " + std::to_string(version_), path,
-                  swapped ? "this is a big-endian GGUF; sculpt reads little-endian files"
-                          : "sculpt reads GGUF versions 2 and 3; re-convert the model with a current llama.cpp");
-    }
-    const uint64_t tensor_count = c.read<uint64_t>("the tensor count");
-    const uint64_t kv_count = c.read<uint64_t>("the metadata count");
-    // A key-value pair takes at least 8 (key length) + 4 (type) + 1 bytes; a tensor description
-    // at least 8 + 4 + 8 + 4 + 8.
-    if (kv_count > c.remaining() / 13) c.fail("metadata count " + std::to_string(kv_count) + " is absurd for a file this size");
-    if (tensor_count > c.remaining() / 32) c.fail("tensor count " + std::to_string(tensor_count) + " is absurd for a file this size");
-
-    for (uint64_t k = 0; k < kv_count; ++k) {
-      const std::string key = c.string("a metadata key");
-      const uint32_t type = c.read<uint32_t>("a metadata value type");
-      if (!valid_value_type(type)) c.fail("key '" + key + "': unknown value type " + std::to_string(type));
-      GgufValue v = read_value(c, static_cast<GgufValue::Type>(type), key, 0);
-      if (!metadata_.emplace(key, std::move(v)).second) c.fail("duplicate metadata key '" + key + "'");
-    }
-    if (const GgufValue* a = find("general.alignment")) {
-      if (a->type != GgufValue::Type::u32) throw Error("general.alignment is a " + gguf_value_type_name(a->type) + ", not a u32", path, kCorrupt);
-      alignment_ = a->u;
-      if (alignment_ == 0 || (alignment_ & (alignment_ - 1)) != 0)
-        throw Error("general.alignment " + std::to_string(alignment_) + " is not a power of two", path, kCorrupt);
-    }
-
-    for (uint64_t t = 0; t < tensor_count; ++t) {
-      GgufTensorInfo info;
-      info.name = c.string("a tensor name");
-      const uint32_t n_dims = c.read<uint32_t>("a tensor's dimension count");
-      if (n_dims == 0 || n_dims > kMaxDims)
-        c.fail("tensor '" + info.name + "' has " + std::to_string(n_dims) + " dimensions (1 to 4 allowed)");
-      uint64_t numel = 1;
-      for (uint32_t d = 0; d < n_dims; ++d) {
-        const uint64_t dim = c.read<uint64_t>("a tensor dimension");
-        if (dim == 0 || dim > (uint64_t{1} << 40) || numel > (uint64_t{1} << 46) / dim)
-          c.fail("tensor '" + info.name + "' has dimension " + std::to_string(dim) + ": the element count overflows or is zero");
-        numel *= dim;
-        info.dims.push_back(static_cast<int64_t>(dim));
-      }
-      const uint32_t type = c.read<uint32_t>("a tensor type");
-      if (!ggml_type_supported(type))
-        c.fail("tensor '" + info.name + "' has unsupported ggml type " + ggml_type_name(type),
-               "sculpt reads F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 and Q2_K..Q6_K; re-quantize with llama-quantize");
-      info.type = static_cast<GgmlType>(type);
-      const uint64_t per_block = static_cast<uint64_t>(ggml_block_elements(info.type));
-      if (static_cast<uint64_t>(info.dims[0]) % per_block != 0)
-        c.fail("tensor '" + info.name + "': its first dimension " + std::to_string(info.dims[0]) +
-               " is not a multiple of the " + ggml_type_name(type) + " block size " + std::to_string(per_block));
-      info.bytes = numel / per_block * static_cast<uint64_t>(ggml_block_bytes(info.type));
-      info.offset = c.read<uint64_t>("a tensor offset");
-      if (info.offset % alignment_ != 0)
-        c.fail("tensor '" + info.name + "' offset " + std::to_string(info.offset) + " is not a multiple of the alignment " +
-               std::to_string(alignment_));
-      if (!index_.emplace(info.name, tensors_.size()).second) c.fail("duplicate tensor name '" + info.name + "'");
-      tensors_.push_back(std::move(info));
-    }
-    const uint64_t data_start = (c.offset() + alignment_ - 1) / alignment_ * alignment_;
-    if (data_start > map_size_ && !tensors_.empty()) c.fail("the data section starts past the end of the file");
-    data_ = map_ + std::min<uint64_t>(data_start, map_size_);
-    const uint64_t data_size = map_size_ - std::min<uint64_t>(data_start, map_size_);
-    for (const auto& t : tensors_)
-      if (t.offset > data_size || t.bytes > data_size - t.offset)
-        throw Error("tensor '" + t.name + "' (" + std::to_string(t.bytes) + " bytes at data offset " + std::to_string(t.offset) +
-                        ") runs past the end of the file (data section " + std::to_string(data_size) + " bytes)",
-                    path, kCorrupt);
-  } catch (...) {
-    ::munmap(map_, map_size_);
-    map_ = nullptr;
-    throw;
+  if (const GgufValue* a = find("general.alignment")) {
+    if (a->type != GgufValue::Type::u32) throw Error("general.alignment is a " + gguf_value_type_name(a->type) + ", not a u32", path, kCorrupt);
+    alignment_ = a->u;
+    if (alignment_ == 0 || (alignment_ & (alignment_ - 1)) != 0)
+      throw Error("general.alignment " + std::to_string(alignment_) + " is not a power of two", path, kCorrupt);
   }
+
+  for (uint64_t t = 0; t < tensor_count; ++t) {
+    GgufTensorInfo info;
+    info.name = c.string("a tensor name");
+    const uint32_t n_dims = c.read<uint32_t>("a tensor's dimension count");
+    if (n_dims == 0 || n_dims > kMaxDims)
+      c.fail("tensor '" + info.name + "' has " + std::to_string(n_dims) + " dimensions (1 to 4 allowed)");
+    uint64_t numel = 1;
+    for (uint32_t d = 0; d < n_dims; ++d) {
+      const uint64_t dim = c.read<uint64_t>("a tensor dimension");
+      if (dim == 0 || dim > (uint64_t{1} << 40) || numel > (uint64_t{1} << 46) / dim)
+        c.fail("tensor '" + info.name + "' has dimension " + std::to_string(dim) + ": the element count overflows or is zero");
+      numel *= dim;
+      info.dims.push_back(static_cast<int64_t>(dim));
+    }
+    const uint32_t type = c.read<uint32_t>("a tensor type");
+    if (!ggml_type_supported(type))
+      c.fail("tensor '" + info.name + "' has unsupported ggml type " + ggml_type_name(type),
+             "sculpt reads F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 and Q2_K..Q6_K; re-quantize with llama-quantize");
+    info.type = static_cast<GgmlType>(type);
+    const uint64_t per_block = static_cast<uint64_t>(ggml_block_elements(info.type));
+    if (static_cast<uint64_t>(info.dims[0]) % per_block != 0)
+      c.fail("tensor '" + info.name + "': its first dimension " + std::to_string(info.dims[0]) +
+             " is not a multiple of the " + ggml_type_name(type) + " block size " + std::to_string(per_block));
+    info.bytes = numel / per_block * static_cast<uint64_t>(ggml_block_bytes(info.type));
+    info.offset = c.read<uint64_t>("a tensor offset");
+    if (info.offset % alignment_ != 0)
+      c.fail("tensor '" + info.name + "' offset " + std::to_string(info.offset) + " is not a multiple of the alignment " +
+             std::to_string(alignment_));
+    if (!index_.emplace(info.name, tensors_.size()).second) c.fail("duplicate tensor name '" + info.name + "'");
+    tensors_.push_back(std::move(info));
+  }
+  const uint64_t data_start = (c.offset() + alignment_ - 1) / alignment_ * alignment_;
+  if (data_start > size && !tensors_.empty()) c.fail("the data section starts past the end of the file");
+  data_ = bytes + std::min<uint64_t>(data_start, size);
+  const uint64_t data_size = size - std::min<uint64_t>(data_start, size);
+  for (const auto& t : tensors_)
+    if (t.offset > data_size || t.bytes > data_size - t.offset)
+      throw Error("tensor '" + t.name + "' (" + std::to_string(t.bytes) + " bytes at data offset " + std::to_string(t.offset) +
+                      ") runs past the end of the file (data section " + std::to_string(data_size) + " bytes)",
+                  path, kCorrupt);
 }
 
-GgufFile::~GgufFile() {
-  if (map_) ::munmap(map_, map_size_);
-}
+GgufFile::~GgufFile() = default;
 
 const GgufValue* GgufFile::find(const std::string& key) const {
   auto it = metadata_.find(key);

@@ -1,13 +1,7 @@
 #include "sculpt/io/safetensors.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -63,73 +57,52 @@ TensorInfo parse_entry(const std::string& path, const std::string& name, const j
 }
 }  // namespace
 
-SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
-  int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) throw Error(std::string("cannot open: ") + std::strerror(errno), path);
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw Error("not a regular file", path);
-  }
-  map_size_ = static_cast<size_t>(st.st_size);
-  if (map_size_ < 8) {
-    ::close(fd);
-    throw Error("file is too short to be safetensors (" + std::to_string(map_size_) + " bytes)", path,
+SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path), map_(path) {
+  const unsigned char* bytes = map_.data();
+  const size_t size = map_.size();
+  if (size < 8)
+    throw Error("file is too short to be safetensors (" + std::to_string(size) + " bytes)", path,
                 "the file is truncated");
-  }
-  void* p = ::mmap(nullptr, map_size_, PROT_READ, MAP_PRIVATE, fd, 0);
-  ::close(fd);
-  if (p == MAP_FAILED) throw Error(std::string("cannot map file: ") + std::strerror(errno), path);
-  map_ = static_cast<unsigned char*>(p);
-
-  try {
-    uint64_t header_len = 0;
-    for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | map_[i];  // little-endian
-    if (header_len > kMaxHeaderBytes)
-      throw Error("header length " + std::to_string(header_len) + " is absurd (limit 100 MB)", path,
-                  "the file is corrupt or not safetensors");
-    if (header_len > map_size_ - 8)
-      throw Error("header length " + std::to_string(header_len) + " runs past the end of the file (" +
-                      std::to_string(map_size_) + " bytes)",
-                  path, "the file is truncated");
-    const char* header_begin = reinterpret_cast<const char*>(map_ + 8);
-    json header = json::parse(header_begin, header_begin + header_len, nullptr, false);
-    if (header.is_discarded() || !header.is_object())
-      throw Error("header is not a JSON object", path, "the file is corrupt or not safetensors");
-    data_ = map_ + 8 + header_len;
-    const uint64_t data_size = map_size_ - 8 - header_len;
-    for (auto it = header.begin(); it != header.end(); ++it) {
-      if (it.key() == "__metadata__") {
-        if (it.value().is_object())
-          for (auto m = it.value().begin(); m != it.value().end(); ++m)
-            if (m.value().is_string()) metadata_[m.key()] = m.value().get<std::string>();
-        continue;
-      }
-      tensors_.push_back(parse_entry(path, it.key(), it.value(), data_size));
+  uint64_t header_len = 0;
+  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | bytes[i];  // little-endian
+  if (header_len > kMaxHeaderBytes)
+    throw Error("header length " + std::to_string(header_len) + " is absurd (limit 100 MB)", path,
+                "the file is corrupt or not safetensors");
+  if (header_len > size - 8)
+    throw Error("header length " + std::to_string(header_len) + " runs past the end of the file (" +
+                    std::to_string(size) + " bytes)",
+                path, "the file is truncated");
+  const char* header_begin = reinterpret_cast<const char*>(bytes + 8);
+  json header = json::parse(header_begin, header_begin + header_len, nullptr, false);
+  if (header.is_discarded() || !header.is_object())
+    throw Error("header is not a JSON object", path, "the file is corrupt or not safetensors");
+  data_ = bytes + 8 + header_len;
+  const uint64_t data_size = size - 8 - header_len;
+  for (auto it = header.begin(); it != header.end(); ++it) {
+    if (it.key() == "__metadata__") {
+      if (it.value().is_object())
+        for (auto m = it.value().begin(); m != it.value().end(); ++m)
+          if (m.value().is_string()) metadata_[m.key()] = m.value().get<std::string>();
+      continue;
     }
-    // No two tensors may share bytes.
-    std::vector<const TensorInfo*> by_offset;
-    for (const auto& t : tensors_) by_offset.push_back(&t);
-    std::sort(by_offset.begin(), by_offset.end(), [](auto* a, auto* b) { return a->begin < b->begin; });
-    const TensorInfo* furthest = nullptr;  // the tensor reaching furthest so far
-    for (const TensorInfo* t : by_offset) {
-      if (t->end == t->begin) continue;  // empty tensors own no bytes
-      if (furthest && t->begin < furthest->end)
-        throw Error("tensors '" + furthest->name + "' and '" + t->name + "' overlap", path, "the file is corrupt");
-      if (!furthest || t->end > furthest->end) furthest = t;
-    }
-    std::sort(tensors_.begin(), tensors_.end(), [](const auto& a, const auto& b) { return a.begin < b.begin; });
-    for (size_t i = 0; i < tensors_.size(); ++i) index_[tensors_[i].name] = i;
-  } catch (...) {
-    ::munmap(map_, map_size_);
-    map_ = nullptr;
-    throw;
+    tensors_.push_back(parse_entry(path, it.key(), it.value(), data_size));
   }
+  // No two tensors may share bytes.
+  std::vector<const TensorInfo*> by_offset;
+  for (const auto& t : tensors_) by_offset.push_back(&t);
+  std::sort(by_offset.begin(), by_offset.end(), [](auto* a, auto* b) { return a->begin < b->begin; });
+  const TensorInfo* furthest = nullptr;  // the tensor reaching furthest so far
+  for (const TensorInfo* t : by_offset) {
+    if (t->end == t->begin) continue;  // empty tensors own no bytes
+    if (furthest && t->begin < furthest->end)
+      throw Error("tensors '" + furthest->name + "' and '" + t->name + "' overlap", path, "the file is corrupt");
+    if (!furthest || t->end > furthest->end) furthest = t;
+  }
+  std::sort(tensors_.begin(), tensors_.end(), [](const auto& a, const auto& b) { return a.begin < b.begin; });
+  for (size_t i = 0; i < tensors_.size(); ++i) index_[tensors_[i].name] = i;
 }
 
-SafetensorsFile::~SafetensorsFile() {
-  if (map_) ::munmap(map_, map_size_);
-}
+SafetensorsFile::~SafetensorsFile() = default;
 
 const TensorInfo& SafetensorsFile::info(const std::string& name) const {
   auto it = index_.find(name);

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "sculpt/core/mapped_file.h"
 #include "sculpt/core/tensor.h"
 
 namespace sculpt {
@@ -88,9 +89,8 @@ class GgufFile {
 
  private:
   std::string path_;
-  unsigned char* map_ = nullptr;
-  size_t map_size_ = 0;
-  const unsigned char* data_ = nullptr;
+  MappedFile map_;
+  const unsigned char* data_ = nullptr;  // start of the data section, inside map_
   uint32_t version_ = 0;
   uint64_t alignment_ = 32;
   std::map<std::string, GgufValue> metadata_;

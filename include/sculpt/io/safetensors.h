@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "sculpt/core/mapped_file.h"
 #include "sculpt/core/tensor.h"
 #include "sculpt/io/dtype.h"
 
@@ -42,9 +43,8 @@ class SafetensorsFile {
 
  private:
   std::string path_;
-  unsigned char* map_ = nullptr;
-  size_t map_size_ = 0;
-  const unsigned char* data_ = nullptr;  // start of the data section
+  MappedFile map_;
+  const unsigned char* data_ = nullptr;  // start of the data section, inside map_
   std::vector<TensorInfo> tensors_;
   std::map<std::string, size_t> index_;
   std::map<std::string, std::string> metadata_;
