@@ -1,10 +1,13 @@
 """Models made by transformers load in sculpt.
 
-Tiny randomly initialised LlamaForCausalLM (Llama 3 rope scaling), MistralForCausalLM (sliding
-window shorter than the longest sequence) and Qwen2ForCausalLM (q/k/v biases), each with
-grouped-query attention, tied and untied embeddings, saved by save_pretrained as one file and
-sharded with an index: sculpt's logits equal transformers' to 1e-4 (max abs, fp32) on 4
-sequences (7, 40, 200 and 600 tokens), and 64 greedy tokens from 3 prompts are identical.
+Tiny randomly initialised LlamaForCausalLM (Llama 3 rope scaling), MistralForCausalLM (a sliding
+window of 32: shorter than every sequence but the first and than each prompt plus its 64 greedy
+tokens, so both the full forward and the KV-cache decoding cross it) and Qwen2ForCausalLM (q/k/v
+biases), each with grouped-query attention, tied and untied embeddings, saved by save_pretrained
+as one file and sharded with an index: sculpt's logits equal transformers' to 1e-4 (max abs,
+fp32) on 4 sequences (7, 40, 200 and 600 tokens), and 64 greedy tokens from 3 prompts are
+identical. A NaN anywhere in sculpt's logits, or a missing row of logits or of greedy tokens,
+fails the check.
 """
 import os
 
@@ -17,6 +20,7 @@ from common import Failures, arguments, read_jsonl, run, write_jsonl
 TOLERANCE = 1e-4
 LENGTHS = (7, 40, 200, 600)
 VOCAB = 512
+WINDOW = 32  # Mistral's sliding window: below every prompt + 64 greedy tokens
 
 
 def config(arch, tied):
@@ -29,7 +33,7 @@ def config(arch, tied):
             "rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
             "original_max_position_embeddings": 64})
     if arch == "mistral":
-        return transformers.MistralConfig(**common, sliding_window=128, rope_theta=10000.0)
+        return transformers.MistralConfig(**common, sliding_window=WINDOW, rope_theta=10000.0)
     return transformers.Qwen2Config(**common, rope_theta=1000000.0, use_sliding_window=False)
 
 
@@ -81,12 +85,23 @@ def main():
             out = os.path.join(a.work, f"{name}.logits.safetensors")
             run(a.tool, "logits", d, seq_file, out)
             ours = safetensors.torch.load_file(out)
-            worst = max(float((ours[f"logits_{i}"] - ref).abs().max()) for i, ref in enumerate(ref_logits))
-            fail.check(worst <= TOLERANCE, f"{name} logits", f"max |sculpt - transformers| = {worst:.3g} > {TOLERANCE}")
+            worst = 0.0
+            for i, ref in enumerate(ref_logits):
+                mine = ours.get(f"logits_{i}")
+                if mine is None or mine.shape != ref.shape:
+                    fail.check(False, f"{name} logits row", f"sequence {i}: {None if mine is None else tuple(mine.shape)} "
+                                                           f"vs {tuple(ref.shape)}")
+                    continue
+                # torch's max propagates NaN; Python's max() over the rows would not, so each is checked.
+                diff = float((mine - ref).abs().max())
+                fail.check(diff <= TOLERANCE, f"{name} logits", f"sequence {i}: max |sculpt - transformers| = {diff:.3g} > {TOLERANCE}")
+                worst = diff if diff != diff else max(worst, diff)
             gen = os.path.join(a.work, f"{name}.greedy.jsonl")
             run(a.tool, "greedy", d, prompt_file, 64, gen)
-            for i, (o, r) in enumerate(zip(read_jsonl(gen), ref_greedy)):
-                same = next((j for j, (x, y) in enumerate(zip(o["ids"], r)) if x != y), len(r))
+            got = read_jsonl(gen)
+            fail.check(len(got) == len(ref_greedy), f"{name} greedy rows", f"{len(got)} rows for {len(ref_greedy)} prompts")
+            for i, (o, r) in enumerate(zip(got, ref_greedy)):
+                same = next((j for j, (x, y) in enumerate(zip(o["ids"], r)) if x != y), min(len(r), len(o["ids"])))
                 fail.check(o["ids"] == r, f"{name} greedy", f"prompt {i}: first difference at token {same} of 64")
             print(f"{name}: logits max abs diff {worst:.2e} over {sum(LENGTHS)} positions; greedy compared")
     fail.finish()
