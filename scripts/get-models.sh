@@ -69,7 +69,9 @@ wanted=("$@"); [ ${#wanted[@]} -gt 0 ] || wanted=(smollm2 gemma3)
 # Converts models/$1 (sha256 $2) to models/${1%.gguf}-hf with the reference environment.
 to_hf() {
   local out="$models/${1%.gguf}-hf"
-  if [ -f "$out/.gguf-sha256" ] && [ "$(cat "$out/.gguf-sha256")" = "$2" ]; then
+  # The stamp names the GGUF and the converter, so that a changed converter converts again.
+  local stamp; stamp="$2 $(sha256sum "$root/tools/reference/gguf_to_hf.py" | cut -c1-16)"
+  if [ -f "$out/.gguf-sha256" ] && [ "$(cat "$out/.gguf-sha256")" = "$stamp" ]; then
     echo "get-models: $out is in place"; return 0
   fi
   local py="$root/.reference-env/bin/python"
@@ -78,7 +80,7 @@ to_hf() {
     exit 1
   fi
   HF_HUB_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 TRANSFORMERS_VERBOSITY=error "$py" "$root/tools/reference/gguf_to_hf.py" "$models/$1" "$out"
-  echo "$2" > "$out/.gguf-sha256"
+  echo "$stamp" > "$out/.gguf-sha256"
 }
 for name in "${wanted[@]}"; do
   case "$name" in

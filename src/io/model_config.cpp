@@ -4,6 +4,7 @@
 
 #include "sculpt/core/atomic_file.h"
 #include "sculpt/core/error.h"
+#include "config_fields.h"
 
 namespace sculpt {
 
@@ -55,31 +56,15 @@ int64_t token_id(const json& j, const char* key) {
 }  // namespace
 
 namespace {
-// Fields that change a Llama-family forward pass in transformers and that sculpt does not
-// implement: refused when set to anything but their neutral value, naming the field. Every other
-// field sculpt does not read is metadata for generation, training or the hub (use_cache,
-// initializer_range, attention_dropout, pretraining_tp: a training-time split of the same
-// matmul, ...), which transformers' own forward pass does not consult either.
-void reject_unsupported_fields(const json& j, const ModelConfig& c, const std::string& path) {
-  auto refuse = [&](const std::string& field, const std::string& why) {
-    throw Error("config field '" + field + "' = " + j[field].dump() + " is not supported", path, why);
-  };
-  for (const char* key : {"attn_logit_softcapping", "final_logit_softcapping", "num_local_experts", "num_experts"})
-    if (j.contains(key) && !j[key].is_null() && !(j[key].is_number() && j[key].get<double>() == 0))
-      refuse(key, "sculpt implements dense Llama, Mistral and Qwen2 models");
-  if (j.contains("partial_rotary_factor") && j["partial_rotary_factor"].is_number() &&
-      j["partial_rotary_factor"].get<double>() != 1.0)
-    refuse("partial_rotary_factor", "sculpt applies RoPE to the whole head");
-  if (j.contains("rope_interleaved") && j["rope_interleaved"].is_boolean() && j["rope_interleaved"].get<bool>())
-    refuse("rope_interleaved", "sculpt applies RoPE to rotated halves, as transformers' Llama does");
-  if (j.contains("layer_types") && j["layer_types"].is_array()) {
-    // One attention kind for every layer: full, or the sliding window the config sets.
-    const std::string want = c.sliding_window > 0 ? "sliding_attention" : "full_attention";
-    for (const auto& t : j["layer_types"])
-      if (!t.is_string() || t.get<std::string>() != want)
-        refuse("layer_types", "every layer must be " + want + " (sliding_window " +
-                                  std::to_string(c.sliding_window) + "); mixed attention layers are not supported");
-  }
+// The attention kind of every layer must be one: full, or the sliding window the config sets.
+void check_layer_types(const json& j, const ModelConfig& c, const std::string& path) {
+  if (!j.contains("layer_types") || !j["layer_types"].is_array()) return;
+  const std::string want = c.sliding_window > 0 ? "sliding_attention" : "full_attention";
+  for (const auto& t : j["layer_types"])
+    if (!t.is_string() || t.get<std::string>() != want)
+      throw Error("config field 'layer_types' = " + j["layer_types"].dump() + " is not supported", path,
+                  "every layer must be " + want + " (sliding_window " + std::to_string(c.sliding_window) +
+                      "); mixed attention layers are not supported");
 }
 }  // namespace
 
@@ -123,11 +108,21 @@ ModelConfig read_hf_config(const std::string& path) {
     }
     c.mlp_bias = get_or<bool>(j, "mlp_bias", false);
     bool sliding = c.model_type == "mistral" || get_or<bool>(j, "use_sliding_window", false);
+    if (sliding && c.model_type == "qwen2") {
+      // Qwen2 slides only in layers at or above max_window_layers (transformers' default 28).
+      const int64_t full_layers = get_or<int64_t>(j, "max_window_layers", 28);
+      if (full_layers >= c.num_layers) sliding = false;
+      else if (full_layers > 0)
+        throw Error("config field 'max_window_layers' = " + std::to_string(full_layers) + " is not supported", path,
+                    "with use_sliding_window, either every layer slides (0) or none (>= num_hidden_layers); "
+                    "mixed attention layers are not supported");
+    }
     if (sliding) c.sliding_window = get_or<int64_t>(j, "sliding_window", 0);
     c.bos_token_id = token_id(j, "bos_token_id");
     c.eos_token_id = token_id(j, "eos_token_id");
     c.torch_dtype = get_or<std::string>(j, "dtype", get_or<std::string>(j, "torch_dtype", "float32"));  // 5.x, 4.x
-    reject_unsupported_fields(j, c, path);
+    check_hf_config_fields(j, path);
+    check_layer_types(j, c, path);
     std::string act = get_or<std::string>(j, "hidden_act", "silu");
     if (act != "silu") throw Error("unsupported hidden_act '" + act + "'", path, "only SwiGLU (silu) is supported");
     const json* scaling = rope_parameters ? &j["rope_parameters"]

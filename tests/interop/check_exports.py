@@ -5,9 +5,17 @@ window, Qwen2 with biases; tied and untied), given sculpt's byte tokenizer: `scu
 steps, plain and with OSFT, exported as one file and sharded (--max-shard-size 100KB). Then
 AutoModelForCausalLM.from_pretrained reports no missing, unexpected or mismatched keys, its logits
 equal sculpt's on the exported directory to 1e-4 (max abs, fp32), 32 greedy tokens agree, and
-AutoTokenizer encodes a sample text to sculpt's ids. The same for the shipped
-models/sculpt-base-small (bf16 weights, compared in fp32).
+AutoTokenizer encodes a sample text to sculpt's ids. The export is also checked against the model
+that was trained, not only against sculpt's reading of the export: the last training checkpoint,
+restored onto the base model as --resume restores it, gives logits equal to transformers' on the
+export to 1e-4. The shipped models/sculpt-base-small (bf16) loads as it is, and is trained 3 steps
+plain and with OSFT, exported in fp32 and checked the same way.
+
+A config.json saved by transformers, with one field sculpt does not know injected, makes
+`sculpt train` exit non-zero with one line naming the field and the file, and write nothing.
 """
+import json
+import subprocess
 import os
 import shutil
 
@@ -54,6 +62,48 @@ def compare(a, fail, name, export_dir, seq_file, prompt_file, n_greedy=32):
     return model
 
 
+def compare_with_trained(a, fail, name, base_dir, out_dir, model, seq_file):
+    """The last checkpoint of a training run (the trained weights) against transformers' export."""
+    checkpoints = sorted(os.listdir(os.path.join(out_dir, "checkpoints")))
+    out = os.path.join(a.work, f"{name}.trained.logits.safetensors")
+    run(a.tool, "checkpoint-logits", base_dir, os.path.join(out_dir, "checkpoints", checkpoints[-1]), seq_file, out)
+    ours = safetensors.torch.load_file(out)
+    seqs = [r["ids"] for r in read_jsonl(seq_file)]
+    fail.check(len(ours) == len(seqs), f"{name} trained rows", f"{len(ours)} logits for {len(seqs)} sequences")
+    with torch.no_grad():
+        worst = 0.0
+        for i, s in enumerate(seqs):
+            diff = (ours[f"logits_{i}"] - model(torch.tensor([s])).logits[0]).abs()
+            fail.check(not diff.isnan().any(), f"{name} trained NaN", f"sequence {i}")
+            worst = max(worst, float(diff.max()))
+    fail.check(worst <= TOLERANCE, f"{name} export vs trained",
+               f"max |trained model - transformers on the export| = {worst:.3g} > {TOLERANCE}")
+    print(f"{name}: the trained model ({checkpoints[-1]}) equals transformers' export, max abs diff {worst:.2e}")
+
+
+def check_unknown_field_refused(a, fail, base, data):
+    """A transformers-saved config with one unknown field: refused by name, exit 1, nothing written."""
+    bad = os.path.join(a.work, "unknown-field-model")
+    shutil.rmtree(bad, ignore_errors=True)
+    shutil.copytree(base, bad)
+    cfg_path = os.path.join(bad, "config.json")
+    with open(cfg_path) as f:
+        cfg = json.load(f)
+    cfg["my_new_attention_trick"] = True
+    with open(cfg_path, "w") as f:
+        json.dump(cfg, f, indent=2)
+    out = os.path.join(a.work, "unknown-field-out")
+    shutil.rmtree(out, ignore_errors=True)
+    r = subprocess.run([a.sculpt, "train", "-m", bad, "-d", data, "-o", out, "--max-steps", "1"],
+                       capture_output=True, text=True)
+    lines = [line for line in r.stderr.splitlines() if "error" in line]
+    fail.check(r.returncode != 0, "unknown config field exit", f"exit {r.returncode}")
+    fail.check(len(lines) == 1 and "my_new_attention_trick" in lines[0] and cfg_path in lines[0],
+               "unknown config field message", r.stderr[-400:])
+    fail.check(not os.path.exists(out), "unknown config field output", f"{out} was created")
+    print(f"unknown config field: refused ({lines[0] if lines else r.stderr.strip()[:200]})")
+
+
 def main():
     a = arguments()
     fail = Failures()
@@ -80,11 +130,12 @@ def main():
                 flags = ["--method", method] + (["--unfreeze-rank-ratio", "0.5"] if method == "osft" else [])
                 flags += ["--max-shard-size", "100KB" if layout == "sharded" else "2GB"]
                 run(a.sculpt, "train", "-m", base, "-d", data, "-o", out, "--max-steps", 3, "--learning-rate", "1e-2",
-                    "--effective-batch-size", 4, "--logging-steps", 0, "--threads", 2, *flags)
+                    "--effective-batch-size", 4, "--logging-steps", 0, "--threads", 2, "--save-steps", 3, *flags)
                 export = os.path.join(out, "final")
                 sharded = os.path.exists(os.path.join(export, "model.safetensors.index.json"))
                 fail.check(sharded == (layout == "sharded"), f"{name} layout", f"index present: {sharded}")
                 trained = compare(a, fail, name, export, seq_file, prompt_file)
+                compare_with_trained(a, fail, name, base, out, trained, seq_file)
                 moved = max(float((p - q).abs().max()) for p, q in zip(trained.parameters(), initial.parameters()))
                 fail.check(moved > 1e-4, f"{name} trained", f"the export equals the initial weights (max change {moved:.2g})")
     shipped = os.path.join(a.root, "models", "sculpt-base-small")
@@ -94,6 +145,17 @@ def main():
         write_jsonl(seq_file, [{"ids": s} for s in shipped_seqs])
         write_jsonl(prompt_file, [{"ids": [1] + shipped_seqs[1][:4]}])
         compare(a, fail, "sculpt-base-small", shipped, seq_file, prompt_file)
+        for method in ("plain", "osft"):
+            name = f"sculpt-base-small-{method}"
+            out = os.path.join(a.work, name)
+            shutil.rmtree(out, ignore_errors=True)
+            flags = ["--method", method] + (["--unfreeze-rank-ratio", "0.5"] if method == "osft" else [])
+            run(a.sculpt, "train", "-m", shipped, "-d", data, "-o", out, "--max-steps", 3, "--learning-rate", "1e-3",
+                "--effective-batch-size", 4, "--logging-steps", 0, "--threads", 2, "--save-steps", 3,
+                "--save-dtype", "f32", *flags)
+            trained = compare(a, fail, name, os.path.join(out, "final"), seq_file, prompt_file)
+            compare_with_trained(a, fail, name, shipped, out, trained, seq_file)
+    check_unknown_field_refused(a, fail, os.path.join(a.work, "llama-tied-init"), data)
     fail.finish()
 
 

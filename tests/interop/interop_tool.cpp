@@ -8,6 +8,9 @@
 //       IN lines {"messages": [...], "add_generation_prompt": bool}; OUT lines {"ids": [...]}
 //   interop_tool logits MODEL IN.jsonl OUT.safetensors
 //       IN lines {"ids": [...]}; OUT tensors logits_<i> (T_i, V), fp32
+//   interop_tool checkpoint-logits BASE_MODEL CHECKPOINT_DIR IN.jsonl OUT.safetensors
+//       as logits, for the weights of a training checkpoint (restored as --resume restores them
+//       onto BASE_MODEL's architecture): the model that was trained, independent of its export
 //   interop_tool byte-tokenizer DIR        (writes sculpt's built-in byte tokenizer there)
 //   interop_tool greedy MODEL IN.jsonl N OUT.jsonl
 //       IN lines {"ids": [...]}; OUT lines {"ids": N greedy new tokens (no stop token)}
@@ -24,7 +27,9 @@
 
 #include "sculpt/data/readers.h"
 #include "sculpt/sculpt.h"
+#include "sculpt/optim/adamw.h"
 #include "sculpt/text/byte_tokenizer.h"
+#include "sculpt/train/checkpoint.h"
 
 namespace {
 
@@ -77,8 +82,7 @@ int chat(const std::string& tok_path, const std::string& tmpl_name, const std::s
   return 0;
 }
 
-int logits(const std::string& model_path, const std::string& in, const std::string& out) {
-  const sculpt::LlamaModel model = sculpt::load_model(model_path);
+int logits_of(const sculpt::LlamaModel& model, const std::string& in, const std::string& out) {
   std::vector<sculpt::Tensor> results;  // logits_i: (T_i, V)
   for (const auto& r : read_jsonl(in)) {
     const auto ids = r["ids"].get<std::vector<int32_t>>();
@@ -93,6 +97,18 @@ int logits(const std::string& model_path, const std::string& in, const std::stri
   for (size_t i = 0; i < results.size(); ++i) tensors.push_back({names[i], &results[i]});
   sculpt::write_safetensors(out, tensors);
   return 0;
+}
+
+int logits(const std::string& model_path, const std::string& in, const std::string& out) {
+  return logits_of(sculpt::load_model(model_path), in, out);
+}
+
+int checkpoint_logits(const std::string& base, const std::string& checkpoint, const std::string& in,
+                      const std::string& out) {
+  sculpt::LlamaModel model = sculpt::load_model(base);
+  sculpt::AdamW optimizer(model.parameters(), sculpt::AdamWOptions{});  // receives the moments, unused
+  sculpt::load_checkpoint(checkpoint, model, optimizer);
+  return logits_of(model, in, out);
 }
 
 int greedy(const std::string& model_path, const std::string& in, int64_t n, const std::string& out) {
@@ -158,6 +174,7 @@ int main(int argc, char** argv) {
     if (a.size() == 5 && a[0] == "chat") return chat(a[1], a[2], a[3], a[4]);
     if (a.size() == 2 && a[0] == "byte-tokenizer") return sculpt::write_byte_tokenizer(a[1]), 0;
     if (a.size() == 4 && a[0] == "logits") return logits(a[1], a[2], a[3]);
+    if (a.size() == 5 && a[0] == "checkpoint-logits") return checkpoint_logits(a[1], a[2], a[3], a[4]);
     if (a.size() == 3 && a[0] == "gguf-metadata") return gguf_metadata(a[1], a[2]);
     if (a.size() == 3 && a[0] == "gguf-dequant") return gguf_dequant(a[1], a[2]);
     if (a.size() == 5 && a[0] == "greedy") return greedy(a[1], a[2], std::stoll(a[3]), a[4]);

@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
 
 #include "sculpt/core/error.h"
 #include "sculpt/io/model_config.h"
@@ -117,6 +120,56 @@ TEST(HfConfig, ReadsTransformers5RopeParameters) {
   EXPECT_EQ(c.rope_scaling.factor, 8.0);
   EXPECT_EQ(c.rope_scaling.original_max_position_embeddings, 64);
   EXPECT_EQ(c.torch_dtype, "bfloat16");
+}
+
+// Every key is read, neutral or without effect; anything else is refused by name.
+TEST(HfConfigErrors, UnknownFieldsAreRefusedByName) {
+  expect_error(std::string(R"({"model_type": "llama", "my_new_attention_trick": true, )") + kBase + "}",
+               "config field 'my_new_attention_trick' is not known to sculpt");
+  expect_error(std::string(R"({"model_type": "llama", "quantization_config": {"quant_method": "gptq"}, )") + kBase + "}",
+               "config field 'quantization_config'");
+  expect_error(std::string(R"({"model_type": "llama", "auto_map": {"AutoModel": "x.Y"}, )") + kBase + "}",
+               "config field 'auto_map'");
+  expect_error(std::string(R"({"model_type": "llama", "rope_parameters": {"rope_type": "default", "rope_theta": 1e4,
+               "beta_fast": 32}, )") + kBase + "}",
+               "config field 'rope_parameters.beta_fast' is not known to sculpt");
+  expect_error(std::string(R"({"model_type": "llama", "attention_dropout": 0.1, )") + kBase + "}",
+               "config field 'attention_dropout' = 0.1 is not supported");
+  expect_error(std::string(R"({"model_type": "llama", "pruned_heads": {"0": [1]}, )") + kBase + "}",
+               "config field 'pruned_heads'");
+  // Qwen2 slides in the layers at or above max_window_layers: all of them or none is supported.
+  expect_error(std::string(R"({"model_type": "qwen2", "use_sliding_window": true, "sliding_window": 8,
+               "max_window_layers": 1, )") + kBase + "}",
+               "config field 'max_window_layers' = 1 is not supported");
+}
+
+TEST(HfConfig, NeutralValuesAndMetadataAreAccepted) {
+  testing::TempDir dir;
+  const ModelConfig c = read_hf_config(write_config(dir, std::string(R"({"model_type": "llama",
+      "attention_dropout": 0.0, "partial_rotary_factor": 1.0, "rope_interleaved": false, "pruned_heads": {},
+      "num_experts": null, "architectures": ["LlamaForCausalLM"], "_name_or_path": "x", "pad_token_id": 0,
+      "temperature": 0.7, "transformers_version": "4.44.0", )") + kBase + "}"));
+  EXPECT_EQ(c.hidden_size, 64);
+  const ModelConfig all = read_hf_config(write_config(dir, std::string(R"({"model_type": "qwen2",
+      "use_sliding_window": true, "sliding_window": 8, "max_window_layers": 0, )") + kBase + "}"));
+  EXPECT_EQ(all.sliding_window, 8);
+  const ModelConfig none = read_hf_config(write_config(dir, std::string(R"({"model_type": "qwen2",
+      "use_sliding_window": true, "sliding_window": 8, "max_window_layers": 28, )") + kBase + "}"));
+  EXPECT_EQ(none.sliding_window, 0);
+}
+
+// docs/config-fields.md lists exactly the fields the code accounts for.
+TEST(HfConfig, DocumentedFieldsEqualTheCode) {
+  std::ifstream doc(testing::source_dir("docs/config-fields.md"));
+  ASSERT_TRUE(doc) << "docs/config-fields.md is missing";
+  std::set<std::string> documented, coded;
+  const std::regex row(R"(^\| `([^`]+)` \|)");
+  for (std::string line; std::getline(doc, line);) {
+    std::smatch m;
+    if (std::regex_search(line, m, row)) documented.insert(m[1]);
+  }
+  for (const HfConfigField& f : hf_config_fields()) EXPECT_TRUE(coded.insert(f.name).second) << "twice: " << f.name;
+  EXPECT_EQ(documented, coded);
 }
 
 }  // namespace

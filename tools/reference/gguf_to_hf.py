@@ -8,6 +8,7 @@ GGUF-loaded model refuses to serialise, so its weights are copied into a model b
 config and that one is saved (model.safetensors, fp32), with the tokenizer (tokenizer.json and its
 config, the chat template) beside it. Written to OUT_DIR.tmp first, then renamed into place.
 """
+import json
 import os
 import shutil
 import sys
@@ -34,6 +35,15 @@ def main():
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp, safe_serialization=True)
     tokenizer.save_pretrained(tmp)
+    # The weights were dequantised to fp32: the GGUF loader's quantization_config no longer
+    # describes them (and sculpt refuses it as a quantised checkpoint).
+    cfg_path = os.path.join(tmp, "config.json")
+    with open(cfg_path) as f:
+        cfg = json.load(f)
+    cfg.pop("quantization_config", None)
+    with open(cfg_path, "w") as f:
+        json.dump(cfg, f, indent=2, sort_keys=True)
+        f.write("\n")
     shutil.rmtree(out, ignore_errors=True)
     os.rename(tmp, out)
     print(f"wrote {out}: {type(model).__name__}, {sum(p.numel() for p in model.parameters()):,} parameters, fp32")

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace sculpt {
 
@@ -43,6 +44,17 @@ struct ModelConfig {
   // Throws Error naming `source` when sizes are missing, non-positive or inconsistent.
   void validate(const std::string& source) const;
 };
+
+// A config.json key and how sculpt accounts for it: read into ModelConfig, accepted only at the
+// value that leaves the forward pass unchanged (neutral), or without effect on the forward pass.
+// read_hf_config refuses every key that is not listed.
+struct HfConfigField {
+  enum class Kind { read, neutral, no_effect };
+  const char* name;
+  Kind kind;
+  const char* note;  // the values read, the neutral value, or why the field has no effect
+};
+const std::vector<HfConfigField>& hf_config_fields();
 
 // Parses a Hugging Face config.json.
 ModelConfig read_hf_config(const std::string& path);
