@@ -8,6 +8,8 @@
 #include "sculpt/model/forward.h"
 #include "sculpt/model/generate.h"
 #include "sculpt/model/llama.h"
+#include "sculpt/data/readers.h"
+#include "sculpt/text/chat_template.h"
 #include "sculpt/text/tokenizer.h"
 
 namespace sculpt::cli {
@@ -15,12 +17,42 @@ namespace sculpt::cli {
 namespace {
 struct GenerateArgs {
   std::string model, tokenizer, prompt = "Once upon a time";
+  std::string chat, system, chat_template = "auto";
   int64_t max_new_tokens = 64;
   float temperature = 0.f, top_p = 1.f;
   uint64_t seed = 0;
   int threads = 0;
   bool no_bos = false, ignore_eos = false;
 };
+
+// The user's message (after the system message, if any) as the model's chat template renders it
+// with the assistant's cue: the model's own Jinja template unless --chat-template names a
+// built-in one. The template writes BOS itself where it wants one.
+std::vector<int32_t> chat_prompt(const GenerateArgs& a, const Tokenizer& tokenizer) {
+  std::vector<ChatMessage> messages;
+  if (!a.system.empty()) messages.push_back({"system", a.system});
+  messages.push_back({"user", a.chat});
+  if (a.chat_template == "auto") {
+    if (const auto own = model_chat_template(a.model)) {
+      log_debug("chat template: the model's own");
+      return tokenizer.encode(render_chat_template(*own, messages, tokenizer, /*add_generation_prompt=*/true));
+    }
+  }
+  const ChatTemplate builtin =
+      a.chat_template == "auto" ? chat_template_for_model(a.model) : chat_template_from_name(a.chat_template);
+  return chat_prompt_ids(messages, builtin, tokenizer, /*add_generation_prompt=*/true);
+}
+
+// The end-of-turn markers of the common chat templates that are special tokens of this
+// vocabulary: a chat answer stops at them even where the tokenizer's EOS is another token.
+std::vector<int32_t> end_of_turn_ids(const Tokenizer& tokenizer) {
+  std::vector<int32_t> ids;
+  for (const char* marker : {"<|eot_id|>", "<|im_end|>", "<end_of_turn>", "<|end|>"}) {
+    const std::vector<int32_t> one = tokenizer.encode(marker);
+    if (one.size() == 1 && tokenizer.is_special(one[0])) ids.push_back(one[0]);
+  }
+  return ids;
+}
 
 void run_generate(const GenerateArgs& a) {
   set_num_threads(a.threads);
@@ -33,13 +65,20 @@ void run_generate(const GenerateArgs& a) {
            tokenizer->kind(), " (", tokenizer->vocab_size(), " tokens); threads: ", num_threads(), " (BLAS: ",
            blas_threading_runtime(), ")");
 
-  std::vector<int32_t> prompt = a.no_bos ? tokenizer->encode(a.prompt) : tokenizer->encode_for_model(a.prompt);
-  if (prompt.empty() && tokenizer->bos_id() >= 0) prompt.push_back(tokenizer->bos_id());
+  std::vector<int32_t> prompt;
+  if (!a.chat.empty()) {
+    prompt = chat_prompt(a, *tokenizer);
+  } else {
+    prompt = a.no_bos ? tokenizer->encode(a.prompt) : tokenizer->encode_for_model(a.prompt);
+    if (prompt.empty() && tokenizer->bos_id() >= 0) prompt.push_back(tokenizer->bos_id());
+  }
   GenerationOptions o;
   o.max_new_tokens = std::min<int64_t>(a.max_new_tokens, c.max_position_embeddings - static_cast<int64_t>(prompt.size()));
   o.sampling = {a.temperature, a.top_p};
   o.seed = a.seed;
   if (!a.ignore_eos && tokenizer->eos_id() >= 0) o.stop_tokens.push_back(tokenizer->eos_id());
+  if (!a.ignore_eos && !a.chat.empty())
+    for (int32_t id : end_of_turn_ids(*tokenizer)) o.stop_tokens.push_back(id);
   const auto plan = ForwardMemoryPlan::make(c, 1, static_cast<int64_t>(prompt.size()), prompt.size() + o.max_new_tokens,
                                             num_threads());
   log_debug("memory plan: ", plan.describe());
@@ -48,7 +87,7 @@ void run_generate(const GenerateArgs& a) {
   // drop a leading space on decode still print the right text; an incomplete UTF-8 tail waits.
   std::vector<int32_t> all = prompt;
   std::string printed = tokenizer->decode(all, /*skip_special=*/true);
-  std::printf("%s", printed.c_str());
+  if (a.chat.empty()) std::printf("%s", printed.c_str());  // a chat prints the answer alone
   std::fflush(stdout);
   std::vector<int32_t> generated;
   auto t1 = std::chrono::steady_clock::now();
@@ -67,6 +106,7 @@ void run_generate(const GenerateArgs& a) {
   });
   print_new(true);
   std::printf("\n");
+  std::fflush(stdout);
   auto t2 = std::chrono::steady_clock::now();
   const double load_s = std::chrono::duration<double>(t1 - t0).count();
   const double gen_s = std::chrono::duration<double>(t2 - t1).count();
@@ -82,6 +122,11 @@ void register_generate(CLI::App& app) {
   cmd->add_option("--tokenizer", a->tokenizer,
                   "Tokenizer file (tokenizer.json, tokenizer.model, llama2.c tokenizer.bin); default: found beside the model");
   cmd->add_option("-p,--prompt", a->prompt, "Text to continue")->capture_default_str();
+  cmd->add_option("--chat", a->chat, "A user message, answered through the model's chat template (instead of --prompt)");
+  cmd->add_option("--system", a->system, "A system message before --chat");
+  cmd->add_option("--chat-template", a->chat_template,
+                  "Template for --chat: auto (the model's own Jinja template, else detected), llama-2, llama-3, chatml, plain")
+      ->capture_default_str();
   cmd->add_option("-n,--max-new-tokens", a->max_new_tokens, "Tokens to generate at most")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);

@@ -29,7 +29,7 @@ Example build_example(const Tokenizer& tokenizer, const std::vector<Segment>& se
   // BOS, unless the segments begin with it (a chat template that writes bos_token itself).
   const bool segments_start_with_bos =
       !segments.empty() && !segments[0].ids.empty() && segments[0].ids[0] == tokenizer.bos_id();
-  if (tokenizer.adds_bos() && tokenizer.bos_id() >= 0 && !segments_start_with_bos) {
+  if (options.add_bos && tokenizer.adds_bos() && tokenizer.bos_id() >= 0 && !segments_start_with_bos) {
     ex.tokens.push_back(tokenizer.bos_id());
     ex.target.push_back(0);
   }

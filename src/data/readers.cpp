@@ -1,10 +1,12 @@
 #include "sculpt/data/readers.h"
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <optional>
 
 #include "sculpt/core/atomic_file.h"
 #include "sculpt/core/error.h"
@@ -124,19 +126,54 @@ std::string generation_prompt(ChatTemplate tmpl) {
 
 }  // namespace
 
-bool chat_template_always_cues(const std::string& model_path) {
-  const fs::path cfg = fs::path(model_path) / "tokenizer_config.json";
-  if (!fs::is_regular_file(cfg)) return false;
-  json j = json::parse(read_text_file(cfg.string()), nullptr, false);
-  if (j.is_discarded() || !j.contains("chat_template") || !j["chat_template"].is_string()) return false;
-  const std::string t = j["chat_template"].get<std::string>();
-  return t.find("add_generation_prompt") == std::string::npos && t.find("<|start_header_id|>assistant") != std::string::npos;
-}
-
 std::vector<Segment> render_chat(const std::vector<ChatMessage>& messages, ChatTemplate tmpl, const Tokenizer& tok) {
   std::vector<Segment> out = render_all(messages, tmpl, tok);
   // Trailing non-target segments (a final newline) carry no loss; drop them.
   while (!out.empty() && !out.back().target) out.pop_back();
+  return out;
+}
+
+std::vector<Segment> render_chat(const std::vector<ChatMessage>& messages, const JinjaTemplate& tmpl,
+                                 const Tokenizer& tok, const std::string& where) {
+  auto render = [&](size_t n, bool cue) {
+    return render_chat_template(tmpl, std::vector<ChatMessage>(messages.begin(), messages.begin() + n), tok, cue);
+  };
+  const std::string full = render(messages.size(), false);
+  const std::vector<int32_t> ids = tok.encode(full);
+  // The number of tokens of full[0, offset), checked to be a prefix of the whole text's tokens.
+  auto tokens_before = [&](size_t offset) {
+    const std::vector<int32_t> head = tok.encode(full.substr(0, offset));
+    if (head.size() > ids.size() || !std::equal(head.begin(), head.end(), ids.begin()))
+      throw Error("an assistant turn of the chat template does not start or end on a token boundary", where,
+                  "its tokens cannot be marked exactly; pass a built-in template with --chat-template");
+    return head.size();
+  };
+  std::vector<Segment> out;
+  size_t done_chars = 0, done_tokens = 0;
+  auto push = [&](size_t end_chars, bool target) {
+    const size_t end_tokens = end_chars == full.size() ? ids.size() : tokens_before(end_chars);
+    if (end_tokens > done_tokens)
+      out.push_back({full.substr(done_chars, end_chars - done_chars),
+                     std::vector<int32_t>(ids.begin() + static_cast<int64_t>(done_tokens), ids.begin() + static_cast<int64_t>(end_tokens)),
+                     target});
+    done_chars = end_chars;
+    done_tokens = end_tokens;
+  };
+  auto is_prefix = [](const std::string& a, const std::string& b) { return b.compare(0, a.size(), a) == 0; };
+  for (size_t i = 0; i < messages.size(); ++i) {
+    if (messages[i].role != "assistant") continue;
+    const std::string before = render(i, true), through = render(i + 1, false);
+    if (!is_prefix(before, through) || !is_prefix(through, full) || before.size() < done_chars)
+      throw Error("the chat template does not render the conversation before an assistant turn as a prefix of the "
+                  "conversation through it", where,
+                  "its assistant tokens cannot be marked; pass a built-in template with --chat-template");
+    size_t end = through.size();
+    while (end > before.size() && std::isspace(static_cast<unsigned char>(through[end - 1]))) --end;
+    push(before.size(), false);
+    push(end, true);
+  }
+  push(full.size(), false);
+  while (!out.empty() && !out.back().target) out.pop_back();  // trailing text carries no loss
   return out;
 }
 
@@ -212,6 +249,9 @@ Dataset read_prompt_completion(const std::string& path, const Tokenizer& tok, co
 
 Dataset read_chat(const std::string& path, const Tokenizer& tok, const ReaderOptions& o) {
   ChatTemplate tmpl = o.chat_template;
+  // A model that carries a template is trained with it unless a built-in one is named.
+  const std::optional<JinjaTemplate> own =
+      tmpl == ChatTemplate::auto_detect && !o.model_path.empty() ? model_chat_template(o.model_path) : std::nullopt;
   if (tmpl == ChatTemplate::auto_detect) tmpl = chat_template_for_model(o.model_path);
   Dataset d{path, {}, {}};
   for_each_jsonl(path, o.skip_bad_records, d.stats, [&](const json& j, const std::string& where) {
@@ -223,6 +263,11 @@ Dataset read_chat(const std::string& path, const Tokenizer& tok, const ReaderOpt
       if (msg.role != "system" && msg.role != "user" && msg.role != "assistant")
         throw Error("unknown role '" + msg.role + "'", where, "roles are system, user and assistant");
       messages.push_back(std::move(msg));
+    }
+    if (own) {  // the template writes every special token itself, as apply_chat_template
+      const auto segments = render_chat(messages, *own, tok, where);
+      d.examples.push_back(build_example(tok, segments, {o.example.max_seq_len, false, false}, where, d.stats));
+      return;
     }
     auto segments = render_chat(messages, tmpl, tok);
     d.examples.push_back(build_example(tok, segments, {o.example.max_seq_len, false}, where, d.stats));

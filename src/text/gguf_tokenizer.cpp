@@ -217,7 +217,8 @@ std::unique_ptr<Tokenizer> gguf_tokenizer(const GgufFile& f) {
   const std::string model = f.at("tokenizer.ggml.model").as_string("tokenizer.ggml.model");
   // llama.cpp adds BOS to SentencePiece vocabularies that do not say otherwise, not to BPE ones.
   const bool add_bos = optional_bool(f, "tokenizer.ggml.add_bos_token", model == "llama");
-  tok->set_special_ids(static_cast<int32_t>(bos), static_cast<int32_t>(eos), add_bos && bos >= 0);
+  const bool add_eos = optional_bool(f, "tokenizer.ggml.add_eos_token", false);
+  tok->set_special_ids(static_cast<int32_t>(bos), static_cast<int32_t>(eos), add_bos && bos >= 0, add_eos && eos >= 0);
   return tok;
 }
 

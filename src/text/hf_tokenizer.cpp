@@ -325,11 +325,17 @@ HfTokenizer::HfTokenizer(FromText, const std::string& text, const std::string& p
     parse_steps(j.value("decoder", json()), "decoder", path, decoders_);
     for (const auto& s : pre_tokenizers_) byte_level_ = byte_level_ || s->type == "ByteLevel";
 
-    const json& post = j.value("post_processor", json());
+    json post = j.value("post_processor", json());
+    if (post.is_object() && post.value("type", "") == "Sequence" && post.contains("processors"))
+      for (const auto& p : post["processors"])  // e.g. Llama 3: [ByteLevel, TemplateProcessing]
+        if (p.is_object() && p.value("type", "") == "TemplateProcessing") post = p;
     if (post.is_object() && post.value("type", "") == "TemplateProcessing" && post.contains("single") &&
-        !post["single"].empty() && post["single"][0].contains("SpecialToken")) {
-      const std::string name = post["single"][0]["SpecialToken"].at("id").get<std::string>();
-      template_bos_ = token_to_id(name);
+        post["single"].size() > 1) {
+      const json& single = post["single"];  // e.g. [<s>, $A] or [<s>, $A, </s>]
+      if (single.front().contains("SpecialToken"))
+        template_bos_ = token_to_id(single.front()["SpecialToken"].at("id").get<std::string>());
+      if (single.back().contains("SpecialToken"))
+        template_eos_ = token_to_id(single.back()["SpecialToken"].at("id").get<std::string>());
     }
   } catch (const json::exception& e) {
     throw Error(std::string("unexpected structure: ") + e.what(), path, "tokenizer.json is corrupt or of a newer format");

@@ -20,6 +20,7 @@ std::vector<int32_t> Tokenizer::encode_for_model(const std::string& text) const 
   if (add_bos_ && bos_id_ >= 0) ids.push_back(bos_id_);
   auto body = encode(text);
   ids.insert(ids.end(), body.begin(), body.end());
+  if (add_eos_ && eos_id_ >= 0) ids.push_back(eos_id_);
   return ids;
 }
 
@@ -40,7 +41,9 @@ std::string token_name(const json& cfg, const char* key) {
   return "";
 }
 
-// BOS/EOS and add_bos from tokenizer_config.json, falling back to config.json ids.
+// BOS/EOS from tokenizer_config.json, falling back to config.json ids. Whether they are added
+// is tokenizer.json's post-processor's business alone: transformers (5.x) drops
+// tokenizer_config.json's add_bos_token / add_eos_token when a tokenizer.json exists.
 void configure_hf_specials(HfTokenizer& tok, const fs::path& dir) {
   const json cfg = read_json_or_null(dir / "tokenizer_config.json");
   const json model_cfg = read_json_or_null(dir / "config.json");
@@ -54,11 +57,9 @@ void configure_hf_specials(HfTokenizer& tok, const fs::path& dir) {
   };
   int32_t bos = id_from("bos_token", "bos_token_id");
   int32_t eos = id_from("eos_token", "eos_token_id");
-  bool add_bos = tok.template_adds_bos();
-  if (cfg.is_object() && cfg.contains("add_bos_token") && cfg["add_bos_token"].is_boolean())
-    add_bos = cfg["add_bos_token"].get<bool>();
   if (bos < 0 && tok.template_adds_bos()) bos = tok.template_bos();
-  tok.set_special_ids(bos, eos, add_bos && bos >= 0);
+  if (eos < 0 && tok.template_adds_eos()) eos = tok.template_eos();
+  tok.set_special_ids(bos, eos, tok.template_adds_bos() && bos >= 0, tok.template_adds_eos() && eos >= 0);
   // clean_up_tokenization_spaces is not applied: transformers (5.x) ignores it for BPE tokenizers,
   // the only kind tokenizer.json loads here, since stripping the space before punctuation
   // corrupts what BPE decodes (tests/interop/check_tokenizers.py holds decode to transformers').
@@ -66,8 +67,12 @@ void configure_hf_specials(HfTokenizer& tok, const fs::path& dir) {
 
 void configure_sp_specials(SentencePieceTokenizer& tok, const fs::path& dir) {
   const json cfg = read_json_or_null(dir / "tokenizer_config.json");
-  if (cfg.is_object() && cfg.contains("add_bos_token") && cfg["add_bos_token"].is_boolean())
-    tok.set_special_ids(tok.bos_id(), tok.eos_id(), cfg["add_bos_token"].get<bool>() && tok.bos_id() >= 0);
+  // Without a tokenizer.json, transformers builds the tokenizer from tokenizer.model with these.
+  auto flag = [&](const char* key, bool fallback) {
+    return cfg.is_object() && cfg.contains(key) && cfg[key].is_boolean() ? cfg[key].get<bool>() : fallback;
+  };
+  tok.set_special_ids(tok.bos_id(), tok.eos_id(), flag("add_bos_token", tok.adds_bos()) && tok.bos_id() >= 0,
+                      flag("add_eos_token", false) && tok.eos_id() >= 0);
 }
 
 std::unique_ptr<Tokenizer> load_file(const fs::path& file, bool prefer_sentencepiece = true) {

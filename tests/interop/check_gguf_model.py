@@ -19,7 +19,8 @@ tensor names and undoes its q/k row permutation, and builds the tokenizer from t
    its first positions carry very large activations), each ahead on different prompts, so a
    fixed 1e-4 to either fp32 result is below fp32's own noise here; sculpt's mean error is 1.24x
    transformers' (7.9e-6 against 6.4e-6). 64 greedy tokens of 4 chat questions identical to transformers' fp32
-   greedy decoding.
+   greedy decoding; for the first two, `sculpt generate --chat` (the model's own template, stopping at
+   the end of the turn) prints transformers' answer.
 Skipped with a message where models/SmolLM2-135M-Instruct.Q4_1.gguf is absent (scripts/get-models.sh).
 """
 import copy
@@ -133,6 +134,12 @@ def check_model(a, fail, gguf, tok, model, lines):
                                  min_new_tokens=n, eos_token_id=None, pad_token_id=0)[0, len(p):].tolist()
             got = ours[i] if i < len(ours) else None
             fail.check(got == ref, "greedy", f"question {i}: ours {tok.decode(got or [])[:80]!r}\n    ref {tok.decode(ref)[:80]!r}")
+            if i < 2:  # end to end: the CLI renders the model's own template and stops at the end of the turn
+                answer = ref[:ref.index(tok.eos_token_id)] if tok.eos_token_id in ref else ref
+                expected = tok.decode(answer, skip_special_tokens=True)
+                cli = run(a.sculpt, "generate", "--model", gguf, "--chat", QUESTIONS[i], "-n", n, "--threads", 2)
+                fail.check(cli.rstrip("\n") == expected, "sculpt generate --chat",
+                           f"question {i}: {cli.rstrip()!r}\n    ref {expected!r}")
     answer = tok.decode(ours[0][:12]) if ours else ""
     print(f"greedy: {len(prompts)} chat questions x {n} tokens compared; '{QUESTIONS[0]}' -> {answer!r}")
 

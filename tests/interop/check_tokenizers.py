@@ -6,12 +6,15 @@ strings (the general-text books cut into paragraphs, CL_Benchmark sentences with
 text, and hand-made edge cases): ids equal `tokenizers`' ids exactly (no special tokens added),
 the ids with the model's special tokens equal AutoTokenizer's (add_bos/add_eos), decoding equals
 AutoTokenizer.decode with and without skip_special_tokens, and every 97th vocabulary entry
-decodes alone as theirs does (byte-fallback pieces included). The Llama 3 chat template renders
-the same ids as apply_chat_template on 24 conversations.
+decodes alone as theirs does (byte-fallback pieces included). Two configurations with
+add_eos_token true are compared too: beside a tokenizer.model (transformers then appends EOS) and
+beside a tokenizer.json (transformers 5 leaves BOS/EOS to the file's post-processor and ignores the
+flag). Chat templates are compared in check_chat_templates.py.
 """
 import json
 import os
 import random
+import shutil
 
 import sentencepiece
 import tokenizers
@@ -86,6 +89,18 @@ def reference_tokenizers(a, work):
     for name, d in (("sculpt-base-small", os.path.join(a.root, "models", "sculpt-base-small")),
                     ("stories260K", os.path.join(a.shared, "models", "stories260K", "hf"))):
         refs.append((name, d, os.path.join(d, "tokenizer.model"), d))
+    # add_eos_token true, beside a tokenizer.model and beside a tokenizer.json.
+    for name, src, file in (("sculpt-base-small-add-eos", os.path.join(a.root, "models", "sculpt-base-small"), "tokenizer.model"),
+                            ("llama2-add-eos", os.path.join(a.shared, "models", "llama2-tokenizer"), "tokenizer.json")):
+        d = os.path.join(work, name)
+        shutil.rmtree(d, ignore_errors=True)
+        shutil.copytree(src, d)
+        with open(os.path.join(d, "tokenizer_config.json")) as f:
+            cfg = json.load(f)
+        cfg["add_eos_token"] = True
+        with open(os.path.join(d, "tokenizer_config.json"), "w") as f:
+            json.dump(cfg, f, indent=2)
+        refs.append((name, d, os.path.join(d, file), d))
     return refs
 
 
@@ -143,44 +158,6 @@ def check_tokenizer(a, fail, name, sculpt_dir, tokenizer_json, auto_dir, lines):
               f"(it rebuilds the pipeline from its own defaults instead of the file's); sculpt follows the file")
 
 
-CONVERSATIONS_SYSTEM = ["You are a helpful assistant.", "  Answer in one word.  ", "Réponds en français 🇫🇷"]
-TURNS = [("What is the capital of France?", "Paris."), ("And of Japan?", " Tokyo, 東京.\n"),
-         ("Count to three.", "1, 2, 3"), ("Write a haiku", "An old silent pond\nA frog jumps into the pond\nSplash! Silence again."),
-         ("", "(empty question)"), ("Tabs\tand\nnewlines\n\n", "ok")]
-
-
-def conversations():
-    convs = []
-    rng = random.Random(3)
-    for k in range(24):
-        msgs = []
-        if k % 3 != 2:
-            msgs.append({"role": "system", "content": CONVERSATIONS_SYSTEM[k % 3]})
-        turns = rng.sample(TURNS, 1 + k % 4)
-        for j, (q, ans) in enumerate(turns):
-            msgs.append({"role": "user", "content": q})
-            if j < len(turns) - 1 or k % 2 == 0:  # half the conversations end on the user's turn
-                msgs.append({"role": "assistant", "content": ans})
-        convs.append({"messages": msgs, "add_generation_prompt": k % 4 < 2})
-    return convs
-
-
-def check_chat(a, fail):
-    d = os.path.join(a.shared, "models", "llama3-tokenizer")
-    auto = transformers.AutoTokenizer.from_pretrained(d)
-    convs = conversations()
-    inp, out = os.path.join(a.work, "chat.in.jsonl"), os.path.join(a.work, "chat.out.jsonl")
-    write_jsonl(inp, convs)
-    run(a.tool, "chat", d, "auto", inp, out)
-    for i, (c, o) in enumerate(zip(convs, read_jsonl(out))):
-        ref = auto.apply_chat_template(c["messages"], add_generation_prompt=c["add_generation_prompt"], tokenize=True)
-        if isinstance(ref, dict) or hasattr(ref, "keys"):
-            ref = ref["input_ids"]
-        fail.check(o["ids"] == list(ref), "llama3 chat template",
-                   f"conversation {i} (generation prompt {c['add_generation_prompt']})\n   ours {auto.decode(o['ids'])!r}\n    ref {auto.decode(ref)!r}")
-    print(f"llama3 chat template: {len(convs)} conversations compared")
-
-
 def main():
     a = arguments()
     if not os.path.isdir(os.path.join(a.shared, "models", "llama3-tokenizer")):
@@ -191,7 +168,6 @@ def main():
     fail = Failures()
     for ref in reference_tokenizers(a, a.work):
         check_tokenizer(a, fail, *ref, lines)
-    check_chat(a, fail)
     fail.finish()
 
 

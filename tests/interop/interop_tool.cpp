@@ -5,7 +5,13 @@
 //       IN lines {"text": str, "ids": [reference ids]}; OUT lines {"ids": encode(text),
 //       "model_ids": encode_for_model(text), "decoded": decode(ref ids), "decoded_skip": decode(ref ids, skip special)}
 //   interop_tool chat TOKENIZER TEMPLATE IN.jsonl OUT.jsonl
-//       IN lines {"messages": [...], "add_generation_prompt": bool}; OUT lines {"ids": [...]}
+//       IN lines {"messages": [...], "add_generation_prompt": bool}; OUT lines {"ids": [...]} (and
+//       "text" when the model's own Jinja template rendered it), or {"error": ...} when it raised
+//   interop_tool chat-examples MODEL DATA.jsonl OUT.jsonl
+//       the training examples of a chat JSONL file with the model's own template: OUT lines
+//       {"tokens": [...], "target": [0/1 per token]}
+//   interop_tool jinja IN.jsonl OUT.jsonl
+//       IN lines {"template": str, "context": {...}}; OUT lines {"text": str} or {"error": str}
 //   interop_tool logits MODEL IN.jsonl OUT.safetensors
 //       IN lines {"ids": [...]}; OUT tensors logits_<i> (T_i, V), fp32
 //   interop_tool checkpoint-logits BASE_MODEL CHECKPOINT_DIR IN.jsonl OUT.safetensors
@@ -21,6 +27,7 @@
 //       {"version": v, "alignment": a, "metadata": {key: value}}, arrays as JSON arrays
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -29,6 +36,7 @@
 #include "sculpt/sculpt.h"
 #include "sculpt/optim/adamw.h"
 #include "sculpt/text/byte_tokenizer.h"
+#include "sculpt/text/chat_template.h"
 #include "sculpt/train/checkpoint.h"
 
 namespace {
@@ -67,16 +75,60 @@ int encode(const std::string& tok_path, const std::string& in, const std::string
   return 0;
 }
 
+// The model's own template through sculpt's Jinja evaluator when TEMPLATE is "auto" and the model
+// carries one; otherwise the named (or detected) built-in template.
 int chat(const std::string& tok_path, const std::string& tmpl_name, const std::string& in, const std::string& out) {
   auto tok = sculpt::load_tokenizer(tok_path);
-  const sculpt::ChatTemplate tmpl = tmpl_name == "auto" ? sculpt::chat_template_for_model(tok_path)
-                                                        : sculpt::chat_template_from_name(tmpl_name);
-  const bool always_cue = tmpl_name == "auto" && sculpt::chat_template_always_cues(tok_path);
+  const std::optional<sculpt::JinjaTemplate> own =
+      tmpl_name == "auto" ? sculpt::model_chat_template(tok_path) : std::nullopt;
+  const sculpt::ChatTemplate builtin = tmpl_name == "auto" ? sculpt::chat_template_for_model(tok_path)
+                                                           : sculpt::chat_template_from_name(tmpl_name);
   std::vector<json> rows;
   for (const auto& r : read_jsonl(in)) {
     std::vector<sculpt::ChatMessage> messages;
     for (const auto& m : r["messages"]) messages.push_back({m["role"], m["content"]});
-    rows.push_back({{"ids", sculpt::chat_prompt_ids(messages, tmpl, *tok, always_cue || r["add_generation_prompt"].get<bool>())}});
+    const bool cue = r["add_generation_prompt"].get<bool>();
+    if (!own) {
+      rows.push_back({{"ids", sculpt::chat_prompt_ids(messages, builtin, *tok, cue)}});
+      continue;
+    }
+    try {
+      const std::string text = sculpt::render_chat_template(*own, messages, *tok, cue);
+      rows.push_back({{"ids", tok->encode(text)}, {"text", text}});
+    } catch (const sculpt::Error& e) {  // e.g. the template's raise_exception
+      rows.push_back({{"error", e.one_line()}});
+    }
+  }
+  write_jsonl(out, rows);
+  return 0;
+}
+
+// The training examples sculpt builds from a chat JSONL file with the model's template (auto).
+int chat_examples(const std::string& model, const std::string& data, const std::string& out) {
+  auto tok = sculpt::load_tokenizer(model);
+  sculpt::ReaderOptions o;
+  o.format = sculpt::DataFormat::chat;
+  o.model_path = model;
+  o.example.max_seq_len = 1 << 20;
+  std::vector<json> rows;
+  for (const auto& e : sculpt::read_dataset(data, *tok, o).examples) rows.push_back({{"tokens", e.tokens}, {"target", e.target}});
+  write_jsonl(out, rows);
+  return 0;
+}
+
+// IN lines {"template": str, "context": {...}}; OUT lines {"text": str} or {"error": str}.
+int jinja(const std::string& in, const std::string& out) {
+  std::vector<json> rows;
+  std::ifstream lines(in);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty()) continue;
+    const auto r = nlohmann::ordered_json::parse(line);  // the context's dicts keep their order
+    try {
+      const sculpt::JinjaTemplate t(r["template"].get<std::string>(), "template");
+      rows.push_back({{"text", t.render(r["context"])}});
+    } catch (const sculpt::Error& e) {
+      rows.push_back({{"error", e.one_line()}});
+    }
   }
   write_jsonl(out, rows);
   return 0;
@@ -172,6 +224,8 @@ int main(int argc, char** argv) {
   try {
     if (a.size() == 4 && a[0] == "encode") return encode(a[1], a[2], a[3]);
     if (a.size() == 5 && a[0] == "chat") return chat(a[1], a[2], a[3], a[4]);
+    if (a.size() == 3 && a[0] == "jinja") return jinja(a[1], a[2]);
+    if (a.size() == 4 && a[0] == "chat-examples") return chat_examples(a[1], a[2], a[3]);
     if (a.size() == 2 && a[0] == "byte-tokenizer") return sculpt::write_byte_tokenizer(a[1]), 0;
     if (a.size() == 4 && a[0] == "logits") return logits(a[1], a[2], a[3]);
     if (a.size() == 5 && a[0] == "checkpoint-logits") return checkpoint_logits(a[1], a[2], a[3], a[4]);

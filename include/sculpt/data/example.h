@@ -41,6 +41,7 @@ struct Segment {
 struct ExampleOptions {
   int64_t max_seq_len = 512;
   bool add_eos = true;  // after the last target segment
+  bool add_bos = true;  // when the tokenizer adds one (a model's own chat template writes its own)
 };
 
 // Tokenizes the segments, prepends BOS (when the tokenizer adds one) and appends EOS to the last

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "sculpt/data/example.h"
+#include "sculpt/text/chat_template.h"
 #include "sculpt/text/tokenizer.h"
 
 namespace sculpt {
@@ -23,9 +24,6 @@ DataFormat data_format_from_name(const std::string& name);      // auto | jsonl 
 ChatTemplate chat_template_from_name(const std::string& name);  // auto | llama-2 | llama-3 | chatml | plain
 // The template a model's tokenizer_config.json chat_template implies (plain when none is recognised).
 ChatTemplate chat_template_for_model(const std::string& model_path);
-// True when the model's template appends the assistant cue without consulting
-// add_generation_prompt (some published Llama 3 templates do): prompts then always end with it.
-bool chat_template_always_cues(const std::string& model_path);
 
 struct ReaderOptions {
   DataFormat format = DataFormat::auto_detect;
@@ -41,10 +39,15 @@ struct ReaderOptions {
 Dataset read_dataset(const std::string& path, const Tokenizer& tokenizer, const ReaderOptions& options);
 
 // Renders a conversation into segments (exposed for tests).
-struct ChatMessage {
-  std::string role, content;
-};
 std::vector<Segment> render_chat(const std::vector<ChatMessage>& messages, ChatTemplate tmpl, const Tokenizer& tokenizer);
+// The same with a model's own Jinja template: the ids are those of the whole conversation's text,
+// as apply_chat_template(messages, tokenize=True) gives them, and the targets are each assistant
+// turn's tokens: from the end of the conversation before it rendered with the generation prompt
+// to the end of the conversation through it (its end-of-turn marker included, trailing
+// whitespace not). Error naming `where` when the template does not render a conversation as the
+// prefix of its continuation, or a turn does not start on a token boundary.
+std::vector<Segment> render_chat(const std::vector<ChatMessage>& messages, const JinjaTemplate& tmpl,
+                                 const Tokenizer& tokenizer, const std::string& where);
 // The ids of a whole conversation as the model's chat template renders it (BOS when the tokenizer
 // adds one), followed by the assistant cue when `add_generation_prompt`: what transformers'
 // apply_chat_template(messages, add_generation_prompt=...) gives for the built-in templates.

@@ -36,6 +36,8 @@ class HfTokenizer : public Tokenizer {
   // True when the post-processor template starts with a special token (e.g. Llama 2's <s>).
   bool template_adds_bos() const { return template_bos_ >= 0; }
   int32_t template_bos() const { return template_bos_; }
+  bool template_adds_eos() const { return template_eos_ >= 0; }
+  int32_t template_eos() const { return template_eos_; }
 
   struct Step;  // one normalizer / pre-tokenizer / decoder step, defined in the .cpp
 
@@ -57,7 +59,7 @@ class HfTokenizer : public Tokenizer {
   bool byte_level_ = false;  // any ByteLevel pre-tokenizer present
   bool byte_fallback_ = false, fuse_unk_ = false, ignore_merges_ = false;
   int32_t unk_id_ = -1;
-  int32_t template_bos_ = -1;
+  int32_t template_bos_ = -1, template_eos_ = -1;  // special tokens the post-processor puts around a text
   std::string path_;
 };
 

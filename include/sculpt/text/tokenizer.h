@@ -25,18 +25,21 @@ class Tokenizer {
   int32_t bos_id() const { return bos_id_; }
   int32_t eos_id() const { return eos_id_; }
   bool adds_bos() const { return add_bos_; }
-  // encode() with BOS prepended when the tokenizer's configuration asks for it.
+  bool adds_eos() const { return add_eos_; }
+  // encode() with BOS prepended and EOS appended where the tokenizer's configuration asks for it
+  // (what transformers' encode(text, add_special_tokens=True) gives).
   std::vector<int32_t> encode_for_model(const std::string& text) const;
 
-  void set_special_ids(int32_t bos, int32_t eos, bool add_bos) {
+  void set_special_ids(int32_t bos, int32_t eos, bool add_bos, bool add_eos = false) {
     bos_id_ = bos;
     eos_id_ = eos;
     add_bos_ = add_bos;
+    add_eos_ = add_eos;
   }
 
  protected:
   int32_t bos_id_ = -1, eos_id_ = -1;
-  bool add_bos_ = false;
+  bool add_bos_ = false, add_eos_ = false;
 };
 
 // Loads the tokenizer that belongs to a model: a HF directory (tokenizer.json preferred over
