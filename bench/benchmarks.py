@@ -119,7 +119,8 @@ modern_bf16_key = min((f"torch2 {n}" for n in MODERN_SETUPS if "bf16" in n), key
 
 # --- 1b. sculpt's OSFT update mode against PEFT's OSFConfig (same model, data, targets, rank) ---
 log("OSFT against PEFT's OSF (bench/peft_osf.py)")
-peft_osf = run_json([REF_PY, "peft_osf.py", "--sculpt", os.path.join(build, "sculpt"), "--steps", "20", "--threads", "2"])
+peft_osf = run_json([REF_PY, "peft_osf.py", "--sculpt", os.path.join(build, "sculpt"), "--steps", "20", "--threads", "2",
+                     "--rounds", "5"])
 
 
 def paired(numerator, denominator):
@@ -346,19 +347,9 @@ lines += [f"| {v:.1f} % | {k} |" for k, v in sorted(profile_groups.items(), key=
     ["| – | perf not available |"]
 lines += ["", "| share of samples | library | function |", "|---|---|---|"]
 lines += [f"| {pct:.1f} % | {dso} | `{sym}` |" for pct, dso, sym in profile_rows[:20]]
-ps, pp = peft_osf["sculpt"], peft_osf["peft"]
-lines += ["", "## OSFT side by side with PEFT's OSF", "",
-          f"`bench/peft_osf.py`: models/sculpt-base-small, the 64 records of examples/data/colors.jsonl as one "
-          f"batch per step (the same data and order by construction; step 1's loss agrees: "
-          f"{ps['first_loss']:.6f} vs {pp['first_loss']:.6f}), {peft_osf['steps']} steps of AdamW (lr 1e-4, "
-          "β 0.9/0.95, clip 1.0), q/k/v/o/gate/up/down of every layer targeted with the top half of each one's "
-          "singular directions frozen, nothing else trained; sculpt `--method osft --osft-mode update "
-          "--effective-rank 0.5 --freeze-non-targets`, PEFT `OSFConfig(effective_rank=0.5)` (PyTorch "
-          f"{modern_version}), {peft_osf['threads']} threads each, one run. Leak: max over the 42 matrices of "
-          "‖U_kᵀ ΔW‖ / ‖ΔW‖ (left) and ‖ΔW V_k‖ / ‖ΔW‖ (right), from each one's saved weights, float64.", "",
-          "| | step time | peak RSS | loss after the last step | leak left | leak right |", "|---|---|---|---|---|---|"]
-lines += [f"| {n} | {s['step_ms']:.0f} ms | {s['peak_rss_mib']:.0f} MiB | {s['final_loss']:.4f} | "
-          f"{s['leak_u']:.2e} | {s['leak_v']:.2e} |" for n, s in (("sculpt", ps), ("PEFT OSF", pp))]
+sys.path.insert(0, BENCH)
+from peft_osf import section as peft_osf_section  # noqa: E402 - the one renderer of that section
+lines += [""] + peft_osf_section(peft_osf, modern_version)
 lines += ["", "## All step timings (ms)", "", "| variant | median (min–max) |", "|---|---|"]
 lines += [f"| {k} | {v.text()} |" for k, v in step_ms.items()]
 with open(a.output + ".tmp", "w") as f:

@@ -5,11 +5,17 @@ Both train models/sculpt-base-small on the same 64 prompt/completion records (on
 step, so the data order is the same by construction; loss on completion + EOS), AdamW with the
 same hyperparameters, gradient clipping 1.0, only the seven projection matrices of every layer
 trainable, the top half of each one's singular directions frozen. The data identity is checked:
-step 1's loss (before any update) must agree. Reported: median step time, peak RSS of each
-process, the loss after N steps, and the leak into the protected subspace, ||U_k^T dW|| / ||dW||
-and ||dW V_k|| / ||dW|| (max over matrices), computed by this script from the saved weights of
-both. Prints one JSON object.
-   .reference-env/bin/python bench/peft_osf.py --sculpt build-bench/sculpt [--steps 20] [--threads 2]
+step 1's loss (before any update) must agree.
+
+Both are timed the same way: R rounds, each a fresh process of each side in turn (sculpt, then
+PEFT); a round's step time is the median of its steps 2..N-1 (the first warms up; sculpt's last
+step measures the leak, which it does only on logged steps, so no timed step carries it); the
+ratio sculpt / PEFT is taken per round. Reported as min / median / max over the rounds: step
+times, the ratio, and the peak RSS of each process; then the loss after N steps and the leak into
+the protected subspace, ||U_k^T dW|| / ||dW|| and ||dW V_k|| / ||dW|| (max over matrices),
+computed by this script from the saved weights of the last round. Prints one JSON object;
+--update FILE rewrites FILE's "OSFT side by side with PEFT's OSF" section (BENCHMARKS.md) too.
+   .reference-env/bin/python bench/peft_osf.py --sculpt build-bench/sculpt [--steps 20] [--rounds 5] [--threads 2]
 """
 import argparse
 import json
@@ -41,13 +47,21 @@ def run_sculpt(a, data, out):
            "--effective-batch-size", "64", "--learning-rate", str(LR), "--lr-scheduler", "constant",
            "--warmup-steps", "0", "--weight-decay", "0", "--max-grad-norm", str(CLIP), "--adam-beta1", str(BETAS[0]),
            "--adam-beta2", str(BETAS[1]), "--adam-epsilon", str(EPS), "--threads", str(a.threads),
-           "--save-dtype", "f32", "--logging-steps", "0"]
-    subprocess.run(cmd, check=True, capture_output=True)
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+           "--save-dtype", "f32", "--logging-steps", str(a.steps)]  # the leak is measured on the last step only
+    # os.wait4 gives this child's own peak RSS (RUSAGE_CHILDREN would be the max over every child
+    # so far, the PEFT processes of earlier rounds included).
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    stderr = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        sys.exit(f"sculpt train failed ({proc.returncode}): {stderr.decode()[-500:]}")
+    rss = usage.ru_maxrss
     with open(os.path.join(out, "metrics.jsonl")) as f:
         m = [json.loads(line) for line in f if '"step"' in line and '"loss"' in line]
-    times = sorted(1000 * (m[i]["elapsed_s"] - m[i - 1]["elapsed_s"]) for i in range(2, len(m)))
-    return {"step_ms": times[len(times) // 2], "peak_rss_mib": rss / 1024, "first_loss": m[0]["loss"],
+    # Steps 2..N-1: elapsed_s is stamped after each step, so step i took elapsed[i] - elapsed[i-1].
+    times = [1000 * (m[i]["elapsed_s"] - m[i - 1]["elapsed_s"]) for i in range(1, len(m) - 1)]
+    return {"step_ms": median(times), "peak_rss_mib": rss / 1024, "first_loss": m[0]["loss"],
             "final_loss": m[-1]["loss"], "weights": os.path.join(out, "final")}
 
 
@@ -85,10 +99,67 @@ def peft_child(a, data, out):
         times.append(1000 * (time.perf_counter() - t0))
         losses.append(float(loss))
     model.merge_and_unload().save_pretrained(out)
-    times = sorted(times[1:])
-    json.dump({"step_ms": times[len(times) // 2], "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    json.dump({"step_ms": median(times[1:-1]), "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                "first_loss": losses[0], "final_loss": losses[-1], "weights": out,
                "trainable_params": sum(p.numel() for p in params)}, sys.stdout)
+
+
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
+
+
+def spread(xs, fmt):
+    """'median (min–max)' of a list."""
+    return f"{fmt(median(xs))} ({fmt(min(xs))}–{fmt(max(xs))})"
+
+
+def section(r, torch_version):
+    """The BENCHMARKS.md section for a result of main()."""
+    rounds = r["rounds"]
+    ours, theirs = r["sculpt"], r["peft"]
+    ms, mib = (lambda v: f"{v:.0f} ms"), (lambda v: f"{v:.0f} MiB")
+    ratio = [s["step_ms"] / p["step_ms"] for s, p in zip(ours["rounds"], theirs["rounds"])]
+    lines = ["## OSFT side by side with PEFT's OSF", "",
+             f"`bench/peft_osf.py`: models/sculpt-base-small, the 64 records of examples/data/colors.jsonl as one "
+             f"batch per step (the same data and order by construction; step 1's loss agrees: "
+             f"{ours['first_loss']:.6f} vs {theirs['first_loss']:.6f}), {r['steps']} steps of AdamW (lr 1e-4, "
+             "β 0.9/0.95, clip 1.0), q/k/v/o/gate/up/down of every layer targeted with the top half of each one's "
+             "singular directions frozen, nothing else trained; sculpt `--method osft --osft-mode update "
+             "--effective-rank 0.5 --freeze-non-targets`, PEFT `OSFConfig(effective_rank=0.5)` (PyTorch "
+             f"{torch_version}), {r['threads']} threads each, on {r['cpu']}. Timed alike: {len(rounds)} rounds, each a "
+             "fresh process of each side in turn; a round's step time is the median of its steps 2 to "
+             f"{r['steps'] - 1} (sculpt measures its leak diagnostic only on the last, untimed, step); "
+             "median (min–max) over the rounds. Leak: max over the 42 matrices of ‖U_kᵀ ΔW‖ / ‖ΔW‖ (left) and "
+             "‖ΔW V_k‖ / ‖ΔW‖ (right), from each one's saved weights, float64.", "",
+             "| | step time | peak RSS | loss after the last step | leak left | leak right |", "|---|---|---|---|---|---|"]
+    for name, side in (("sculpt", ours), ("PEFT OSF", theirs)):
+        lines.append(f"| {name} | {spread([x['step_ms'] for x in side['rounds']], ms)} | "
+                     f"{spread([x['peak_rss_mib'] for x in side['rounds']], mib)} | {side['final_loss']:.4f} | "
+                     f"{side['leak_u']:.2e} | {side['leak_v']:.2e} |")
+    lines += ["", f"sculpt / PEFT step time, per round: {spread(ratio, lambda v: f'{v:.3f}')}; peak RSS: "
+              f"{spread([s['peak_rss_mib'] / p['peak_rss_mib'] for s, p in zip(ours['rounds'], theirs['rounds'])], lambda v: f'{v:.3f}')}."]
+    return lines
+
+
+def update_section(path, lines):
+    """Replaces the section that starts with lines[0] in the markdown file, up to the next '## '."""
+    with open(path) as f:
+        text = f.read().split("\n")
+    start = text.index(lines[0])
+    end = next((i for i in range(start + 1, len(text)) if text[i].startswith("## ")), len(text))
+    text[start:end] = lines + [""]
+    with open(path + ".tmp", "w") as f:
+        f.write("\n".join(text))
+    os.replace(path + ".tmp", path)
+
+
+def cpu_name():
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return "unknown CPU"
 
 
 def leaks(trained_dir):
@@ -123,6 +194,8 @@ def main():
     p.add_argument("--sculpt", default=os.path.join(ROOT, "build-bench", "sculpt"))
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--update", help="markdown file whose PEFT section to rewrite (BENCHMARKS.md)")
     p.add_argument("--peft-child", nargs=2, help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.peft_child:
@@ -131,16 +204,31 @@ def main():
     data = os.path.join(work, "data.jsonl")
     with open(data, "w") as f:
         f.writelines(json.dumps(r) + "\n" for r in records())
-    ours = run_sculpt(a, data, os.path.join(work, "sculpt"))
-    child = subprocess.run([sys.executable, __file__, "--steps", str(a.steps), "--threads", str(a.threads),
-                            "--peft-child", data, os.path.join(work, "peft")], check=True, capture_output=True, text=True)
-    theirs = json.loads(child.stdout.strip().splitlines()[-1])
-    for side in (ours, theirs):
-        side["leak_u"], side["leak_v"] = leaks(side.pop("weights"))
-    same_data = abs(ours["first_loss"] - theirs["first_loss"]) < 1e-3
-    print(json.dumps({"steps": a.steps, "threads": a.threads, "same_first_loss": same_data, "sculpt": ours, "peft": theirs}))
+    ours_rounds, theirs_rounds = [], []
+    for k in range(a.rounds):
+        ours_rounds.append(run_sculpt(a, data, os.path.join(work, f"sculpt-{k}")))
+        child = subprocess.run([sys.executable, __file__, "--steps", str(a.steps), "--threads", str(a.threads),
+                                "--peft-child", data, os.path.join(work, f"peft-{k}")], check=True, capture_output=True,
+                               text=True)
+        theirs_rounds.append(json.loads(child.stdout.strip().splitlines()[-1]))
+    result = {"steps": a.steps, "threads": a.threads, "cpu": cpu_name(), "rounds": list(range(a.rounds))}
+    for name, rounds in (("sculpt", ours_rounds), ("peft", theirs_rounds)):
+        last = rounds[-1]
+        side = {"first_loss": last["first_loss"], "final_loss": last["final_loss"],
+                "rounds": [{"step_ms": x["step_ms"], "peak_rss_mib": x["peak_rss_mib"]} for x in rounds]}
+        side["leak_u"], side["leak_v"] = leaks(last["weights"])
+        side["step_ms"] = median([x["step_ms"] for x in rounds])
+        side["peak_rss_mib"] = median([x["peak_rss_mib"] for x in rounds])
+        result[name] = side
+    same_data = abs(result["sculpt"]["first_loss"] - result["peft"]["first_loss"]) < 1e-3
+    result["same_first_loss"] = same_data
+    print(json.dumps(result))
     if not same_data:
-        sys.exit(f"step 1 losses differ ({ours['first_loss']} vs {theirs['first_loss']}): the two did not see the same data")
+        sys.exit(f"step 1 losses differ ({result['sculpt']['first_loss']} vs {result['peft']['first_loss']}): "
+                 "the two did not see the same data")
+    if a.update:
+        import torch
+        update_section(a.update, section(result, torch.__version__))
 
 
 if __name__ == "__main__":
