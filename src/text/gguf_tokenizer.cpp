@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
+#include <utility>
 
+#include "sculpt/core/atomic_file.h"
 #include "sculpt/core/error.h"
 #include "sculpt/core/log.h"
 #include "sculpt/text/hf_tokenizer.h"
@@ -223,5 +225,39 @@ std::unique_ptr<Tokenizer> gguf_tokenizer(const GgufFile& f) {
 }
 
 std::unique_ptr<Tokenizer> gguf_tokenizer(const std::string& path) { return gguf_tokenizer(GgufFile(path)); }
+
+void write_gguf_tokenizer_files(const std::string& gguf_path, const std::string& dir) {
+  const GgufFile f(gguf_path);
+  const auto tok = gguf_tokenizer(f);
+  json j = json::parse(gguf_tokenizer_json(f));
+  // BOS / EOS around every text, as the metadata's add_bos_token / add_eos_token say.
+  if (tok->adds_bos() || tok->adds_eos()) {
+    json single = json::array(), special = json::object();
+    auto add = [&](int32_t id) {
+      const std::string piece = tok->id_to_piece(id);
+      single.push_back({{"SpecialToken", {{"id", piece}, {"type_id", 0}}}});
+      special[piece] = {{"id", piece}, {"ids", {id}}, {"tokens", {piece}}};
+    };
+    if (tok->adds_bos()) add(tok->bos_id());
+    single.push_back({{"Sequence", {{"id", "A"}, {"type_id", 0}}}});
+    if (tok->adds_eos()) add(tok->eos_id());
+    json pair = single;
+    pair.push_back({{"Sequence", {{"id", "B"}, {"type_id", 1}}}});
+    j["post_processor"] = {{"type", "TemplateProcessing"}, {"single", single}, {"pair", pair}, {"special_tokens", special}};
+  }
+  write_text_atomic(dir + "/tokenizer.json", j.dump(-1, ' ', false, json::error_handler_t::replace));
+  json cfg = {{"tokenizer_class", "PreTrainedTokenizerFast"}, {"clean_up_tokenization_spaces", false}};
+  const size_t n = static_cast<size_t>(tok->vocab_size());
+  for (const auto& [key, name] : {std::pair{"tokenizer.ggml.bos_token_id", "bos_token"},
+                                  std::pair{"tokenizer.ggml.eos_token_id", "eos_token"},
+                                  std::pair{"tokenizer.ggml.unknown_token_id", "unk_token"},
+                                  std::pair{"tokenizer.ggml.padding_token_id", "pad_token"}}) {
+    const int64_t id = optional_id(f, key, n);
+    if (id >= 0) cfg[name] = tok->id_to_piece(static_cast<int32_t>(id));
+  }
+  write_text_atomic(dir + "/tokenizer_config.json", cfg.dump(2) + "\n");
+  if (const GgufValue* t = f.find("tokenizer.chat_template"); t && t->type == GgufValue::Type::string)
+    write_text_atomic(dir + "/chat_template.jinja", t->s);
+}
 
 }  // namespace sculpt

@@ -18,6 +18,7 @@
 #include "sculpt/data/batching.h"
 #include "sculpt/optim/schedule.h"
 #include "sculpt/train/checkpoint.h"
+#include "sculpt/text/gguf_tokenizer.h"
 #include "sculpt/train/step.h"
 
 namespace sculpt {
@@ -59,6 +60,10 @@ void install_stop_handlers() {
 bool stop_requested() { return g_stop.load(); }
 
 void copy_tokenizer_files(const std::string& model_path, const Tokenizer& tokenizer, const std::string& dir) {
+  if (fs::is_regular_file(model_path) && fs::path(model_path).extension() == ".gguf") {
+    write_gguf_tokenizer_files(model_path, dir);  // from the metadata, never the GGUF's neighbours
+    return;
+  }
   const fs::path src = fs::is_directory(model_path) ? fs::path(model_path) : fs::path(model_path).parent_path();
   int copied = 0;
   for (const char* name : {"tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json",

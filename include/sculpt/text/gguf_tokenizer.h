@@ -22,4 +22,11 @@ std::string gguf_tokenizer_json(const GgufFile& file);
 std::unique_ptr<Tokenizer> gguf_tokenizer(const GgufFile& file);
 std::unique_ptr<Tokenizer> gguf_tokenizer(const std::string& gguf_path);
 
+// Writes the Hugging Face tokenizer files of a GGUF's tokenizer into `dir`, so that an export of
+// a model read from a GGUF loads in AutoTokenizer and in sculpt as the GGUF did: tokenizer.json
+// (with a post-processor adding BOS / EOS where the metadata asks for them),
+// tokenizer_config.json (the special tokens) and chat_template.jinja (tokenizer.chat_template, as
+// transformers 5 writes it).
+void write_gguf_tokenizer_files(const std::string& gguf_path, const std::string& dir);
+
 }  // namespace sculpt
