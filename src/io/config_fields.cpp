@@ -131,7 +131,9 @@ void check_hf_config_fields(const nlohmann::json& j, const std::string& path) {
   auto refuse = [&](const std::string& field, const nlohmann::json& value, const std::string& hint) {
     throw Error("config field '" + field + "' = " + value.dump() + " is not supported", path, hint);
   };
-  for (const auto& [key, value] : j.items()) {
+  for (const auto& item : j.items()) {
+    const std::string& key = item.key();
+    const nlohmann::json& value = item.value();
     const auto it = std::find_if(kFields.begin(), kFields.end(), [&](const HfConfigField& f) { return key == f.name; });
     if (it == kFields.end()) {
       if (key == "quantization_config")
