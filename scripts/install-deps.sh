@@ -8,6 +8,7 @@ packages=(
   libopenblas-openmp-dev liblapacke-dev      # BLAS/LAPACK, OpenMP build (one threading runtime)
   nlohmann-json3-dev libcli11-dev libpcre2-dev libsentencepiece-dev
   libgtest-dev libbenchmark-dev
+  tmux                                       # the terminal test of sculpt chat
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -2,14 +2,14 @@
 #include <chrono>
 #include <cstdio>
 
+#include "chat_prompter.h"
 #include "commands.h"
+#include "stream_printer.h"
 #include "sculpt/core/log.h"
 #include "sculpt/core/threads.h"
 #include "sculpt/model/forward.h"
 #include "sculpt/model/generate.h"
 #include "sculpt/model/llama.h"
-#include "sculpt/data/readers.h"
-#include "sculpt/text/chat_template.h"
 #include "sculpt/text/tokenizer.h"
 
 namespace sculpt::cli {
@@ -25,35 +25,6 @@ struct GenerateArgs {
   bool no_bos = false, ignore_eos = false;
 };
 
-// The user's message (after the system message, if any) as the model's chat template renders it
-// with the assistant's cue: the model's own Jinja template unless --chat-template names a
-// built-in one. The template writes BOS itself where it wants one.
-std::vector<int32_t> chat_prompt(const GenerateArgs& a, const Tokenizer& tokenizer) {
-  std::vector<ChatMessage> messages;
-  if (!a.system.empty()) messages.push_back({"system", a.system});
-  messages.push_back({"user", a.chat});
-  if (a.chat_template == "auto") {
-    if (const auto own = model_chat_template(a.model)) {
-      log_debug("chat template: the model's own");
-      return tokenizer.encode(render_chat_template(*own, messages, tokenizer, /*add_generation_prompt=*/true));
-    }
-  }
-  const ChatTemplate builtin =
-      a.chat_template == "auto" ? chat_template_for_model(a.model) : chat_template_from_name(a.chat_template);
-  return chat_prompt_ids(messages, builtin, tokenizer, /*add_generation_prompt=*/true);
-}
-
-// The end-of-turn markers of the common chat templates that are special tokens of this
-// vocabulary: a chat answer stops at them even where the tokenizer's EOS is another token.
-std::vector<int32_t> end_of_turn_ids(const Tokenizer& tokenizer) {
-  std::vector<int32_t> ids;
-  for (const char* marker : {"<|eot_id|>", "<|im_end|>", "<end_of_turn>", "<|end|>"}) {
-    const std::vector<int32_t> one = tokenizer.encode(marker);
-    if (one.size() == 1 && tokenizer.is_special(one[0])) ids.push_back(one[0]);
-  }
-  return ids;
-}
-
 void run_generate(const GenerateArgs& a) {
   set_num_threads(a.threads);
   auto t0 = std::chrono::steady_clock::now();
@@ -65,9 +36,15 @@ void run_generate(const GenerateArgs& a) {
            tokenizer->kind(), " (", tokenizer->vocab_size(), " tokens); threads: ", num_threads(), " (BLAS: ",
            blas_threading_runtime(), ")");
 
-  std::vector<int32_t> prompt;
+  std::vector<int32_t> prompt, chat_stops;
   if (!a.chat.empty()) {
-    prompt = chat_prompt(a, *tokenizer);
+    std::vector<ChatMessage> messages;
+    if (!a.system.empty()) messages.push_back({"system", a.system});
+    messages.push_back({"user", a.chat});
+    const ChatPrompter prompter(a.model, a.chat_template, *tokenizer);
+    log_debug("chat template: ", prompter.describe());
+    prompt = prompter.prompt(messages);
+    if (!a.ignore_eos) chat_stops = prompter.stop_tokens();
   } else {
     prompt = a.no_bos ? tokenizer->encode(a.prompt) : tokenizer->encode_for_model(a.prompt);
     if (prompt.empty() && tokenizer->bos_id() >= 0) prompt.push_back(tokenizer->bos_id());
@@ -77,34 +54,19 @@ void run_generate(const GenerateArgs& a) {
   o.sampling = {a.temperature, a.top_p};
   o.seed = a.seed;
   if (!a.ignore_eos && tokenizer->eos_id() >= 0) o.stop_tokens.push_back(tokenizer->eos_id());
-  if (!a.ignore_eos && !a.chat.empty())
-    for (int32_t id : end_of_turn_ids(*tokenizer)) o.stop_tokens.push_back(id);
+  o.stop_tokens.insert(o.stop_tokens.end(), chat_stops.begin(), chat_stops.end());
   const auto plan = ForwardMemoryPlan::make(c, 1, static_cast<int64_t>(prompt.size()), prompt.size() + o.max_new_tokens,
                                             num_threads());
   log_debug("memory plan: ", plan.describe());
 
-  // Stream by decoding prompt + continuation and printing what is new, so tokenizers that
-  // drop a leading space on decode still print the right text; an incomplete UTF-8 tail waits.
-  std::vector<int32_t> all = prompt;
-  std::string printed = tokenizer->decode(all, /*skip_special=*/true);
-  if (a.chat.empty()) std::printf("%s", printed.c_str());  // a chat prints the answer alone
-  std::fflush(stdout);
+  StreamPrinter printer(*tokenizer, prompt, /*print_prefix=*/a.chat.empty());  // a chat prints the answer alone
   std::vector<int32_t> generated;
   auto t1 = std::chrono::steady_clock::now();
-  auto print_new = [&](bool final) {
-    std::string text = tokenizer->decode(all, true);
-    const bool partial = text.size() >= 3 && text.compare(text.size() - 3, 3, "\xEF\xBF\xBD") == 0;
-    if ((partial && !final) || text.size() <= printed.size() || text.compare(0, printed.size(), printed) != 0) return;
-    std::printf("%s", text.substr(printed.size()).c_str());
-    std::fflush(stdout);
-    printed = text;
-  };
   generate(model, {prompt}, o, [&](int64_t, int32_t id) {
     generated.push_back(id);
-    all.push_back(id);
-    print_new(false);
+    printer.add(id);
   });
-  print_new(true);
+  printer.flush(/*final=*/true);
   std::printf("\n");
   std::fflush(stdout);
   auto t2 = std::chrono::steady_clock::now();

@@ -6,6 +6,7 @@
 namespace sculpt::cli {
 
 void register_generate(CLI::App& app);
+void register_chat(CLI::App& app);
 void register_init_model(CLI::App& app);
 void register_train(CLI::App& app);
 void register_plan(CLI::App& app);

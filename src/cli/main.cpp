@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
     if (quiet) sculpt::set_log_level(sculpt::LogLevel::error);
   });
   sculpt::cli::register_generate(app);
+  sculpt::cli::register_chat(app);
   sculpt::cli::register_init_model(app);
   sculpt::cli::register_train(app);
   sculpt::cli::register_plan(app);
