@@ -51,6 +51,26 @@ TEST(Jinja, UnsupportedConstructsAreNamedWithTheirLine) {
   EXPECT_NE(error_of("{{ x.y }}").find("'x' is undefined"), std::string::npos);
 }
 
+// A model's template is untrusted input: what would exhaust the stack, the memory or the time, or
+// overflow an integer, is an error (found by fuzz/fuzz_jinja).
+TEST(Jinja, HostileTemplatesFailCleanly) {
+  EXPECT_NE(error_of("{{ 99999999999999999999 }}").find("out of range"), std::string::npos);
+  EXPECT_NE(error_of("{{ 9223372036854775807 + 1 }}").find("integer overflow"), std::string::npos);
+  EXPECT_NE(error_of("{{ 2 ** 70 }}").find("integer overflow"), std::string::npos);
+  EXPECT_NE(error_of("{{ " + std::string(5000, '(') + "1" + std::string(5000, ')') + " }}").find("nested deeper"),
+            std::string::npos);
+  std::string ifs;
+  for (int i = 0; i < 500; ++i) ifs += "{% if 1 %}";
+  EXPECT_NE(error_of(ifs).find("nested deeper"), std::string::npos);
+  EXPECT_NE(error_of("{% for i in range(1000) %}{% for j in range(1000) %}{% endfor %}{% endfor %}").find("loop iterations"),
+            std::string::npos);
+  EXPECT_NE(error_of("{{ range(10000000) }}").find("range()"), std::string::npos);
+  EXPECT_NE(error_of("{% set ns = namespace(v='ab') %}{% for i in range(40) %}{% set ns.v = ns.v ~ ns.v %}{% endfor %}")
+                .find("MiB"),
+            std::string::npos);
+  EXPECT_EQ(render("{{ 1e999 }}"), "inf");
+}
+
 // A model directory's template: chat_template.jinja first (transformers 5), else
 // tokenizer_config.json's string, or the "default" of its named list.
 TEST(ChatTemplate, FoundWhereTransformersKeepsIt) {

@@ -4,6 +4,8 @@
 // whitespace on its side, '+' keeps it), then each tag's tokens are parsed by recursive descent
 // with jinja2's operator precedence.
 #include <cctype>
+#include <charconv>
+#include <cstdlib>
 #include <cstring>
 
 #include "ast.h"
@@ -140,8 +142,14 @@ std::vector<Token> tokenize(const std::string& s, const std::string& where) {
       for (size_t k = i; k < j; ++k)
         if (s[k] != '_') digits += s[k];
       Token t{is_float ? Token::Kind::number : Token::Kind::integer, digits};
-      if (is_float) t.number = std::stod(digits);
-      else t.integer = std::stoll(digits);
+      if (is_float) {
+        t.number = std::strtod(digits.c_str(), nullptr);  // 1e999 is inf, as in Python
+      } else {
+        const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), t.integer);
+        if (ec != std::errc() || end != digits.data() + digits.size())
+          throw Error("integer literal " + digits.substr(0, 30) + " is out of range", where,
+                      "sculpt's templates use 64-bit integers");
+      }
       out.push_back(t);
       i = j;
     } else if (c == '\'' || c == '"') {
@@ -204,6 +212,9 @@ class ExprParser {
   }
 
   ExprPtr expression() {  // a if c else b
+    // Every nesting (parentheses, brackets, arguments, unary signs) passes through here or
+    // unary(): a bound keeps a hostile template from exhausting the stack.
+    const DepthGuard guard(*this);
     ExprPtr e = or_expr();
     if (accept_name("if")) {
       auto n = node(Expr::Kind::conditional);
@@ -216,6 +227,16 @@ class ExprParser {
   }
 
  private:
+  static constexpr int kMaxDepth = 200;
+  struct DepthGuard {
+    explicit DepthGuard(ExprParser& p) : parser(p) {
+      if (++parser.depth_ > kMaxDepth) parser.fail("expressions nested deeper than " + std::to_string(kMaxDepth));
+    }
+    ~DepthGuard() { --parser.depth_; }
+    ExprParser& parser;
+  };
+  int depth_ = 0;
+
   ExprPtr node(Expr::Kind k) {
     auto n = std::make_unique<Expr>();
     n->kind = k;
@@ -298,6 +319,7 @@ class ExprParser {
   }
   // As jinja2: the operand of a sign takes no filters, the signed value does ((-3)|abs).
   ExprPtr unary(bool with_filters = true) {
+    const DepthGuard guard(*this);
     ExprPtr e;
     if (accept_op("-")) {
       e = node(Expr::Kind::unary);
@@ -466,6 +488,11 @@ class TemplateParser {
   // Parses pieces into a sequence until a block tag whose first word is in `ends`; that word is
   // returned in `ended` and its parser left positioned after it in `tag_`.
   std::unique_ptr<Node> sequence(const std::vector<std::string>& ends, std::string& ended) {
+    if (++depth_ > 200) throw Error("blocks nested deeper than 200", name_, "the chat template is not one sculpt can use");
+    struct Leave {
+      int& d;
+      ~Leave() { --d; }
+    } leave{depth_};
     auto seq = make(Node::Kind::sequence, i_ < pieces_.size() ? pieces_[i_].line : 0);
     while (i_ < pieces_.size()) {
       const Piece& p = pieces_[i_++];
@@ -566,6 +593,7 @@ class TemplateParser {
   std::vector<Piece> pieces_;
   std::string name_;
   size_t i_ = 0;
+  int depth_ = 0;
   std::unique_ptr<ExprParser> tag_;  // the parser of the tag that ended the last sequence
 };
 

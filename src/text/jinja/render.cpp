@@ -38,6 +38,11 @@ std::string strip(const std::string& s, const std::string& chars, bool left, boo
 
 enum class Flow { normal, break_, continue_ };
 
+// Bounds on what one rendering may do, so that a hostile template fails instead of exhausting the
+// machine: loop iterations over the whole rendering, and the size of strings it builds.
+constexpr int64_t kMaxIterations = 100'000;
+constexpr uint64_t kMaxOutput = 64ull << 20;
+
 class Renderer {
  public:
   Renderer(const std::string& name, const Value& context) : name_(name) { scopes_.push_back(*context.map); }
@@ -50,8 +55,8 @@ class Renderer {
           if (f != Flow::normal) return f;
         }
         return Flow::normal;
-      case Node::Kind::text: out += n.text; return Flow::normal;
-      case Node::Kind::output: out += eval(*n.expr).str(); return Flow::normal;
+      case Node::Kind::text: out += n.text; break;
+      case Node::Kind::output: out += eval(*n.expr).str(); break;
       case Node::Kind::if_:
         for (const auto& [cond, body] : n.branches)
           if (eval(*cond).truthy()) return render(*body, out);
@@ -72,6 +77,7 @@ class Renderer {
       case Node::Kind::break_: return Flow::break_;
       case Node::Kind::continue_: return Flow::continue_;
     }
+    if (out.size() > kMaxOutput) fail(n.line, "the rendering exceeds " + std::to_string(kMaxOutput >> 20) + " MiB");
     return Flow::normal;
   }
 
@@ -131,6 +137,8 @@ class Renderer {
     if (items.empty()) return n.else_body ? render(*n.else_body, out) : Flow::normal;
     const auto length = static_cast<int64_t>(items.size());
     for (int64_t i = 0; i < length; ++i) {
+      if (++iterations_ > kMaxIterations)
+        fail(n.line, "more than " + std::to_string(kMaxIterations) + " loop iterations in one rendering");
       scopes_.emplace_back();
       bind_targets(n, items[static_cast<size_t>(i)]);
       Map loop = {{"index", Value::of(i + 1)},
@@ -295,6 +303,8 @@ class Renderer {
         else if (args.size() >= 2) start = args[0].integer, stop = args[1].integer;
         if (args.size() == 3) step = args[2].integer;
         if (step == 0 || args.empty() || args.size() > 3) fail(e.line, "bad arguments to range()");
+        const double count = (static_cast<double>(stop) - static_cast<double>(start)) / static_cast<double>(step);
+        if (count > kMaxIterations) fail(e.line, "range() of more than " + std::to_string(kMaxIterations) + " numbers");
         List l;
         for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) l.push_back(Value::of(i));
         return Value::of(std::move(l));
@@ -527,6 +537,13 @@ class Renderer {
       return l.truthy() ? l : eval(*e.args[1]);
     }
     const Value l = eval(*e.args[0]), r = eval(*e.args[1]);
+    if (op == "~" || op == "+") {  // values that grow (s = s + s in a loop) are bounded too
+      const auto size = [](const Value& v) {
+        return v.kind == Value::Kind::list ? v.list->size() * 16 : v.kind == Value::Kind::string ? v.string.size() : 0;
+      };
+      if (size(l) + size(r) > kMaxOutput)
+        fail(e.line, "a value of more than " + std::to_string(kMaxOutput >> 20) + " MiB");
+    }
     if (op == "~") return Value::of(l.str() + r.str());
     if (op == "==") return Value::of(equal(l, r));
     if (op == "!=") return Value::of(!equal(l, r));
@@ -551,6 +568,8 @@ class Renderer {
     if (op == "*" && ((l.kind == K::string && r.kind == K::integer) || (l.kind == K::integer && r.kind == K::string))) {
       const Value& text = l.kind == K::string ? l : r;
       const int64_t times = l.kind == K::integer ? l.integer : r.integer;
+      if (times > 0 && text.string.size() * static_cast<uint64_t>(times) > kMaxOutput)
+        fail(e.line, "a string repeated beyond " + std::to_string(kMaxOutput >> 20) + " MiB");
       std::string s;
       for (int64_t i = 0; i < times; ++i) s += text.string;
       return Value::of(s);
@@ -563,12 +582,20 @@ class Renderer {
     if (op == "/") return Value::of(a / b);
     if (ints) {
       const int64_t x = l.kind == K::boolean ? l.boolean : l.integer, y = r.kind == K::boolean ? r.boolean : r.integer;
-      if (op == "+") return Value::of(x + y);
-      if (op == "-") return Value::of(x - y);
-      if (op == "*") return Value::of(x * y);
+      int64_t z = 0;
+      const bool overflow = op == "+" ? __builtin_add_overflow(x, y, &z)
+                            : op == "-" ? __builtin_sub_overflow(x, y, &z)
+                            : op == "*" ? __builtin_mul_overflow(x, y, &z)
+                                        : false;
+      if (overflow) fail(e.line, "integer overflow in " + op + " (sculpt's templates use 64-bit integers)");
+      if (op == "+" || op == "-" || op == "*") return Value::of(z);
       if (op == "//") return Value::of(static_cast<int64_t>(std::floor(static_cast<double>(x) / static_cast<double>(y))));
       if (op == "%") return Value::of(((x % y) + y) % y);
-      if (op == "**" && y >= 0) return Value::of(static_cast<int64_t>(std::llround(std::pow(x, y))));
+      if (op == "**" && y >= 0) {
+        const double p = std::pow(static_cast<double>(x), static_cast<double>(y));
+        if (!(std::fabs(p) < 9.2e18)) fail(e.line, "integer overflow in ** (sculpt's templates use 64-bit integers)");
+        return Value::of(static_cast<int64_t>(std::llround(p)));
+      }
     }
     if (op == "+") return Value::of(a + b);
     if (op == "-") return Value::of(a - b);
@@ -581,6 +608,7 @@ class Renderer {
 
   const std::string& name_;
   std::vector<Map> scopes_;
+  int64_t iterations_ = 0;
 };
 
 }  // namespace
