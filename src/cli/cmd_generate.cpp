@@ -54,7 +54,7 @@ void run_generate(const GenerateArgs& a) {
   o.sampling = {a.temperature, a.top_p};
   o.seed = a.seed;
   if (!a.ignore_eos && tokenizer->eos_id() >= 0) o.stop_tokens.push_back(tokenizer->eos_id());
-  o.stop_tokens.insert(o.stop_tokens.end(), chat_stops.begin(), chat_stops.end());
+  for (int32_t id : chat_stops) o.stop_tokens.push_back(id);  // (insert() trips a GCC 12 -Warray-bounds false positive)
   const auto plan = ForwardMemoryPlan::make(c, 1, static_cast<int64_t>(prompt.size()), prompt.size() + o.max_new_tokens,
                                             num_threads());
   log_debug("memory plan: ", plan.describe());
