@@ -68,6 +68,7 @@ TEST(Jinja, HostileTemplatesFailCleanly) {
   EXPECT_NE(error_of("{% set ns = namespace(v='ab') %}{% for i in range(40) %}{% set ns.v = ns.v ~ ns.v %}{% endfor %}")
                 .find("MiB"),
             std::string::npos);
+  EXPECT_NE(error_of("{{ messages[].content }}").find("empty subscript"), std::string::npos);
   EXPECT_EQ(render("{{ 1e999 }}"), "inf");
 }
 

@@ -418,6 +418,7 @@ class ExprParser {
           expect_op("]");
           break;
         }
+        if (!is_slice && !parts[0]) fail("an empty subscript []");
         auto n = node(is_slice ? Expr::Kind::slice : Expr::Kind::index);
         n->args.push_back(std::move(e));
         for (int i = 0; i < (is_slice ? 3 : 1); ++i) n->args.push_back(parts[i] ? std::move(parts[i]) : nullptr);
