@@ -8,6 +8,7 @@
 
 #include "chat_prompter.h"
 #include "commands.h"
+#include "sampling_flags.h"
 #include "stream_printer.h"
 #include "sculpt/core/log.h"
 #include "sculpt/core/threads.h"
@@ -101,18 +102,12 @@ void register_chat(CLI::App& app) {
   cmd->add_option("-n,--max-new-tokens", a->max_new_tokens, "Tokens per answer at most")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  cmd->add_option("-t,--temperature", a->temperature, "Sampling temperature; 0 = greedy")
-      ->capture_default_str()
-      ->check(CLI::Range(0.f, 100.f));
-  cmd->add_option("--top-p", a->top_p, "Nucleus sampling mass (with temperature > 0)")
-      ->capture_default_str()
-      ->check(CLI::Range(0.f, 1.f));
+  add_sampling_flags(cmd, a->temperature, a->top_p, a->threads);
   cmd->add_option("--max-context", a->max_context,
                   "Tokens of context the conversation may use (0: the model's maximum); older exchanges are dropped")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("-s,--seed", a->seed, "Random seed for sampling (turn k uses seed + k)")->capture_default_str();
-  cmd->add_option("--threads", a->threads, "Threads for compute (0 = all cores)")->capture_default_str();
   cmd->callback([a] { run_chat(*a); });
 }
 

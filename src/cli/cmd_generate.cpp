@@ -4,6 +4,7 @@
 
 #include "chat_prompter.h"
 #include "commands.h"
+#include "sampling_flags.h"
 #include "stream_printer.h"
 #include "sculpt/core/log.h"
 #include "sculpt/core/threads.h"
@@ -92,14 +93,8 @@ void register_generate(CLI::App& app) {
   cmd->add_option("-n,--max-new-tokens", a->max_new_tokens, "Tokens to generate at most")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  cmd->add_option("-t,--temperature", a->temperature, "Sampling temperature; 0 = greedy")
-      ->capture_default_str()
-      ->check(CLI::Range(0.f, 100.f));
-  cmd->add_option("--top-p", a->top_p, "Nucleus sampling mass (with temperature > 0)")
-      ->capture_default_str()
-      ->check(CLI::Range(0.f, 1.f));
+  add_sampling_flags(cmd, a->temperature, a->top_p, a->threads);
   cmd->add_option("-s,--seed", a->seed, "Random seed for sampling")->capture_default_str();
-  cmd->add_option("--threads", a->threads, "Threads for compute (0 = all cores)")->capture_default_str();
   cmd->add_flag("--no-bos", a->no_bos, "Do not prepend the BOS token");
   cmd->add_flag("--ignore-eos", a->ignore_eos, "Keep generating after the end-of-sequence token");
   cmd->callback([a] { run_generate(*a); });
