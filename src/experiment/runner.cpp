@@ -173,6 +173,9 @@ ExperimentResult run_experiment(const std::string& model_path, const Tokenizer& 
         write_reports(out.string(), result);
         return result;
       }
+      if (const auto* osft = dynamic_cast<const OsftStrategy*>(&strategy))  // the ranks this stage froze, as train writes them
+        write_text_atomic((fs::path(to.output_dir) / "osft_plan.json").string(),
+                          osft_plan_json(osft->plan(), osft->options()).dump(2) + "\n");
       strategy.end_task(*model, examples);
       strategy.save_between_tasks(to.output_dir + "/strategy");
       EvalRow row = evaluate_all(*model, base, tok, tasks, o, method + " after " + stage_name(s));

@@ -23,9 +23,13 @@ tensor names and undoes its q/k row permutation, and builds the tokenizer from t
    the end of the turn) prints transformers' answer. Trained 2 steps from the GGUF and exported:
    AutoModelForCausalLM loads the export with no key problems, the trained model's logits are within
    1e-4 of transformers' float64 forward of the export (or 1.5x its fp32 error), AutoTokenizer on it encodes the 2,100 strings as the GGUF's tokenizer, chat template kept.
+3. `sculpt eval` on the GGUF: its held-out loss on examples/data/chat.jsonl (the model's template)
+   equals transformers' to 1e-4 (measured 1e-6); `sculpt cl` from the GGUF with OSFT over two tasks
+   completes, and the first task's update stays out of every matrix's protected directions.
 Skipped with a message where models/SmolLM2-135M-Instruct.Q4_1.gguf is absent (scripts/get-models.sh).
 """
 import copy
+import json
 import math
 import os
 import shutil
@@ -194,6 +198,67 @@ def check_export(a, fail, gguf, tok, lines):
           f"AutoTokenizer on the export equals the GGUF's on {len(lines)} strings; chat template kept")
 
 
+def check_eval_and_cl(a, fail, gguf, model):
+    """`sculpt eval` and `sculpt cl` on the GGUF itself.
+    eval: the held-out loss of examples/data/chat.jsonl (rendered with the model's own template:
+    the ids and target masks of `interop_tool chat-examples`, which check_chat_templates holds to
+    apply_chat_template) equals transformers' mean cross-entropy over the same target tokens.
+    cl: two tasks (chat.jsonl, then colors.jsonl) with OSFT from the GGUF completes with every
+    stage's result; each targeted matrix's change over the first task leaves its protected
+    singular directions alone (max over matrices of ||U_k^T dW|| / ||dW|| and ||dW V_k|| / ||dW||,
+    float64, U and V from the GGUF's weights as transformers reads them, k from the stage's
+    osft_plan.json)."""
+    chat = os.path.join(a.root, "examples", "data", "chat.jsonl")
+    examples = os.path.join(a.work, "chat.examples.jsonl")
+    run(a.tool, "chat-examples", gguf, chat, examples)
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for ex in read_jsonl(examples):
+            ids, target = ex["tokens"], ex["target"]
+            logp = torch.log_softmax(model(torch.tensor([ids])).logits[0].double(), dim=-1)  # (T, V)
+            for t in range(1, len(ids)):  # target[t]: token t is scored, predicted from position t - 1
+                if target[t]:
+                    total -= float(logp[t - 1, ids[t]])
+                    count += 1
+    ref_loss = total / count
+    out = json.loads(run(a.sculpt, "eval", "--model", gguf, "--data", chat, "--eval-samples", 0, "--threads", 2))
+    fail.check(out["target_tokens"] == count, "eval target tokens", f"sculpt {out['target_tokens']}, reference {count}")
+    fail.check(abs(out["loss"] - ref_loss) <= 1e-4, "eval loss",
+               f"sculpt {out['loss']:.6f}, transformers {ref_loss:.6f} over {count} target tokens")
+    print(f"eval: loss {out['loss']:.6f} vs transformers {ref_loss:.6f} over {count} target tokens "
+          f"of {len(read_jsonl(examples))} chat examples; exact match {out['exact_match']:.3f}")
+
+    work = os.path.join(a.work, "cl")
+    shutil.rmtree(work, ignore_errors=True)
+    colors = os.path.join(a.root, "examples", "data", "colors.jsonl")
+    run(a.sculpt, "cl", "--model", gguf, "--task", f"chat={chat}", "--task", f"colors={colors}", "--methods", "osft",
+        "--unfreeze-rank-ratio", 0.5, "--max-train-samples", 16, "--max-test-samples", 8, "--num-epochs", 1,
+        "--effective-batch-size", 8, "--learning-rate", "3e-4", "--lr-scheduler", "constant", "--threads", 2, "--seed", 3, "--output-dir", work)
+    results = json.load(open(os.path.join(work, "results.json")))
+    method = results["methods"]["osft"]
+    fail.check(method.get("complete"), "cl complete", json.dumps(method)[:300])
+    # A constant 3e-4 makes dW (two AdamW steps, ~6e-4 an entry) large beside the fp32 rounding of
+    # the saved W0 + dW (~6e-8 |w|), so the leak measured here is OSFT's, not the file format's.
+    stage = os.path.join(work, "osft", "stage-1-chat")
+    plan = json.load(open(os.path.join(stage, "osft_plan.json")))
+    frozen = {m["name"]: m["k"] for m in plan["matrices"]}
+    fail.check(len(frozen) == 7 * model.config.num_hidden_layers, "OSFT targets", f"{len(frozen)} matrices")
+    trained = safetensors.torch.load_file(os.path.join(stage, "final", "model.safetensors"))
+    base = model.state_dict()
+    worst_u = worst_v = 0.0
+    for name, k in frozen.items():
+        w0 = base[name].double()
+        dw = trained[name].double() - w0
+        u, _, vh = torch.linalg.svd(w0, full_matrices=False)
+        norm = float(dw.norm())
+        fail.check(norm > 0, "OSFT update", f"{name} did not change")
+        worst_u = max(worst_u, float((u[:, :k].T @ dw).norm()) / norm)
+        worst_v = max(worst_v, float((dw @ vh[:k].T).norm()) / norm)
+    fail.check(max(worst_u, worst_v) < 1e-3, "OSFT leak from the GGUF's weights", f"left {worst_u:.2e}, right {worst_v:.2e}")
+    print(f"cl: OSFT from the GGUF over 2 tasks complete; {len(frozen)} matrices, leak into the protected "
+          f"directions over task 1: left {worst_u:.2e}, right {worst_v:.2e}")
+
+
 def main():
     a = arguments()
     gguf = os.path.join(a.root, "models", MODEL)
@@ -211,6 +276,7 @@ def main():
     check_tokenizer(a, fail, gguf, tok, plain, pre, lines)
     check_model(a, fail, gguf, tok, model, lines)
     check_export(a, fail, gguf, tok, lines)
+    check_eval_and_cl(a, fail, gguf, model)
     fail.finish()
 
 

@@ -72,6 +72,7 @@ class OsftStrategy : public Strategy {
   void set_task(int64_t index, int64_t count, const std::vector<Example>* calibration);
 
   const std::vector<OsftMatrixPlan>& plan() const { return plan_; }
+  const OsftOptions& options() const { return options_; }
 
  private:
   struct Target {
