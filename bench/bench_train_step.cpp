@@ -4,6 +4,8 @@
 //   bench_train_step [--steps N] [--method plain|osft-update|osft-gradient|osft-factored] [--u U]
 //                    [--hidden D] [--layers L] [--heads H] [--ffn F] [--vocab V] [--batch B] [--seq T]
 //                    [--roofline] [--warmup N (default 2; 0 for a one-step profile under valgrind)]
+//                    [--model PATH (a real model: HF directory, GGUF or llama2.c file, whose shapes then
+//                     replace --hidden ... --vocab; its weights are trained in fp32)]
 // Output: {"median_ms", "min_ms", "max_ms", "steps", "threads", "svd_ms", "peak_rss_kib", and with
 // --roofline "gemm_gflop" (matmul work of one step), "roofline_ms" (the same GEMMs, shape by
 // shape, timed alone: the fastest of sculpt::gemm's cuts and OpenBLAS's own threading) and "roofline_fraction" (roofline_ms / median_ms)}.
@@ -28,6 +30,7 @@
 #include "sculpt/core/rng.h"
 #include "sculpt/core/threads.h"
 #include "sculpt/linalg/blas.h"
+#include "sculpt/model/llama.h"
 #include "sculpt/model/training_graph.h"
 #include "sculpt/train/step.h"
 
@@ -39,6 +42,7 @@ struct Args {
   double u = 0.25;
   int64_t hidden = 256, layers = 4, heads = 4, ffn = 688, vocab = 4096, batch = 8, seq = 128;
   bool roofline = false;
+  std::string model;  // empty: a random model of the shapes above
 };
 
 Args parse(int argc, char** argv) {
@@ -65,6 +69,7 @@ Args parse(int argc, char** argv) {
     else if (flag == "--vocab") a.vocab = std::atoll(v);
     else if (flag == "--batch") a.batch = std::atoll(v);
     else if (flag == "--seq") a.seq = std::atoll(v);
+    else if (flag == "--model") a.model = v;
     else {
       std::fprintf(stderr, "bench_train_step: unknown option %s\n", flag.c_str());
       std::exit(2);
@@ -120,18 +125,23 @@ double time_gemm(const Shape& s) {
 
 int main(int argc, char** argv) {
   const Args a = parse(argc, argv);
-  sculpt::ModelConfig c;
-  c.hidden_size = a.hidden, c.intermediate_size = a.ffn, c.num_layers = a.layers, c.num_heads = a.heads;
-  c.num_kv_heads = a.heads, c.head_dim = a.hidden / a.heads, c.vocab_size = a.vocab;
-  c.max_position_embeddings = std::max<int64_t>(1024, a.seq);
-  sculpt::LlamaModel model(c);
   sculpt::Rng rng(0);
-  sculpt::init_random(model, rng);
+  sculpt::LlamaModel model = [&] {
+    if (!a.model.empty()) return sculpt::load_model(a.model);
+    sculpt::ModelConfig c;
+    c.hidden_size = a.hidden, c.intermediate_size = a.ffn, c.num_layers = a.layers, c.num_heads = a.heads;
+    c.num_kv_heads = a.heads, c.head_dim = a.hidden / a.heads, c.vocab_size = a.vocab;
+    c.max_position_embeddings = std::max<int64_t>(1024, a.seq);
+    sculpt::LlamaModel random_model(c);
+    sculpt::init_random(random_model, rng);
+    return random_model;
+  }();
+  const int64_t vocab = model.config().vocab_size;
   sculpt::TokenBatch batch;
   batch.batch = a.batch, batch.seq = a.seq;
   for (int64_t i = 0; i < a.batch * a.seq; ++i) {
-    batch.tokens.push_back(static_cast<int32_t>(rng.below(static_cast<uint64_t>(a.vocab))));
-    batch.targets.push_back(static_cast<int32_t>(rng.below(static_cast<uint64_t>(a.vocab))));
+    batch.tokens.push_back(static_cast<int32_t>(rng.below(static_cast<uint64_t>(vocab))));
+    batch.targets.push_back(static_cast<int32_t>(rng.below(static_cast<uint64_t>(vocab))));
     batch.loss_mask.push_back(1.f);
   }
   sculpt::TrainingGraph graph(model, a.batch, a.seq);
