@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "sculpt/core/atomic_file.h"
+#include "sculpt/core/confined_path.h"
 #include "sculpt/core/error.h"
 #include "sculpt/core/log.h"
 #include "sculpt/data/batching.h"
@@ -114,12 +115,12 @@ void EwcStrategy::save_between_tasks(const std::string& dir) const {
   }
   char constant[40];
   std::snprintf(constant, sizeof constant, "%.17g", constant_);
-  write_safetensors((fs::path(dir) / "ewc_state.safetensors").string(), tensors,
+  write_safetensors(confined_path(dir, "ewc_state.safetensors", dir), tensors,
                     {{"tasks", std::to_string(tasks_)}, {"constant", constant}});
 }
 
 void EwcStrategy::load_between_tasks(const std::string& dir) {
-  const std::string path = (fs::path(dir) / "ewc_state.safetensors").string();
+  const std::string path = confined_path(dir, "ewc_state.safetensors", dir);
   check(fs::exists(path), "EWC state is missing", path, "the run directory is incomplete; start the method again");
   SafetensorsFile f(path);
   tasks_ = std::stoll(f.metadata().at("tasks"));

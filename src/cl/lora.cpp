@@ -5,6 +5,7 @@
 
 #include "sculpt/cl/osft/targets.h"
 #include "sculpt/core/atomic_file.h"
+#include "sculpt/core/confined_path.h"
 #include "sculpt/core/error.h"
 #include "sculpt/core/log.h"
 #include "sculpt/core/rng.h"
@@ -171,7 +172,7 @@ void LoraStrategy::save_state(const std::string& dir) const {
     }
     for (size_t p = 0; p < ad.previous_a.size(); ++p) t.push_back({"prev." + std::to_string(p) + "." + id, &ad.previous_a[p]});
   }
-  write_safetensors((fs::path(dir) / "lora_state.safetensors").string(), t,
+  write_safetensors(confined_path(dir, "lora_state.safetensors", dir), t,
                     {{"tasks_started", std::to_string(tasks_started_)},
                      {"adam_steps", std::to_string(adam_ ? adam_->step_count() : 0)},
                      {"indices", [&] {
@@ -182,7 +183,7 @@ void LoraStrategy::save_state(const std::string& dir) const {
 }
 
 void LoraStrategy::load_between_tasks(const std::string& dir) {
-  const std::string path = (fs::path(dir) / "lora_state.safetensors").string();
+  const std::string path = confined_path(dir, "lora_state.safetensors", dir);
   check(fs::exists(path), "LoRA state is missing", path, "the run directory is incomplete; start the method again");
   SafetensorsFile f(path);
   tasks_started_ = std::stoll(f.metadata().at("tasks_started"));
@@ -210,7 +211,7 @@ void LoraStrategy::load_state(const std::string& dir, LlamaModel& model, AdamW& 
   load_between_tasks(dir);
   for (size_t i = 0; i < model.parameters().size(); ++i) optimizer.set_rule(i, {false, 1.f, -1.f});
   make_optimizer(optimizer);
-  SafetensorsFile f((fs::path(dir) / "lora_state.safetensors").string());
+  SafetensorsFile f(confined_path(dir, "lora_state.safetensors", dir));
   for (size_t i = 0; i < adapters_.size(); ++i) {
     const std::string id = std::to_string(adapters_[i].index);
     if (!f.has("m.a." + id)) continue;

@@ -62,6 +62,7 @@ void run_cl(ClArgs& a) {
   check(!specs.empty(), "no tasks", "cl", "give --benchmark DIR --order order1, or --task NAME=FILE.jsonl ...");
 
   a.data.seed = a.train.seed;
+  a.data.model_path = a.train.model_path;
   LlamaModel model = load_model(a.train.model_path);
   auto tokenizer = load_tokenizer(a.train.model_path);
   a.data.max_seq_len = std::min(a.data.max_seq_len, model.config().max_position_embeddings);
@@ -185,18 +186,18 @@ void register_cl(CLI::App& app) {
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
   auto* lora = cmd->add_option_group("LoRA", "LoRA baselines (methods seqlora, inclora, olora)");
   lora->add_option("--lora-rank", a->lora.rank, "Adapter rank r")->capture_default_str()->check(CLI::PositiveNumber);
-  lora->add_option("--lora-alpha", a->lora.alpha, "Adapter scale alpha (the update is alpha/r · B·A)")->capture_default_str();
+  lora->add_option("--lora-alpha", a->lora.alpha, "Adapter scale alpha (the update is alpha/r · B·A)")->capture_default_str()->check(CLI::PositiveNumber);
   lora->add_option("--lora-learning-rate", a->lora_learning_rate,
                    "Learning rate of the LoRA methods (default: --learning-rate)")
       ->check(CLI::PositiveNumber);
-  lora->add_option("--lora-dropout", a->lora.dropout, "Dropout on the adapter input (only 0 is supported)")->capture_default_str();
+  lora->add_option("--lora-dropout", a->lora.dropout, "Dropout on the adapter input (only 0 is supported)")->capture_default_str()->check(CLI::NonNegativeNumber);
   lora->add_option("--lora-targets", a->lora.target_patterns, "Regexes of the adapted matrices (default: q_proj, v_proj)")
       ->take_all();
   lora->add_option("--olora-lambda1", a->lora.lambda1, "O-LoRA orthogonality weight λ1")->capture_default_str();
   lora->add_option("--olora-lambda2", a->lora.lambda2, "O-LoRA L2 weight λ2 on the new adapter")->capture_default_str();
   add_train_option_flags(cmd, t);
   add_osft_flags(cmd, a->osft);
-  cmd->add_option("--threads", a->threads, "Threads for compute (0 = all cores)")->capture_default_str();
+  cmd->add_option("--threads", a->threads, "Threads for compute (0 = all cores)")->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->callback([a] { run_cl(*a); });
 }
 

@@ -72,9 +72,9 @@ void register_demo(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("-s,--seed", a->demo.seed, "Seed of the synthetic world and of training")->capture_default_str();
   cmd->add_option("--tasks", a->demo.tasks, "Questions asked in sequence (1 to 5)")->capture_default_str()->check(CLI::Range(1, 5));
-  cmd->add_option("--learning-rate", a->demo.learning_rate, "Fine-tuning learning rate")->capture_default_str();
+  cmd->add_option("--learning-rate", a->demo.learning_rate, "Fine-tuning learning rate")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--epochs", a->demo.epochs, "Epochs per task")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--pretrain-steps", a->demo.pretrain_steps, "Pretraining steps of the base model")->capture_default_str();
+  cmd->add_option("--pretrain-steps", a->demo.pretrain_steps, "Pretraining steps of the base model")->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--pretrain-weight-decay", a->demo.pretrain_weight_decay, "AdamW weight decay while pretraining the base")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--hidden-size", a->demo.hidden_size, "Hidden size of the base model (a multiple of 8: 4 heads of an even size)")
@@ -94,7 +94,7 @@ void register_demo(CLI::App& app) {
   cmd->add_flag("--shared-objects", a->demo.shared_objects,
                 "Every task describes the same objects (inputs overlap more; OSFT keeps less: docs/demo-sweep.md)");
   cmd->add_flag("!--train-non-targets", a->demo.freeze_non_targets, "OSFT: let embeddings, norms and head train freely");
-  cmd->add_option("--threads", a->threads, "Threads for compute (0 = all cores)")->capture_default_str();
+  cmd->add_option("--threads", a->threads, "Threads for compute (0 = all cores)")->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->callback([a] { run_demo_command(*a); });
 }
 

@@ -55,11 +55,11 @@ void register_eval(CLI::App& app) {
   cmd->add_option("--tokenizer", a->tokenizer, "Tokenizer file; default: found beside the model");
   cmd->add_option("--split", a->split, "CL_Benchmark split")->capture_default_str();
   cmd->add_option("--data-format", a->data_format, "auto, jsonl, chat or cl-benchmark")->capture_default_str();
-  cmd->add_option("--eval-samples", a->samples, "Examples evaluated (seeded subset; 0 = all)")->capture_default_str();
-  cmd->add_option("--max-seq-len", a->max_seq_len, "Tokens per example")->capture_default_str();
+  cmd->add_option("--eval-samples", a->samples, "Examples evaluated (seeded subset; 0 = all)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--max-seq-len", a->max_seq_len, "Tokens per example")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("-s,--seed", a->seed, "Seed of the subset")->capture_default_str();
   cmd->add_flag("--no-generation", a->no_generation, "Only loss and perplexity (for plain text)");
-  cmd->add_option("--threads", a->threads, "Threads (0 = all cores)")->capture_default_str();
+  cmd->add_option("--threads", a->threads, "Threads (0 = all cores)")->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->callback([a] { run_eval(*a); });
 }
 

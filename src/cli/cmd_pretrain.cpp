@@ -10,6 +10,7 @@
 #include "sculpt/core/atomic_file.h"
 #include "sculpt/core/error.h"
 #include "sculpt/core/log.h"
+#include "sculpt/core/run_lock.h"
 #include "sculpt/core/threads.h"
 #include "sculpt/data/text_corpus.h"
 #include "sculpt/eval/loss.h"
@@ -72,7 +73,7 @@ void run_pretrain(PretrainArgs& a) {
                             {"held_out_sequences", packed.held_out.size()},
                             {"held_out_tokens", packed.held_out_tokens},
                             {"dropped_tail_tokens", packed.dropped_tail_tokens}};
-  fs::create_directories(a.train.output_dir);
+  const RunLock lock(a.train.output_dir, "pretrain");  // creates the directory; training re-enters it
   write_text_atomic((fs::path(a.train.output_dir) / "corpus.json").string(), corpus_json.dump(2) + "\n");
   // The held-out documents themselves: general text the model never trained on, for later
   // retention measurements (sculpt cl --general-eval).
@@ -133,7 +134,7 @@ void register_pretrain(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   add_train_option_flags(cmd, t);
-  cmd->add_option("--threads", a->threads, "Threads for compute (0 = all cores)")->capture_default_str();
+  cmd->add_option("--threads", a->threads, "Threads for compute (0 = all cores)")->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->callback([a] { run_pretrain(*a); });
 }
 

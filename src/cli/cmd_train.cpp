@@ -138,7 +138,7 @@ void register_train(CLI::App& app) {
   cmd->add_option("--eval-split", a->eval_split, "CL_Benchmark split for --eval-data")->capture_default_str();
   cmd->add_option("--eval-samples", a->eval_samples, "Held-out examples evaluated (seeded subset)")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_flag("--skip-bad-records", a->skip_bad_records, "Skip and count malformed records instead of failing");
-  cmd->add_option("--threads", a->threads, "Threads for compute (0 = all cores)")->capture_default_str();
+  cmd->add_option("--threads", a->threads, "Threads for compute (0 = all cores)")->capture_default_str()->check(CLI::NonNegativeNumber);
   add_osft_flags(cmd, a->osft);
   cmd->callback([a] { run_train(*a); });
 }

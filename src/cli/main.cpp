@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "json_config.h"
+#include "numeric_flags.h"
 #include "sculpt/core/error.h"
 #include "sculpt/core/log.h"
 
@@ -38,6 +39,7 @@ int main(int argc, char** argv) {
   sculpt::cli::register_plot(app);
   sculpt::cli::register_cl(app);
   sculpt::cli::register_demo(app);
+  sculpt::cli::require_finite_numbers(app);  // after every flag is registered
   try {
     std::vector<std::string> args(argv + 1, argv + argc);
     sculpt::cli::expand_experiment_file(args);

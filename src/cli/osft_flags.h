@@ -48,9 +48,11 @@ inline void add_osft_flags(CLI::App* cmd, OsftFlags& f) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   group->add_option("--task-index", f.options.rank.task_index, "Task t (1-based) for --rank-policy schedule")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   group->add_option("--num-tasks", f.options.rank.num_tasks, "Number of tasks n for --rank-policy schedule")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   group->add_option("--target-patterns", f.options.target_patterns,
                     "Regexes of the matrices to decompose (default: q,k,v,o,gate,up,down projections; 'all-linear')")
       ->take_all();

@@ -12,7 +12,7 @@ inline void add_sampling_flags(CLI::App* cmd, float& temperature, float& top_p, 
   cmd->add_option("--top-p", top_p, "Nucleus sampling mass (with temperature > 0)")
       ->capture_default_str()
       ->check(CLI::Range(0.f, 1.f));
-  cmd->add_option("--threads", threads, "Threads for compute (0 = all cores)")->capture_default_str();
+  cmd->add_option("--threads", threads, "Threads for compute (0 = all cores)")->capture_default_str()->check(CLI::NonNegativeNumber);
 }
 
 }  // namespace sculpt::cli

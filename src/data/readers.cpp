@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "sculpt/core/atomic_file.h"
+#include "sculpt/core/confined_path.h"
 #include "sculpt/core/error.h"
 #include "sculpt/core/rng.h"
 #include "sculpt/text/utf8.h"
@@ -36,7 +37,8 @@ ChatTemplate chat_template_from_name(const std::string& name) {
 }
 
 ChatTemplate chat_template_for_model(const std::string& model_path) {
-  const fs::path cfg = fs::path(model_path) / "tokenizer_config.json";
+  if (model_path.empty()) return ChatTemplate::plain;  // no model named: never a file of the working directory
+  const fs::path cfg = confined_path(model_path, "tokenizer_config.json", model_path);
   if (!fs::is_regular_file(cfg)) return ChatTemplate::plain;
   json j = json::parse(read_text_file(cfg.string()), nullptr, false);
   if (j.is_discarded() || !j.contains("chat_template") || !j["chat_template"].is_string()) return ChatTemplate::plain;
@@ -285,14 +287,17 @@ json read_json_file(const fs::path& p, const char* what) {
 Dataset read_cl_benchmark(const std::string& dir, const Tokenizer& tok, const ReaderOptions& o) {
   const fs::path task(dir);
   const std::string group = task.parent_path().filename().string();
-  const fs::path config = task.parent_path().parent_path() / "configs" / "instruction_config.json";
+  // The benchmark's files stay inside it (benchmark/configs, benchmark/<group>/<task>).
+  const fs::path config =
+      confined_path(task.parent_path().parent_path().string(), "configs/instruction_config.json", dir);
   json instructions = read_json_file(config, "configs/instruction_config.json two levels above the task");
   check(instructions.contains(group) && instructions[group].is_array() && !instructions[group].empty(),
         "no instruction for group '" + group + "'", config.string());
   const std::string instruction = instructions[group][0].at("instruction").get<std::string>();
-  json labels_json = read_json_file(task / "labels.json", "labels.json");
+  json labels_json = read_json_file(confined_path(dir, "labels.json", dir), "labels.json");
   std::vector<std::string> labels = labels_json.get<std::vector<std::string>>();
-  const fs::path split_path = task / (o.split + ".json");
+  check_plain_name(o.split, "split", "--split");
+  const fs::path split_path = confined_path(dir, o.split + ".json", dir);
   json records = read_json_file(split_path, (o.split + ".json").c_str());
   check(records.is_array(), "expected a JSON array of records", split_path.string());
   check(!records.empty(), "the " + o.split + " split is empty", split_path.string(),

@@ -8,6 +8,7 @@
 #include "sculpt/core/atomic_file.h"
 #include "sculpt/core/error.h"
 #include "sculpt/core/log.h"
+#include "sculpt/core/run_lock.h"
 #include "sculpt/eval/exact_match.h"
 #include "sculpt/eval/label_ranking.h"
 #include "sculpt/eval/general_ability.h"
@@ -78,7 +79,7 @@ ExperimentResult run_experiment(const std::string& model_path, const Tokenizer& 
   check(!tasks.empty(), "no tasks", "cl", "give --order or --tasks");
   check(!o.methods.empty(), "no methods", "cl", "give --methods");
   const fs::path out(o.output_dir);
-  fs::create_directories(out);
+  const RunLock lock(o.output_dir, "cl");  // creates the directory
   // The experiment a directory holds never changes: resuming with other options is an error.
   const fs::path exp_file = out / "experiment.json";
   if (fs::exists(exp_file)) {

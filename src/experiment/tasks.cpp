@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sculpt/core/atomic_file.h"
+#include "sculpt/core/confined_path.h"
 #include "sculpt/core/error.h"
 #include "sculpt/core/log.h"
 #include "sculpt/data/batching.h"
@@ -27,10 +28,18 @@ std::vector<std::string> benchmark_order(const std::string& dir, const std::stri
     for (const auto& [k, v] : orders.items()) known += (known.empty() ? "" : ", ") + k;
     throw Error("no order '" + order + "'", file, "choose one of " + known);
   }
-  return orders[order].get<std::vector<std::string>>();
+  check(orders[order].is_array(), "order '" + order + "' is not a list of task names", file);
+  std::vector<std::string> names;
+  for (const auto& n : orders[order]) {
+    check(n.is_string(), "order '" + order + "' holds a non-string task name", file);
+    check_plain_name(n.get<std::string>(), "task", file);  // a task name becomes a path below the benchmark
+    names.push_back(n.get<std::string>());
+  }
+  return names;
 }
 
 std::string benchmark_task_dir(const std::string& dir, const std::string& name) {
+  check_plain_name(name, "task", dir);
   std::vector<std::string> found;
   for (const auto& group : fs::directory_iterator(dir))
     if (group.is_directory() && fs::is_directory(group.path() / name)) found.push_back((group.path() / name).string());
@@ -60,6 +69,7 @@ ClTask load_task(const std::string& spec, const Tokenizer& tok, const TaskDataOp
   ReaderOptions ro;
   ro.example.max_seq_len = o.max_seq_len;
   ro.seed = o.seed;
+  ro.model_path = o.model_path;
   const auto eq = spec.find('=');
   if (eq == std::string::npos) {  // a CL_Benchmark task directory
     check(fs::is_directory(spec), "not a task directory", spec, "give a CL_Benchmark task directory or NAME=FILE.jsonl");

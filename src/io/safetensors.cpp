@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sculpt/core/atomic_file.h"
+#include "sculpt/core/confined_path.h"
 #include "sculpt/core/error.h"
 
 namespace sculpt {
@@ -248,18 +249,20 @@ TensorStore::TensorStore(const std::string& dir_or_file) {
   if (fs::is_directory(p)) {
     fs::path index = p / "model.safetensors.index.json";
     if (fs::exists(index)) {
-      json j = json::parse(read_text_file(index.string()), nullptr, false);
+      json j = json::parse(read_text_file(confined_path(p.string(), index.filename().string(), dir_or_file)), nullptr, false);
       if (j.is_discarded() || !j.contains("weight_map") || !j["weight_map"].is_object())
         throw Error("index has no weight_map object", index.string(), "the index file is corrupt");
       std::vector<std::string> seen;
       for (auto it = j["weight_map"].begin(); it != j["weight_map"].end(); ++it) {
+        if (!it.value().is_string())
+          throw Error("weight_map entry of '" + it.key() + "' is not a file name", index.string(), "the index file is corrupt");
         std::string f = it.value().get<std::string>();
         if (std::find(seen.begin(), seen.end(), f) == seen.end()) seen.push_back(f);
       }
-      for (const auto& f : seen) files.push_back((p / f).string());
+      for (const auto& f : seen) files.push_back(confined_path(p.string(), f, index.string()));
       description_ = index.string();
     } else if (fs::exists(p / "model.safetensors")) {
-      files.push_back((p / "model.safetensors").string());
+      files.push_back(confined_path(p.string(), "model.safetensors", dir_or_file));
       description_ = files.back();
     } else {
       throw Error("no model.safetensors or model.safetensors.index.json", dir_or_file,

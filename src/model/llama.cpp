@@ -5,6 +5,7 @@
 #include <set>
 
 #include "sculpt/core/atomic_file.h"
+#include "sculpt/core/confined_path.h"
 #include "sculpt/core/error.h"
 #include "sculpt/io/gguf.h"
 #include "sculpt/io/gguf_llama.h"
@@ -122,7 +123,7 @@ void check_finite(const Tensor& t, const std::string& name, const std::string& f
 }
 
 LlamaModel load_hf_directory(const std::string& dir) {
-  const std::string config_path = (fs::path(dir) / "config.json").string();
+  const std::string config_path = confined_path(dir, "config.json", dir);
   check(fs::exists(config_path), "no config.json", dir,
         "point --model at a Hugging Face model directory (config.json + *.safetensors) or a llama2.c .bin");
   LlamaModel model(read_hf_config(config_path));

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sculpt/core/atomic_file.h"
+#include "sculpt/core/confined_path.h"
 #include "sculpt/core/error.h"
 #include "sculpt/io/gguf.h"
 
@@ -21,9 +22,9 @@ std::optional<JinjaTemplate> model_chat_template(const std::string& model_path) 
     check(t->type == GgufValue::Type::string, "tokenizer.chat_template is not a string", model_path);
     return JinjaTemplate(t->s, model_path + " (tokenizer.chat_template)");
   }
-  const fs::path jinja_file = path / "chat_template.jinja";
+  const fs::path jinja_file = confined_path(model_path, "chat_template.jinja", model_path);
   if (fs::is_regular_file(jinja_file)) return JinjaTemplate(read_text_file(jinja_file.string()), jinja_file.string());
-  const fs::path cfg = path / "tokenizer_config.json";
+  const fs::path cfg = confined_path(model_path, "tokenizer_config.json", model_path);
   if (!fs::is_regular_file(cfg)) return std::nullopt;
   const json j = json::parse(read_text_file(cfg.string()), nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("chat_template") || j["chat_template"].is_null())

@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sculpt/core/atomic_file.h"
+#include "sculpt/core/confined_path.h"
 #include "sculpt/core/error.h"
 #include "sculpt/io/gguf.h"
 #include "sculpt/text/gguf_tokenizer.h"
@@ -26,7 +27,9 @@ std::vector<int32_t> Tokenizer::encode_for_model(const std::string& text) const 
 
 namespace {
 
-json read_json_or_null(const fs::path& p) {
+// `name` in `dir` (confined to it), parsed; null when absent or not JSON.
+json read_json_or_null(const fs::path& dir, const char* name) {
+  const fs::path p = confined_path(dir.string(), name, dir.string());
   if (!fs::exists(p)) return json();
   json j = json::parse(read_text_file(p.string()), nullptr, false);
   return j.is_discarded() ? json() : j;
@@ -45,8 +48,8 @@ std::string token_name(const json& cfg, const char* key) {
 // is tokenizer.json's post-processor's business alone: transformers (5.x) drops
 // tokenizer_config.json's add_bos_token / add_eos_token when a tokenizer.json exists.
 void configure_hf_specials(HfTokenizer& tok, const fs::path& dir) {
-  const json cfg = read_json_or_null(dir / "tokenizer_config.json");
-  const json model_cfg = read_json_or_null(dir / "config.json");
+  const json cfg = read_json_or_null(dir, "tokenizer_config.json");
+  const json model_cfg = read_json_or_null(dir, "config.json");
   auto id_from = [&](const char* name_key, const char* config_key) {
     int32_t id = -1;
     std::string name = token_name(cfg, name_key);
@@ -66,7 +69,7 @@ void configure_hf_specials(HfTokenizer& tok, const fs::path& dir) {
 }
 
 void configure_sp_specials(SentencePieceTokenizer& tok, const fs::path& dir) {
-  const json cfg = read_json_or_null(dir / "tokenizer_config.json");
+  const json cfg = read_json_or_null(dir, "tokenizer_config.json");
   // Without a tokenizer.json, transformers builds the tokenizer from tokenizer.model with these.
   auto flag = [&](const char* key, bool fallback) {
     return cfg.is_object() && cfg.contains(key) && cfg[key].is_boolean() ? cfg[key].get<bool>() : fallback;
@@ -94,7 +97,8 @@ std::unique_ptr<Tokenizer> load_file(const fs::path& file, bool prefer_sentencep
     // (tok512.bin + tok512.model) and the user did not name the .bin, use it: it also carries the normaliser the model was trained with.
     fs::path sentencepiece_model = file;
     sentencepiece_model.replace_extension(".model");
-    if (prefer_sentencepiece && fs::exists(sentencepiece_model)) return load_file(sentencepiece_model);
+    if (prefer_sentencepiece && fs::exists(sentencepiece_model))
+      return load_file(confined_path(dir.string(), sentencepiece_model.filename().string(), file.string()));
     return std::make_unique<Llama2cTokenizer>(file.string());
   }
   throw Error("unrecognised tokenizer file", file.string(),
@@ -112,19 +116,19 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& model_path, const s
   if (fs::is_regular_file(p) && is_gguf_file(model_path)) return gguf_tokenizer(model_path);  // tokenizer.ggml.*
   if (fs::is_directory(p)) {
     for (const char* name : {"tokenizer.json", "tokenizer.model", "tokenizer.bin"})
-      if (fs::exists(p / name)) return load_file(p / name);
+      if (fs::exists(p / name)) return load_file(confined_path(model_path, name, model_path));
     throw Error("no tokenizer.json, tokenizer.model or tokenizer.bin", model_path, "pass --tokenizer FILE");
   }
   // A llama2.c checkpoint: tokenizer.bin beside it, else the single tok*.bin there.
   const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
-  if (fs::exists(dir / "tokenizer.bin")) return load_file(dir / "tokenizer.bin");
+  if (fs::exists(dir / "tokenizer.bin")) return load_file(confined_path(dir.string(), "tokenizer.bin", model_path));
   std::vector<fs::path> candidates;
   for (const auto& entry : fs::directory_iterator(dir)) {
     const std::string name = entry.path().filename().string();
     if (entry.path() != p && name.rfind("tok", 0) == 0 && entry.path().extension() == ".bin")
       candidates.push_back(entry.path());
   }
-  if (candidates.size() == 1) return load_file(candidates[0]);
+  if (candidates.size() == 1) return load_file(confined_path(dir.string(), candidates[0].filename().string(), model_path));
   throw Error(candidates.empty() ? "no tokenizer.bin beside the checkpoint" : "several tok*.bin files beside the checkpoint",
               model_path, "pass --tokenizer FILE");
 }

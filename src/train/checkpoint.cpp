@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sculpt/core/atomic_file.h"
+#include "sculpt/core/confined_path.h"
 #include "sculpt/core/error.h"
 #include "sculpt/io/safetensors.h"
 
@@ -84,8 +85,9 @@ std::optional<std::string> latest_checkpoint(const std::string& output_dir) {
 TrainingState load_checkpoint(const std::string& dir, LlamaModel& model, AdamW& optimizer) {
   check(fs::exists(fs::path(dir) / "DONE"), "checkpoint is incomplete (no DONE marker)", dir,
         "it was interrupted while being written; resume from an earlier one");
-  SafetensorsFile weights((fs::path(dir) / "model.safetensors").string());
-  SafetensorsFile moments((fs::path(dir) / "optimizer.safetensors").string());
+  // A checkpoint given to --resume is input like any model: its files stay inside it.
+  SafetensorsFile weights(confined_path(dir, "model.safetensors", dir));
+  SafetensorsFile moments(confined_path(dir, "optimizer.safetensors", dir));
   auto& params = model.parameters();
   for (size_t i = 0; i < params.size(); ++i) {
     const std::string& name = params[i].name;
@@ -96,7 +98,7 @@ TrainingState load_checkpoint(const std::string& dir, LlamaModel& model, AdamW& 
     optimizer.first_moments()[i].copy_from(moments.read_f32("m." + name));
     optimizer.second_moments()[i].copy_from(moments.read_f32("v." + name));
   }
-  json s = json::parse(read_text_file((fs::path(dir) / "state.json").string()), nullptr, false);
+  json s = json::parse(read_text_file(confined_path(dir, "state.json", dir)), nullptr, false);
   check(!s.is_discarded(), "state.json is not valid JSON", dir);
   TrainingState state;
   state.step = s.at("step").get<int64_t>();

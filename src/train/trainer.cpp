@@ -11,9 +11,11 @@
 #include <sstream>
 
 #include "sculpt/core/atomic_file.h"
+#include "sculpt/core/confined_path.h"
 #include "sculpt/core/error.h"
 #include "sculpt/io/safetensors.h"
 #include "sculpt/core/log.h"
+#include "sculpt/core/run_lock.h"
 #include "sculpt/core/threads.h"
 #include "sculpt/data/batching.h"
 #include "sculpt/optim/schedule.h"
@@ -68,8 +70,9 @@ void copy_tokenizer_files(const std::string& model_path, const Tokenizer& tokeni
   int copied = 0;
   for (const char* name : {"tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json",
                            "generation_config.json", "tokenizer.bin"})
-    if (fs::is_regular_file(src / name)) {
-      fs::copy_file(src / name, fs::path(dir) / name, fs::copy_options::overwrite_existing);
+    if (fs::is_regular_file(src / name)) {  // confined: an export must never carry a file from elsewhere
+      fs::copy_file(confined_path(src.string(), name, model_path), fs::path(dir) / name,
+                    fs::copy_options::overwrite_existing);
       ++copied;
     }
   if (copied == 0 && !fs::is_directory(model_path)) {
@@ -77,9 +80,11 @@ void copy_tokenizer_files(const std::string& model_path, const Tokenizer& tokeni
     for (const auto& e : fs::directory_iterator(src)) {
       const std::string name = e.path().filename().string();
       if (name.rfind("tok", 0) == 0 && e.path().extension() == ".model" && tokenizer.kind() == "sentencepiece")
-        fs::copy_file(e.path(), fs::path(dir) / "tokenizer.model", fs::copy_options::overwrite_existing);
+        fs::copy_file(confined_path(src.string(), name, model_path), fs::path(dir) / "tokenizer.model",
+                      fs::copy_options::overwrite_existing);
       if (name.rfind("tok", 0) == 0 && e.path().extension() == ".bin" && tokenizer.kind() == "llama2c")
-        fs::copy_file(e.path(), fs::path(dir) / "tokenizer.bin", fs::copy_options::overwrite_existing);
+        fs::copy_file(confined_path(src.string(), name, model_path), fs::path(dir) / "tokenizer.bin",
+                      fs::copy_options::overwrite_existing);
     }
   }
 }
@@ -87,7 +92,7 @@ void copy_tokenizer_files(const std::string& model_path, const Tokenizer& tokeni
 TrainResult run_training(LlamaModel& model, const Tokenizer& tokenizer, const std::vector<Example>& examples,
                          const TrainOptions& o, const json& resolved, const EvalHook& eval, Strategy* strategy) {
   const fs::path out(o.output_dir);
-  fs::create_directories(out);
+  const RunLock lock(o.output_dir, resolved.value("command", "train"));  // creates the directory
   write_text_atomic((out / "training_params.json").string(), resolved.dump(2) + "\n");
 
   int64_t longest = 0;

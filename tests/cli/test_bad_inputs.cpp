@@ -246,6 +246,65 @@ TEST_F(Catalogue, ClTasks) {
   EXPECT_FALSE(fs::exists(dir->path / "cl2" / "results.json"));
 }
 
+// What a model directory, benchmark or checkpoint names stays inside it (issue: untrusted input).
+TEST_F(Catalogue, Confinement) {
+  const std::string gen = "generate --prompt hi -n 1 --model ";
+  const std::string hint =
+      " (hint: a model directory, benchmark or checkpoint names only files inside itself; do not trust this one)";
+  {  // a sharded index whose weight_map names a file outside the directory: nothing is opened
+    const fs::path m = copy_of_good("index_escape");
+    auto [h, data] = split_safetensors(m / "model.safetensors");
+    json weight_map = json::object();
+    for (const auto& [name, _] : h.items())
+      if (name != "__metadata__") weight_map[name] = "../../../../etc/passwd";
+    fs::remove(m / "model.safetensors");
+    spit(m / "model.safetensors.index.json", json{{"weight_map", weight_map}}.dump());
+    expect_error(run(gen + m.string()), (m / "model.safetensors.index.json").string() +
+                                            ": names '../../../../etc/passwd', a path outside its directory" + hint);
+  }
+  const fs::path secret = dir->path / "secret.txt";
+  spit(secret, "not for the model");
+  {  // a tokenizer file that is a symlink to a file elsewhere (an export would copy it)
+    const fs::path m = copy_of_good("tokenizer_symlink");
+    fs::remove(m / "tokenizer.json");
+    fs::create_symlink(secret, m / "tokenizer.json");
+    expect_error(run(gen + m.string()), m.string() + ": 'tokenizer.json' resolves to " + fs::canonical(secret).string() +
+                                            ", outside " + fs::canonical(m).string() + hint);
+  }
+  {  // config.json, the same
+    const fs::path m = copy_of_good("config_symlink");
+    fs::rename(m / "config.json", dir->path / "config_elsewhere.json");
+    fs::create_symlink(dir->path / "config_elsewhere.json", m / "config.json");
+    const Result r = run(gen + m.string());
+    EXPECT_EQ(r.rc, 1);
+    EXPECT_NE(r.err.find("'config.json' resolves to"), std::string::npos) << r.err;
+  }
+  {  // a checkpoint given to --resume whose weights are a symlink out of it
+    const std::string data = sculpt::testing::source_dir("examples/data/colors.jsonl");
+    const fs::path out = dir->path / "resume_symlink";
+    const std::string train = "train -q --max-steps 1 --save-steps 1 --model " + (dir->path / "good").string() +
+                              " --data " + data + " --output-dir " + out.string();
+    ASSERT_EQ(run(train).rc, 0);
+    const fs::path ckpt = out / "checkpoints" / "step-00000001";
+    ASSERT_TRUE(fs::exists(ckpt / "model.safetensors"));
+    fs::rename(ckpt / "model.safetensors", dir->path / "weights_elsewhere.safetensors");
+    fs::create_symlink(dir->path / "weights_elsewhere.safetensors", ckpt / "model.safetensors");
+    expect_error(run(train + " --resume " + ckpt.string()),
+                 ckpt.string() + ": 'model.safetensors' resolves to " +
+                     fs::canonical(dir->path / "weights_elsewhere.safetensors").string() + ", outside " +
+                     fs::canonical(ckpt).string() + hint);
+  }
+  {  // a benchmark's task list naming a task outside it
+    const fs::path bench = dir->path / "bench_escape";
+    fs::create_directories(bench / "configs");
+    spit(bench / "task_orders.json", R"({"order1": ["../../etc"]})");
+    expect_error(run("cl -q --model " + (dir->path / "good").string() + " --benchmark " + bench.string() +
+                     " --order order1 -o " + (dir->path / "cl_escape").string()),
+                 (bench / "task_orders.json").string() +
+                     ": task '../../etc' is not a plain name (hint: names may not be empty, '.', '..' or hold '/')");
+  }
+}
+
 TEST_F(Catalogue, Options) {
   const std::string good = (dir->path / "good").string();
   const std::string data = sculpt::testing::source_dir("examples/data/colors.jsonl");

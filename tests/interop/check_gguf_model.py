@@ -204,7 +204,8 @@ def check_eval_and_cl(a, fail, gguf, model):
     the ids and target masks of `interop_tool chat-examples`, which check_chat_templates holds to
     apply_chat_template) equals transformers' mean cross-entropy over the same target tokens.
     cl: two tasks (chat.jsonl, then colors.jsonl) with OSFT from the GGUF completes with every
-    stage's result; each targeted matrix's change over the first task leaves its protected
+    stage's result; the chat task is rendered with the model's own template (its epoch's target
+    tokens are those of chat-examples); each targeted matrix's change over the first task leaves its protected
     singular directions alone (max over matrices of ||U_k^T dW|| / ||dW|| and ||dW V_k|| / ||dW||,
     float64, U and V from the GGUF's weights as transformers reads them, k from the stage's
     osft_plan.json)."""
@@ -231,15 +232,24 @@ def check_eval_and_cl(a, fail, gguf, model):
     work = os.path.join(a.work, "cl")
     shutil.rmtree(work, ignore_errors=True)
     colors = os.path.join(a.root, "examples", "data", "colors.jsonl")
-    run(a.sculpt, "cl", "--model", gguf, "--task", f"chat={chat}", "--task", f"colors={colors}", "--methods", "osft",
-        "--unfreeze-rank-ratio", 0.5, "--max-train-samples", 16, "--max-test-samples", 8, "--num-epochs", 1,
-        "--effective-batch-size", 8, "--learning-rate", "3e-4", "--lr-scheduler", "constant", "--threads", 2, "--seed", 3, "--output-dir", work)
+    # The chat task trains on all 20 conversations (its test split is the same file), one a step, so
+    # the steps' inputs are the conversations in the model's own template less their last token (a
+    # plain rendering has the same target tokens but half the tokens).
+    run(a.sculpt, "cl", "--model", gguf, "--task", f"chat={chat}:{chat}", "--task", f"colors={colors}", "--methods",
+        "osft", "--unfreeze-rank-ratio", 0.5, "--max-train-samples", 20, "--max-test-samples", 8, "--num-epochs", 1,
+        "--effective-batch-size", 1, "--learning-rate", "3e-4", "--lr-scheduler", "constant", "--threads", 2, "--seed", 3, "--output-dir", work)
     results = json.load(open(os.path.join(work, "results.json")))
     method = results["methods"]["osft"]
     fail.check(method.get("complete"), "cl complete", json.dumps(method)[:300])
     # A constant 3e-4 makes dW (two AdamW steps, ~6e-4 an entry) large beside the fp32 rounding of
     # the saved W0 + dW (~6e-8 |w|), so the leak measured here is OSFT's, not the file format's.
     stage = os.path.join(work, "osft", "stage-1-chat")
+    steps = [r for r in read_jsonl(os.path.join(stage, "metrics.jsonl")) if "loss" in r]
+    rendered = read_jsonl(examples)
+    fail.check(sorted((r["tokens"], r["target_tokens"]) for r in steps) ==
+               sorted((len(e["tokens"]) - 1, sum(e["target"])) for e in rendered), "cl chat rendering",
+               f"stage 1 steps' (tokens, targets) {sorted((r['tokens'], r['target_tokens']) for r in steps)[:5]}...; "
+               f"the model's template gives {sorted((len(e['tokens']) - 1, sum(e['target'])) for e in rendered)[:5]}...")
     plan = json.load(open(os.path.join(stage, "osft_plan.json")))
     frozen = {m["name"]: m["k"] for m in plan["matrices"]}
     fail.check(len(frozen) == 7 * model.config.num_hidden_layers, "OSFT targets", f"{len(frozen)} matrices")

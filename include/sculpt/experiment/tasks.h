@@ -16,6 +16,7 @@ struct TaskDataOptions {
   int64_t max_test_samples = 200;     // per task (0: all)
   int64_t max_seq_len = 512;
   uint64_t seed = 0;
+  std::string model_path;  // whose chat template renders chat tasks (as train renders them)
 };
 
 // The task names of `order` in <benchmark>/task_orders.json.

@@ -9,6 +9,7 @@
 #include "sculpt/cl/osft/importance.h"
 #include "sculpt/cl/osft/targets.h"
 #include "sculpt/core/atomic_file.h"
+#include "sculpt/core/confined_path.h"
 #include "sculpt/core/error.h"
 #include "sculpt/core/log.h"
 #include "sculpt/io/safetensors.h"
@@ -358,9 +359,9 @@ void OsftStrategy::save_state(const std::string& dir) const {
 }
 
 void OsftStrategy::load_state(const std::string& dir, LlamaModel& model, AdamW& optimizer) {
-  SafetensorsFile f((fs::path(dir) / "osft_state.safetensors").string());
+  SafetensorsFile f(confined_path(dir, "osft_state.safetensors", dir));
   if (policy_.adaptive()) {
-    json imp = json::parse(read_text_file((fs::path(dir) / "osft_importance.json").string()), nullptr, false);
+    json imp = json::parse(read_text_file(confined_path(dir, "osft_importance.json", dir)), nullptr, false);
     check(imp.is_object(), "osft_importance.json is missing or corrupt", dir);
     policy_.set_importance(imp.get<std::map<std::string, double>>());
   }
