@@ -143,14 +143,18 @@ def section(r, torch_version):
 
 
 def update_section(path, lines):
-    """Replaces the section that starts with lines[0] in the markdown file, up to the next '## '."""
+    """Replaces the section that starts with lines[0] in the markdown file, up to the next '## ',
+    or appends it when the file has none."""
     with open(path) as f:
-        text = f.read().split("\n")
-    start = text.index(lines[0])
-    end = next((i for i in range(start + 1, len(text)) if text[i].startswith("## ")), len(text))
-    text[start:end] = lines + [""]
+        text = f.read().rstrip("\n").split("\n")
+    if lines[0] in text:
+        start = text.index(lines[0])
+        end = next((i for i in range(start + 1, len(text)) if text[i].startswith("## ")), len(text))
+        text[start:end] = lines + [""]
+    else:
+        text += [""] + lines
     with open(path + ".tmp", "w") as f:
-        f.write("\n".join(text))
+        f.write("\n".join(text).rstrip("\n") + "\n")
     os.replace(path + ".tmp", path)
 
 

@@ -17,6 +17,8 @@ import statistics
 import subprocess
 import sys
 
+from peft_osf import cpu_name, update_section  # one source of both for the bench scripts
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 MODEL = os.path.join(ROOT, "models", "SmolLM2-135M-Instruct.Q4_1-hf")
@@ -72,14 +74,6 @@ def measure(a):
             "date": f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC"}
 
 
-def cpu_name():
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return "unknown CPU"
-
-
 def git_rev():
     return subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
                           text=True).stdout.strip()
@@ -132,22 +126,6 @@ def section(res):
     lines += ["", "Decoding speed, sculpt / transformers, per round: "
               f"{per_round('sculpt', 'transformers generate', 'decode_tok_s', 'generate')}."]
     return lines
-
-
-def update_section(path, lines):
-    """Replaces the section that starts with lines[0] (up to the next '## ') in a markdown file, or
-    appends it when the file has none."""
-    with open(path) as f:
-        text = f.read().rstrip("\n").split("\n")
-    if lines[0] in text:
-        start = text.index(lines[0])
-        end = next((i for i in range(start + 1, len(text)) if text[i].startswith("## ")), len(text))
-        text[start:end] = lines + [""]
-    else:
-        text += [""] + lines
-    with open(path + ".tmp", "w") as f:
-        f.write("\n".join(text).rstrip("\n") + "\n")
-    os.replace(path + ".tmp", path)
 
 
 def main():
