@@ -14,6 +14,13 @@ namespace sculpt {
 
 namespace fs = std::filesystem;
 
+MemoryLine EwcStrategy::planned_memory(const ModelConfig& config, int64_t seq, int threads) const {
+  // A and μ, and at the end of a task the Fisher, its gradients and a one-sequence graph.
+  const auto graph = TrainingMemoryPlan::make(config, 1, seq, threads, TrainingGraph::kHeadChunkRows);
+  return {"ewc state", (4 * config.parameter_count() + graph.activations + graph.backward) * 4,
+          "penalty (A, mu), Fisher and its gradients, one-sequence graph"};
+}
+
 std::vector<Tensor> EwcStrategy::fisher(LlamaModel& model, const std::vector<Example>& examples) {
   const auto& params = model.parameters();
   std::vector<Tensor> f;

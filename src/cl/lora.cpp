@@ -53,6 +53,20 @@ void LoraStrategy::merge_into(LlamaModel& model) const {
   }
 }
 
+MemoryLine LoraStrategy::planned_memory(const ModelConfig& config, int64_t /*seq*/, int /*threads*/) const {
+  const auto specs = parameter_specs(config);
+  const int64_t r = options_.rank;
+  int64_t floats = 0, targets = 0;
+  for (size_t i : select_targets(specs, config.model_type, options_.target_patterns)) {
+    const int64_t n = specs[i].shape[0], m = specs[i].shape[1];
+    // W_base; A, B with their gradients and moments; O-LoRA's earlier A of every finished task.
+    floats += n * m + 4 * r * (n + m) + (options_.variant == "olora" ? tasks_started_ * r * m : 0);
+    ++targets;
+  }
+  return {options_.variant + " state", floats * 4,
+          std::to_string(targets) + " adapters of rank " + std::to_string(r) + " and their base weights"};
+}
+
 void LoraStrategy::begin_task(LlamaModel& model, AdamW& optimizer) {
   auto& params = model.parameters();
   for (size_t i = 0; i < params.size(); ++i) optimizer.set_rule(i, {false, 1.f, -1.f});  // the base is frozen

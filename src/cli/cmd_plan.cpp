@@ -5,12 +5,14 @@
 
 #include "commands.h"
 #include "osft_flags.h"
+#include "train_flags.h"
 #include "sculpt/core/atomic_file.h"
 #include "sculpt/core/error.h"
 #include "sculpt/data/readers.h"
 #include "sculpt/core/log.h"
 #include "sculpt/core/threads.h"
 #include "sculpt/model/training_graph.h"
+#include "sculpt/train/memory_plan.h"
 
 namespace sculpt::cli {
 
@@ -19,6 +21,7 @@ struct PlanArgs {
   std::string model, output = "osft_plan.json";
   int64_t batch = 8, seq = 512;
   int threads = 0;
+  std::string memory_limit = "auto";
   OsftFlags osft;
 };
 
@@ -51,14 +54,18 @@ void run_plan(const PlanArgs& a) {
     frozen += p.frozen, total += p.rank;
   }
   const ModelConfig& c = model.config();
-  const double mib = 4.0 / (1 << 20);
-  const int64_t params = c.parameter_count();
-  const auto act = TrainingMemoryPlan::make(c, a.batch, a.seq, num_threads(), TrainingGraph::kHeadChunkRows);
   std::printf("\n%lld of %lld singular directions protected (%.1f%%)\n", static_cast<long long>(frozen),
               static_cast<long long>(total), total ? 100.0 * frozen / total : 0.0);
-  std::printf("memory (f32, batch %lldx%lld): weights %.1f MiB, gradients %.1f MiB, AdamW %.1f MiB, %s, OSFT %.1f MiB\n",
-              static_cast<long long>(a.batch), static_cast<long long>(a.seq), params * mib, params * mib,
-              2 * params * mib, act.describe().c_str(), osft_extra_floats(plan) * mib);
+  // The table `sculpt train --method osft` checks at start-up (its OSFT line bounds what any task
+  // of the policy can freeze; the ranks above are this plan's).
+  const OsftStrategy strategy(o);
+  const TrainingShape shape{a.batch, a.seq, num_threads()};
+  const MemoryPlan memory = plan_training_memory(c, shape, &strategy);
+  const MemoryLimit limit = memory_limit(a.memory_limit);
+  std::printf("\nmemory plan, fp32, micro-batch %lld x %lld tokens, %d threads:\n%s",
+              static_cast<long long>(a.batch), static_cast<long long>(a.seq), shape.threads, memory.table().c_str());
+  std::printf("%s available (%s): %s\n", format_mib(limit.bytes).c_str(), limit.source.c_str(),
+              memory.total() <= limit.bytes ? "fits" : "does not fit");
   std::fflush(stdout);
   write_text_atomic(a.output, osft_plan_json(plan, o).dump(2) + "\n");
   log_info("wrote ", a.output);
@@ -72,6 +79,9 @@ void register_plan(CLI::App& app) {
   cmd->add_option("-o,--output", a->output, "Where to write the plan")->capture_default_str();
   cmd->add_option("--batch", a->batch, "Micro-batch sequences for the memory estimate")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--max-seq-len", a->seq, "Sequence length for the memory estimate")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--memory-limit", a->memory_limit, "Memory to compare the plan with: auto (cgroup limit, else physical memory) or a size")
+      ->capture_default_str()
+      ->check(byte_size_validator("--memory-limit", true));
   cmd->add_option("--threads", a->threads, "Threads (0 = all cores)")->capture_default_str()->check(CLI::NonNegativeNumber);
   add_osft_flags(cmd, a->osft);
   cmd->callback([a] { run_plan(*a); });

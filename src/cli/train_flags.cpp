@@ -35,16 +35,28 @@ void add_train_option_flags(CLI::App* cmd, TrainOptions& t) {
   cmd->add_option("--max-shard-size", t.max_shard_size,
                   "Largest safetensors file of the export; above it, shards plus an index (as transformers' max_shard_size: 500MB, 2GB, 10KiB)")
       ->capture_default_str()
-      ->check([](const std::string& s) {
-        try {
-          parse_byte_size(s);
-          return std::string();
-        } catch (const Error& e) {
-          return e.one_line();
-        }
-      });
+      ->check(byte_size_validator("--max-shard-size", false));
+  cmd->add_option("--memory-limit", t.memory_limit,
+                  "Refuse at start-up a run whose memory plan exceeds this: auto (the cgroup limit, else physical "
+                  "memory) or a size such as 8GiB")
+      ->capture_default_str()
+      ->check(byte_size_validator("--memory-limit", true));
   cmd->add_option("--logging-steps", t.logging_steps, "Print a progress line every N steps")->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--eval-steps", t.eval_steps, "Evaluate every N steps (and always at the end)")->check(CLI::NonNegativeNumber);
+}
+
+CLI::Validator byte_size_validator(const std::string& option, bool allow_auto) {
+  return CLI::Validator(
+      [option, allow_auto](const std::string& s) {
+        if (allow_auto && s == "auto") return std::string();
+        try {
+          parse_byte_size(s, option);
+          return std::string();
+        } catch (const Error& e) {
+          return e.what_failed() + " (hint: " + e.hint() + ")";
+        }
+      },
+      allow_auto ? "SIZE|auto" : "SIZE");
 }
 
 nlohmann::json train_options_json(const TrainOptions& t) {
@@ -66,7 +78,8 @@ nlohmann::json train_options_json(const TrainOptions& t) {
           {"save_steps", t.save_steps},
           {"max_shard_size", t.max_shard_size},
           {"save_total_limit", t.save_total_limit},
-          {"eval_steps", t.eval_steps}};
+          {"eval_steps", t.eval_steps},
+          {"memory_limit", t.memory_limit}};
 }
 
 }  // namespace sculpt::cli

@@ -1,5 +1,7 @@
 #include "sculpt/io/model_config.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "sculpt/core/atomic_file.h"
@@ -32,6 +34,16 @@ void ModelConfig::validate(const std::string& source) const {
   positive(num_kv_heads, "num_key_value_heads");
   positive(head_dim, "head_dim");
   positive(vocab_size, "vocab_size");
+  // Untrusted configs: sizes whose products would overflow int64 are refused here, so every
+  // later count (parameters, bytes, the memory plan) is exact.
+  const double dims[] = {double(hidden_size), double(intermediate_size), double(num_heads) * double(head_dim),
+                         double(vocab_size)};
+  double widest = 0;
+  for (double d : dims) widest = std::max(widest, d);
+  check(widest * widest * 8.0 * double(num_layers + 2) < 0x1p50 && double(num_heads) * double(head_dim) < 0x1p31,
+        "the sizes describe more than 2^47 parameters (num_hidden_layers " + std::to_string(num_layers) +
+            ", widest dimension " + std::to_string(static_cast<long long>(widest)) + ")",
+        source, "fix the sizes in the model config; no machine holds such a model");
   check(num_heads % num_kv_heads == 0,
         "num_attention_heads (" + std::to_string(num_heads) + ") is not a multiple of num_key_value_heads (" +
             std::to_string(num_kv_heads) + ")",

@@ -148,23 +148,28 @@ std::vector<int64_t> SafetensorsFile::read_i64(const std::string& name) const {
 // ---------------------------------------------------------------- writing
 
 namespace {
-std::string encode_tensor_bytes(const TensorToWrite& t) {
+// Streams the tensor in its stored dtype through a 1 MiB buffer: writing a checkpoint holds no
+// copy of a whole tensor (the memory plan counts none).
+void write_tensor_bytes(std::ostream& out, const TensorToWrite& t) {
   const int64_t n = t.tensor->numel();
   const float* src = t.tensor->data();
-  std::string bytes(static_cast<size_t>(n * dtype_size(t.dtype)), '\0');
   switch (t.dtype) {
-    case DType::f32: std::memcpy(bytes.data(), src, bytes.size()); break;
+    case DType::f32: out.write(reinterpret_cast<const char*>(src), static_cast<std::streamsize>(n * 4)); return;
     case DType::bf16:
-    case DType::f16:
-      for (int64_t i = 0; i < n; ++i) {
-        uint16_t h = t.dtype == DType::bf16 ? f32_to_bf16(src[i]) : f32_to_f16(src[i]);
-        std::memcpy(bytes.data() + 2 * i, &h, 2);
+    case DType::f16: {
+      constexpr int64_t kChunk = 1 << 19;  // halves per write
+      std::vector<uint16_t> half(static_cast<size_t>(std::min(n, kChunk)));
+      for (int64_t start = 0; start < n; start += kChunk) {
+        const int64_t count = std::min(kChunk, n - start);
+        for (int64_t i = 0; i < count; ++i)
+          half[static_cast<size_t>(i)] = t.dtype == DType::bf16 ? f32_to_bf16(src[start + i]) : f32_to_f16(src[start + i]);
+        out.write(reinterpret_cast<const char*>(half.data()), static_cast<std::streamsize>(count * 2));
       }
-      break;
+      return;
+    }
     default: throw Error("cannot write dtype " + dtype_name(t.dtype), "tensor '" + t.name + "'",
                          "use F32, F16 or BF16");
   }
-  return bytes;
 }
 
 uint64_t stored_bytes(const TensorToWrite& t) { return static_cast<uint64_t>(t.tensor->numel()) * dtype_size(t.dtype); }
@@ -189,14 +194,11 @@ void write_safetensors(const std::string& path, const std::vector<TensorToWrite>
     for (int i = 0; i < 8; ++i) le[i] = static_cast<unsigned char>((len >> (8 * i)) & 0xff);
     out.write(reinterpret_cast<const char*>(le), 8);
     out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    for (const auto& t : tensors) {
-      std::string bytes = encode_tensor_bytes(t);
-      out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    }
+    for (const auto& t : tensors) write_tensor_bytes(out, t);
   });
 }
 
-uint64_t parse_byte_size(const std::string& text) {
+uint64_t parse_byte_size(const std::string& text, const std::string& option) {
   size_t digits = 0;
   while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
   std::string unit = text.substr(digits);
@@ -206,9 +208,12 @@ uint64_t parse_byte_size(const std::string& text) {
       {"KIB", 1ull << 10}, {"MIB", 1ull << 20}, {"GIB", 1ull << 30}};
   const auto u = units.find(unit);
   if (digits == 0 || digits > 12 || u == units.end())
-    throw Error("not a size: '" + text + "'", "--max-shard-size", "write a byte count with a unit: 500MB, 2GB, 10KiB");
-  const uint64_t n = std::stoull(text.substr(0, digits)) * u->second;
-  if (n == 0) throw Error("size must be positive: '" + text + "'", "--max-shard-size");
+    throw Error("not a size: '" + text + "'", option, "write a byte count with a unit: 500MB, 2GB, 10KiB");
+  const uint64_t count = std::stoull(text.substr(0, digits));
+  if (count > (uint64_t{1} << 62) / u->second)
+    throw Error("size is beyond 4 EiB: '" + text + "'", option, "write a byte count with a unit: 500MB, 2GB, 10KiB");
+  const uint64_t n = count * u->second;
+  if (n == 0) throw Error("size must be positive: '" + text + "'", option);
   return n;
 }
 

@@ -1,6 +1,7 @@
 #include "sculpt/model/llama.h"
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <set>
 
@@ -122,26 +123,41 @@ void check_finite(const Tensor& t, const std::string& name, const std::string& f
                   file, "the checkpoint is corrupt or was saved after training diverged");
 }
 
+// What the config would need, for errors about weights that do not match it.
+std::string config_size(const ModelConfig& c) {
+  char gib[32];
+  std::snprintf(gib, sizeof gib, "%.1f GiB", static_cast<double>(c.parameter_count()) * 4 / (1 << 30));
+  return std::to_string(c.parameter_count()) + " parameters, " + gib + " in fp32";
+}
+
 LlamaModel load_hf_directory(const std::string& dir) {
   const std::string config_path = confined_path(dir, "config.json", dir);
   check(fs::exists(config_path), "no config.json", dir,
         "point --model at a Hugging Face model directory (config.json + *.safetensors) or a llama2.c .bin");
-  LlamaModel model(read_hf_config(config_path));
+  const ModelConfig config = read_hf_config(config_path);
+  config.validate(config_path);
   TensorStore store(dir);
-  bool dtype_seen = false;
-  for (auto& p : model.parameters()) {
+  // Every shape is checked on the headers before the model is allocated: a config that claims a
+  // far larger model than its weights is refused at once, not after gigabytes of zero-filling.
+  for (const ParameterSpec& p : parameter_specs(config)) {
     if (!store.has(p.name)) {
       // Some tied checkpoints still carry lm_head; untied ones must.
       throw Error("tensor '" + p.name + "' is missing", store.description(),
-                  "the checkpoint does not match config.json (layers, biases, tie_word_embeddings)");
+                  "the checkpoint does not match config.json (layers, biases, tie_word_embeddings), which describes " +
+                      config_size(config));
     }
     const TensorInfo& info = store.info(p.name);
-    if (info.shape != p.value.shape())
+    if (info.shape != p.shape)
       throw Error("tensor '" + p.name + "' has shape " + shape_to_string(info.shape) + " but config.json implies " +
-                      shape_to_string(p.value.shape()),
-                  store.file_of(p.name), "the checkpoint does not match config.json");
+                      shape_to_string(p.shape),
+                  store.file_of(p.name), "the checkpoint does not match config.json, which describes " + config_size(config));
     check(dtype_is_float(info.dtype), "tensor '" + p.name + "' has non-float dtype " + dtype_name(info.dtype),
           store.file_of(p.name));
+  }
+  LlamaModel model(config);
+  bool dtype_seen = false;
+  for (auto& p : model.parameters()) {
+    const TensorInfo& info = store.info(p.name);
     Tensor loaded = store.read_f32(p.name);
     check_finite(loaded, p.name, store.file_of(p.name));
     p.value.copy_from(loaded);
@@ -165,29 +181,36 @@ LlamaModel load_llama2c_file(const std::string& path) {
 // Hugging Face name, with the converter's q/k row permutation undone.
 LlamaModel load_gguf_file(const std::string& path) {
   GgufFile file(path);
-  LlamaModel model(gguf_model_config(file));
-  const ModelConfig& c = model.config();
+  const ModelConfig c = gguf_model_config(file);
+  c.validate(path);
+  // Shapes first (headers only), then the allocation, as for safetensors.
   std::set<std::string> expected;
-  for (auto& p : model.parameters()) {
+  for (const ParameterSpec& p : parameter_specs(c)) {
     const std::string name = gguf_tensor_name(p.name);
     expected.insert(name);
     const GgufTensorInfo* info = file.find_tensor(name);
     if (!info)
       throw Error("tensor '" + name + "' is missing", path,
-                  "the file's tensors do not match its " + c.model_type + " metadata (block_count, biases)");
-    if (info->shape() != p.value.shape())
+                  "the file's tensors do not match its " + c.model_type + " metadata (block_count, biases), which describes " +
+                      config_size(c));
+    if (info->shape() != p.shape)
       throw Error("tensor '" + name + "' has shape " + shape_to_string(info->shape()) + " but the metadata implies " +
-                      shape_to_string(p.value.shape()),
-                  path, "the file's tensors do not match its metadata");
-    Tensor loaded = file.read_f32(*info);
-    check_finite(loaded, name, path);
-    if (gguf_rows_permuted(c, p.name)) gguf_unpermute_rows(loaded, c.head_dim);
-    p.value.copy_from(loaded);
+                      shape_to_string(p.shape),
+                  path, "the file's tensors do not match its metadata, which describes " + config_size(c));
   }
   for (const auto& t : file.tensors())
     if (!expected.count(t.name))
       throw Error("tensor '" + t.name + "' is not part of a " + c.model_type + " model with this metadata", path,
                   "the file holds parts sculpt does not implement; it reads llama, mistral and qwen2 models");
+  LlamaModel model(c);
+  for (auto& p : model.parameters()) {
+    const std::string name = gguf_tensor_name(p.name);
+    const GgufTensorInfo* info = file.find_tensor(name);
+    Tensor loaded = file.read_f32(*info);
+    check_finite(loaded, name, path);
+    if (gguf_rows_permuted(c, p.name)) gguf_unpermute_rows(loaded, c.head_dim);
+    p.value.copy_from(loaded);
+  }
   return model;
 }
 }  // namespace

@@ -16,6 +16,7 @@
 #include "sculpt/io/safetensors.h"
 #include "sculpt/core/log.h"
 #include "sculpt/core/run_lock.h"
+#include "sculpt/train/memory_plan.h"
 #include "sculpt/core/threads.h"
 #include "sculpt/data/batching.h"
 #include "sculpt/optim/schedule.h"
@@ -92,12 +93,20 @@ void copy_tokenizer_files(const std::string& model_path, const Tokenizer& tokeni
 TrainResult run_training(LlamaModel& model, const Tokenizer& tokenizer, const std::vector<Example>& examples,
                          const TrainOptions& o, const json& resolved, const EvalHook& eval, Strategy* strategy) {
   const fs::path out(o.output_dir);
-  const RunLock lock(o.output_dir, resolved.value("command", "train"));  // creates the directory
-  write_text_atomic((out / "training_params.json").string(), resolved.dump(2) + "\n");
-
   int64_t longest = 0;
   for (const auto& e : examples) longest = std::max<int64_t>(longest, static_cast<int64_t>(e.tokens.size()) - 1);
   const int64_t max_tokens = o.max_tokens_per_batch > 0 ? o.max_tokens_per_batch : o.effective_batch_size * longest;
+  // The memory plan, checked before the gradients, moments, graph and strategy state exist and
+  // before the output directory is made, so a refused run leaves nothing behind.
+  const TrainingShape shape{(max_tokens + longest - 1) / std::max<int64_t>(longest, 1), std::max<int64_t>(longest, 1),
+                            num_threads()};
+  const MemoryPlan memory = plan_training_memory(model.config(), shape, strategy);
+  const MemoryLimit limit = memory_limit(o.memory_limit);
+  log_info("memory plan (", format_mib(limit.bytes), " available, ", limit.source, "):\n", memory.table());
+  check_plan_fits(memory, limit, model.config(), shape, strategy);
+
+  const RunLock lock(o.output_dir, resolved.value("command", "train"));  // creates the directory
+  write_text_atomic((out / "training_params.json").string(), resolved.dump(2) + "\n");
   StepBatcher batcher(examples, o.effective_batch_size, max_tokens, o.seed);
   const int64_t total_steps = o.max_steps > 0 ? o.max_steps : o.num_epochs * batcher.steps_per_epoch();
   check(total_steps > 0, "nothing to train: 0 steps", "train", "set --num-epochs or --max-steps");
@@ -219,7 +228,8 @@ TrainResult run_training(LlamaModel& model, const Tokenizer& tokenizer, const st
   fs::remove_all(final_dir);
   fs::rename(tmp, final_dir);
   result.export_dir = final_dir.string();
-  log_info("saved ", final_dir.string());
+  log_info("saved ", final_dir.string(), "; peak resident memory ", format_mib(peak_resident_bytes()), " (planned ",
+           format_mib(memory.total()), ")");
   return result;
 }
 

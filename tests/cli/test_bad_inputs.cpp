@@ -180,6 +180,35 @@ TEST_F(Catalogue, ConfigJson) {
   }
 }
 
+// A config that claims a far larger model than its weights is refused on the headers, before
+// anything is allocated, naming the first tensor that differs and what the config would need.
+TEST_F(Catalogue, ConfigLargerThanItsWeights) {
+  const std::string gen = "generate --prompt hi -n 1 --model ";
+  const fs::path m = copy_of_good("cfg_huge_layers");
+  json cfg = json::parse(slurp(m / "config.json"));
+  cfg["num_hidden_layers"] = 100000, cfg["hidden_size"] = 8192;  // the case: ~2 TB of zeros
+  spit(m / "config.json", cfg.dump(2));
+  // Parameters of the claimed config, counted here: per layer q, k, v, o (2 heads × head_dim 16),
+  // gate, up, down (172 wide) and two norms; a tied 258-token embedding and the final norm.
+  const int64_t D = 8192, H = 2 * 16, F = 172, V = 258, L = 100000;
+  const int64_t params = L * (4 * D * H + 3 * D * F + 2 * D) + V * D + D;
+  char gib[32];
+  std::snprintf(gib, sizeof gib, "%.1f GiB", static_cast<double>(params) * 4 / (1 << 30));
+  expect_error(run(gen + m.string()), (m / "model.safetensors").string() +
+                                          ": tensor 'model.embed_tokens.weight' has shape (258, 32) but config.json "
+                                          "implies (258, 8192) (hint: the checkpoint does not match config.json, "
+                                          "which describes " + std::to_string(params) + " parameters, " + gib +
+                                          " in fp32)");
+  const fs::path n = copy_of_good("cfg_overflow");
+  cfg = json::parse(slurp(n / "config.json"));
+  cfg["hidden_size"] = 1000000000, cfg["intermediate_size"] = 1000000000;
+  spit(n / "config.json", cfg.dump(2));
+  expect_error(run(gen + n.string()), (n / "config.json").string() +
+                                          ": the sizes describe more than 2^47 parameters (num_hidden_layers 1, "
+                                          "widest dimension 1000000000) (hint: fix the sizes in the model config; no "
+                                          "machine holds such a model)");
+}
+
 TEST_F(Catalogue, Tokenizer) {
   const std::string gen = "generate --prompt hi -n 1 --model ";
   {

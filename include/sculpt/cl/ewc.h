@@ -26,6 +26,7 @@ class EwcStrategy : public Strategy {
  public:
   explicit EwcStrategy(EwcOptions options) : options_(options) {}
   std::string name() const override { return "ewc"; }
+  MemoryLine planned_memory(const ModelConfig& config, int64_t seq, int threads) const override;
   void on_gradients(LlamaModel& model, Gradients& grads) override;
   void end_task(LlamaModel& model, const std::vector<Example>& trained_on) override;
   std::vector<std::pair<std::string, double>> step_metrics() const override;

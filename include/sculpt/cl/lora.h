@@ -36,6 +36,7 @@ class LoraStrategy : public Strategy {
  public:
   explicit LoraStrategy(LoraOptions options);
   std::string name() const override { return options_.variant; }
+  MemoryLine planned_memory(const ModelConfig& config, int64_t seq, int threads) const override;
   void begin_task(LlamaModel& model, AdamW& optimizer) override;
   void on_gradients(LlamaModel& model, Gradients& grads) override;
   double extra_grad_norm_sq() const override;

@@ -9,6 +9,7 @@
 #include "sculpt/model/llama.h"
 #include "sculpt/model/training_graph.h"
 #include "sculpt/optim/adamw.h"
+#include "sculpt/train/memory_plan.h"
 
 namespace sculpt {
 
@@ -16,6 +17,10 @@ class Strategy {
  public:
   virtual ~Strategy() = default;
   virtual std::string name() const = 0;
+  // The most memory the strategy's own state and workspace will hold while training a model of
+  // `config` on sequences of at most `seq` tokens with `threads` threads, from the shapes alone
+  // (nothing is decomposed or allocated): a line of the run's memory plan (train/memory_plan.h).
+  virtual MemoryLine planned_memory(const ModelConfig& config, int64_t seq, int threads) const { return {}; }
   // Before the first step of a task (and never again for that task).
   virtual void begin_task(LlamaModel& model, AdamW& optimizer) {}
   // After backward, before clipping: may rewrite gradients (e.g. gradient-mode projection).

@@ -62,8 +62,8 @@ void write_safetensors(const std::string& path, const std::vector<TensorToWrite>
                        const std::map<std::string, std::string>& metadata = {});
 
 // "2GB", "500MB", "100KB" (powers of 1000, as transformers reads them), "10KiB", "1GiB" (powers
-// of 1024) or a plain byte count. Throws Error naming the text otherwise.
-uint64_t parse_byte_size(const std::string& text);
+// of 1024) or a plain byte count. Throws Error naming the text and `option` otherwise.
+uint64_t parse_byte_size(const std::string& text, const std::string& option = "--max-shard-size");
 
 // Writes `tensors` into `dir` as model.safetensors, or as model-0000i-of-0000n.safetensors plus
 // model.safetensors.index.json when they exceed `max_shard_bytes`.

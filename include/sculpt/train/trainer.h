@@ -34,6 +34,8 @@ struct TrainOptions {
   std::string max_shard_size = "2GB";  // exported safetensors above this are sharded with an index
   int64_t logging_steps = 1;
   int64_t eval_steps = 0;        // > 0: evaluate every N steps (and at the end)
+  // Memory the run may plan for: "auto" (cgroup limit or physical memory) or a size (8GiB).
+  std::string memory_limit = "auto";
 };
 
 // Called at evaluation points with the model under training; returns metrics to log

@@ -132,6 +132,32 @@ int64_t osft_extra_floats(const std::vector<OsftMatrixPlan>& plan) {
   return n;
 }
 
+MemoryLine OsftStrategy::planned_memory(const ModelConfig& config, int64_t /*seq*/, int threads) const {
+  const auto specs = parameter_specs(config);
+  std::vector<OsftMatrixPlan> plan;
+  int64_t factored = 0, scratch = 0, svd_work = 0;
+  for (size_t i : select_targets(specs, config.model_type, options_.target_patterns)) {
+    OsftMatrixPlan p;
+    p.rows = specs[i].shape[0], p.cols = specs[i].shape[1], p.rank = std::min(p.rows, p.cols);
+    p.frozen = policy_.max_frozen_rank(specs[i].name, p.rank);
+    const int64_t n = p.rows, m = p.cols, r = p.rank, k = p.frozen, l = r - k;
+    // sgesdd on a copy it destroys: U, Σ, Vᵀ, the copy, and its work (≈ 4r² + 7r + max(n, m)).
+    svd_work = std::max(svd_work, n * r + r + r * m + n * m + 4 * r * r + 7 * r + std::max(n, m));
+    if (k > 0 && k < r) {
+      scratch = std::max(scratch, n * m + k * std::max(n, m) + k * k);  // the projection's per-thread work
+      if (options_.mode == "factored") {
+        factored += 4 * (n * l + l + l * m) + n * m;  // U_l, Σ_l, V_l with gradients and moments; U_hΣ_hV_h
+        scratch = std::max(scratch, n * m + 2 * r * std::max(n, m));
+      }
+    }
+    plan.push_back(p);
+  }
+  const int64_t floats = osft_extra_floats(plan) + factored + threads * std::max(scratch, svd_work);
+  return {"osft state", floats * 4,
+          std::to_string(plan.size()) + " targets (U_h, V_h, W0" + (options_.mode == "factored" ? ", factors" : "") +
+              "), per-thread SVD and projection work; " + policy_.describe()};
+}
+
 OsftStrategy::OsftStrategy(OsftOptions options) : options_(std::move(options)), policy_(options_.rank) {
   validate(options_);
 }

@@ -105,6 +105,13 @@ int64_t RankPolicy::frozen_rank(const std::string& name, int64_t r) const {
               "add --unfreeze-rank-ratio or --effective-rank as the default for unmatched matrices");
 }
 
+int64_t RankPolicy::max_frozen_rank(const std::string& name, int64_t r) const {
+  for (const auto& p : patterns_)
+    if (std::regex_search(name, p.regex)) return parse_frozen_rank(p.value, r, "--rank-pattern " + p.source);
+  if (options_.policy == "adaptive") return std::max<int64_t>(r - 1, 0);
+  return frozen_rank(name, r);
+}
+
 std::string RankPolicy::describe() const {
   std::ostringstream out;
   if (options_.policy == "adaptive") out << "adaptive (mrr " << options_.mrr << ", trr " << options_.trr << ")";

@@ -13,10 +13,17 @@ std::vector<std::string> default_target_patterns(const std::string& /*model_type
           "mlp\\.down_proj\\.weight$"};
 }
 
-std::vector<size_t> select_targets(const LlamaModel& model, const std::vector<std::string>& patterns_in) {
+std::vector<size_t> select_targets(const LlamaModel& model, const std::vector<std::string>& patterns) {
+  std::vector<ParameterSpec> specs;
+  for (const auto& p : model.parameters()) specs.push_back({p.name, p.value.shape()});
+  return select_targets(specs, model.config().model_type, patterns);
+}
+
+std::vector<size_t> select_targets(const std::vector<ParameterSpec>& params, const std::string& model_type,
+                                   const std::vector<std::string>& patterns_in) {
   std::vector<std::string> patterns = patterns_in;
-  if (patterns.empty()) patterns = default_target_patterns(model.config().model_type);
-  if (patterns.size() == 1 && patterns[0] == "all-linear") patterns = default_target_patterns(model.config().model_type);
+  if (patterns.empty()) patterns = default_target_patterns(model_type);
+  if (patterns.size() == 1 && patterns[0] == "all-linear") patterns = default_target_patterns(model_type);
   std::vector<std::regex> compiled;
   for (const auto& p : patterns) {
     try {
@@ -27,9 +34,8 @@ std::vector<size_t> select_targets(const LlamaModel& model, const std::vector<st
   }
   std::vector<bool> used(patterns.size(), false);
   std::vector<size_t> out;
-  const auto& params = model.parameters();
   for (size_t i = 0; i < params.size(); ++i) {
-    if (params[i].value.rank() != 2) continue;
+    if (params[i].shape.size() != 2) continue;
     bool hit = false;
     for (size_t j = 0; j < compiled.size(); ++j)
       if (std::regex_search(params[i].name, compiled[j])) {

@@ -59,6 +59,7 @@ class OsftStrategy : public Strategy {
  public:
   explicit OsftStrategy(OsftOptions options);
   std::string name() const override { return "osft"; }
+  MemoryLine planned_memory(const ModelConfig& config, int64_t seq, int threads) const override;
   void begin_task(LlamaModel& model, AdamW& optimizer) override;
   void on_gradients(LlamaModel& model, Gradients& grads) override;
   void after_apply(LlamaModel& model, bool measure) override;

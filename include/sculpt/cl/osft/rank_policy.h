@@ -31,6 +31,9 @@ class RankPolicy {
   explicit RankPolicy(const RankPolicyOptions& options);
   // Frozen rank k ∈ [0, r] of the matrix `name` with rank r.
   int64_t frozen_rank(const std::string& name, int64_t r) const;
+  // The largest k the policy can choose before importance is measured (adaptive: r − 1, since a
+  // normalised importance above 1 can take ρ past trr to the clamp), for memory plans.
+  int64_t max_frozen_rank(const std::string& name, int64_t r) const;
   std::string describe() const;
   bool adaptive() const { return options_.policy == "adaptive"; }
   // Normalised importance per parameter name (required before frozen_rank under "adaptive").

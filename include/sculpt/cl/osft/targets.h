@@ -14,5 +14,8 @@ std::vector<std::string> default_target_patterns(const std::string& model_type);
 // Indices (into model.parameters()) of the 2-D parameters matching any pattern. "all-linear"
 // selects every projection matrix. Throws Error naming a pattern that matches nothing.
 std::vector<size_t> select_targets(const LlamaModel& model, const std::vector<std::string>& patterns);
+// The same selection over parameter specs (indices into `specs`), for plans made from a config.
+std::vector<size_t> select_targets(const std::vector<ParameterSpec>& specs, const std::string& model_type,
+                                   const std::vector<std::string>& patterns);
 
 }  // namespace sculpt

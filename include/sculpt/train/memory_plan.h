@@ -1,0 +1,68 @@
+// The memory a training run will hold, computed from the model config, the method, the batch
+// shape and the thread count before anything large is allocated, and the memory the process may
+// use (the --memory-limit flag, else the cgroup limit, else physical memory). A run whose plan
+// exceeds the limit is refused at start-up with both numbers and what would fit; `sculpt plan`
+// prints the same table. Every line counts what the code allocates (fp32 host tensors, all
+// touched: Tensor::zeros fills its memory), so the plan is an upper bound of the tensors' peak;
+// the process adds its code, the tokenizer and the data (kProcessOverhead).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sculpt/io/model_config.h"
+
+namespace sculpt {
+
+class Strategy;
+
+struct MemoryLine {
+  std::string item;    // "weights", "gradients", ...
+  int64_t bytes = 0;
+  std::string detail;  // how it was counted
+};
+
+struct MemoryPlan {
+  std::vector<MemoryLine> lines;
+  int64_t total() const;
+  // One row per line and the total, MiB with one decimal, for the log and `sculpt plan`.
+  std::string table() const;
+};
+
+// What the run trains: micro-batches of at most `rows` sequences of at most `seq` tokens.
+struct TrainingShape {
+  int64_t rows = 1, seq = 1;
+  int threads = 1;
+};
+
+// Code, libraries, tokenizer and data held beside the tensors (measured: 40–60 MiB for the
+// models sculpt trains; the plan counts this much).
+constexpr int64_t kProcessOverhead = int64_t{96} << 20;
+
+// Weights, gradients, AdamW moments, the method's own state (strategy->planned_bytes), saved
+// activations and backward workspace. `strategy` may be null (plain fine-tuning).
+MemoryPlan plan_training_memory(const ModelConfig& config, const TrainingShape& shape, const Strategy* strategy);
+
+struct MemoryLimit {
+  int64_t bytes = 0;
+  std::string source;  // "--memory-limit", "cgroup memory.max", "physical memory"
+};
+
+// `flag`: "" or "auto" → the cgroup limit (v2 memory.max, v1 memory.limit_in_bytes) when it is
+// below physical memory, else physical memory; otherwise a size as --max-shard-size reads it.
+MemoryLimit memory_limit(const std::string& flag);
+// The limit a cgroup file states ("max" or a byte count), or -1 when it states none.
+int64_t parse_cgroup_limit(const std::string& text);
+
+// Throws Error when the plan exceeds the limit: the one line names both numbers, the hint the
+// largest micro-batch that fits (or that even the weights alone do not).
+void check_plan_fits(const MemoryPlan& plan, const MemoryLimit& limit, const ModelConfig& config,
+                     const TrainingShape& shape, const Strategy* strategy);
+
+// Peak resident memory of this process so far (getrusage).
+int64_t peak_resident_bytes();
+
+// Bytes as "1234.5 MiB".
+std::string format_mib(int64_t bytes);
+
+}  // namespace sculpt

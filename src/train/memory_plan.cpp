@@ -1,0 +1,130 @@
+#include "sculpt/train/memory_plan.h"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "sculpt/cl/strategy.h"
+#include "sculpt/core/error.h"
+#include "sculpt/io/safetensors.h"
+#include "sculpt/model/training_graph.h"
+
+namespace sculpt {
+
+namespace {
+constexpr int64_t kFloat = 4;
+
+std::string read_first_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  if (in) std::getline(in, line);
+  return line;
+}
+}  // namespace
+
+std::string format_mib(int64_t bytes) {
+  char text[48];
+  std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+  return text;
+}
+
+int64_t MemoryPlan::total() const {
+  int64_t sum = 0;
+  for (const auto& l : lines) sum += l.bytes;
+  return sum;
+}
+
+std::string MemoryPlan::table() const {
+  std::ostringstream out;
+  char row[256];
+  for (const auto& l : lines) {
+    std::snprintf(row, sizeof row, "  %-22s %14s  %s\n", l.item.c_str(), format_mib(l.bytes).c_str(), l.detail.c_str());
+    out << row;
+  }
+  std::snprintf(row, sizeof row, "  %-22s %14s\n", "total", format_mib(total()).c_str());
+  out << row;
+  return out.str();
+}
+
+MemoryPlan plan_training_memory(const ModelConfig& c, const TrainingShape& shape, const Strategy* strategy) {
+  const int64_t params = c.parameter_count();
+  const std::string p = std::to_string(params) + " fp32 parameters";
+  const auto act = TrainingMemoryPlan::make(c, shape.rows, shape.seq, shape.threads, TrainingGraph::kHeadChunkRows);
+  const std::string batch = std::to_string(shape.rows) + " x " + std::to_string(shape.seq) + " tokens";
+  MemoryPlan plan;
+  plan.lines.push_back({"weights", params * kFloat, p});
+  plan.lines.push_back({"gradients", params * kFloat, "one per parameter"});
+  plan.lines.push_back({"AdamW moments", 2 * params * kFloat, "m and v per parameter"});
+  if (strategy) {
+    MemoryLine state = strategy->planned_memory(c, shape.seq, shape.threads);
+    if (state.bytes > 0) plan.lines.push_back(std::move(state));
+  }
+  plan.lines.push_back({"saved activations", act.activations * kFloat, batch});
+  plan.lines.push_back({"backward workspace", act.backward * kFloat, std::to_string(shape.threads) + " threads"});
+  plan.lines.push_back({"process", kProcessOverhead, "code, tokenizer, data"});
+  return plan;
+}
+
+int64_t parse_cgroup_limit(const std::string& text) {
+  if (text.empty() || text == "max") return -1;
+  try {
+    size_t used = 0;
+    const unsigned long long v = std::stoull(text, &used);
+    if (used != text.size()) return -1;
+    // cgroup v1 writes "no limit" as a page-rounded LLONG_MAX.
+    return v >= (1ull << 62) ? -1 : static_cast<int64_t>(v);
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
+
+MemoryLimit memory_limit(const std::string& flag) {
+  if (!flag.empty() && flag != "auto")
+    return {static_cast<int64_t>(parse_byte_size(flag, "--memory-limit")), "--memory-limit"};
+  const int64_t physical = static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<int64_t>(sysconf(_SC_PAGESIZE));
+  MemoryLimit limit{physical, "physical memory"};
+  for (const char* file : {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
+    const int64_t v = parse_cgroup_limit(read_first_line(file));
+    if (v > 0 && v < limit.bytes) limit = {v, std::string("cgroup limit ") + file};
+  }
+  return limit;
+}
+
+void check_plan_fits(const MemoryPlan& plan, const MemoryLimit& limit, const ModelConfig& config,
+                     const TrainingShape& shape, const Strategy* strategy) {
+  if (plan.total() <= limit.bytes) return;
+  // The activations scale with the micro-batch: the largest one that fits, else a shorter one.
+  std::string hint;
+  TrainingShape smaller = shape;
+  for (smaller.rows = shape.rows - 1; smaller.rows >= 1; --smaller.rows)
+    if (plan_training_memory(config, smaller, strategy).total() <= limit.bytes) break;
+  if (smaller.rows >= 1) {
+    hint = "it fits with micro-batches of " + std::to_string(smaller.rows) + " sequences (--max-tokens-per-batch " +
+           std::to_string(smaller.rows * shape.seq) + ", gradient accumulation keeps the effective batch)";
+  } else {
+    smaller.rows = 1;
+    for (smaller.seq = shape.seq / 2; smaller.seq >= 16; smaller.seq /= 2)
+      if (plan_training_memory(config, smaller, strategy).total() <= limit.bytes) break;
+    if (smaller.seq >= 16)
+      hint = "it fits with one sequence of at most " + std::to_string(smaller.seq) + " tokens per micro-batch (--max-seq-len " +
+             std::to_string(smaller.seq) + ")";
+    else
+      hint = "even the weights, gradients and optimizer state do not fit: use a machine with more memory, or a LoRA "
+             "method (sculpt cl --methods seqlora)";
+  }
+  throw Error("the run needs " + format_mib(plan.total()) + " but " + format_mib(limit.bytes) + " is available (" +
+                  limit.source + ")",
+              "memory plan", hint);
+}
+
+int64_t peak_resident_bytes() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<int64_t>(usage.ru_maxrss) * 1024;  // Linux reports KiB
+}
+
+}  // namespace sculpt

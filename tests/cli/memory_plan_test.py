@@ -1,0 +1,77 @@
+"""The memory plan of `sculpt train` against the process's measured peak (getrusage, logged at
+the end of every run), for plain fine-tuning and OSFT on a 20 M-parameter model; `sculpt plan`
+prints the same table for the same shape; a plan beyond --memory-limit is refused at start-up with
+one line, exit 1 and no output directory.
+   python3 memory_plan_test.py SCULPT_BINARY WORK_DIR"""
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+
+sculpt, work = sys.argv[1], sys.argv[2]
+shutil.rmtree(work, ignore_errors=True)
+os.makedirs(work)
+
+
+def run(*args, ok=True):
+    r = subprocess.run([sculpt, *args], capture_output=True, text=True)
+    if ok and r.returncode != 0:
+        sys.exit(f"sculpt {' '.join(args)} failed ({r.returncode}):\n{r.stderr}")
+    return r
+
+
+model = os.path.join(work, "model")
+run("-q", "init-model", "-o", model, "--hidden-size", "512", "--intermediate-size", "1536", "--num-layers", "4",
+    "--num-heads", "8", "--context", "512")
+rng = random.Random(0)
+data = os.path.join(work, "long.jsonl")
+with open(data, "w") as f:
+    for _ in range(8):  # ~400 byte tokens each
+        f.write(json.dumps({"prompt": " ".join(rng.choice(["red", "green", "blue", "cyan"]) for _ in range(90)),
+                            "completion": " done"}) + "\n")
+
+failures = []
+totals = {}
+for method, extra in [("plain", []), ("osft", ["--unfreeze-rank-ratio", "0.5"])]:
+    out = os.path.join(work, method)
+    r = run("train", "--model", model, "--data", data, "-o", out, "--max-steps", "1", "--effective-batch-size", "4",
+            "--method", method, *extra)
+    m = re.search(r"peak resident memory ([\d.]+) MiB \(planned ([\d.]+) MiB\)", r.stderr)
+    shape = re.search(r"saved activations +[\d.]+ MiB +(\d+) x (\d+) tokens", r.stderr)
+    if not m or not shape:
+        sys.exit(f"{method}: no memory lines in the log:\n{r.stderr}")
+    peak, planned = float(m.group(1)), float(m.group(2))
+    totals[method] = (planned, int(shape.group(1)), int(shape.group(2)))
+    print(f"{method}: peak {peak} MiB, planned {planned} MiB ({100 * peak / planned:.1f}%)")
+    # An upper bound, and not a loose one: the process's own ~10 MiB sit under its 96 MiB line.
+    if not 0.80 * planned <= peak <= planned:
+        failures.append(f"{method}: peak {peak} MiB is not within [80%, 100%] of the plan {planned} MiB")
+
+# `sculpt plan` for the same shape and policy prints the total the OSFT run checked.
+planned, rows, seq = totals["osft"]
+r = run("plan", "--model", model, "--batch", str(rows), "--max-seq-len", str(seq), "--unfreeze-rank-ratio", "0.5",
+        "-o", os.path.join(work, "plan.json"))
+m = re.search(r"^  total +([\d.]+) MiB$", r.stdout, re.M)
+if not m or float(m.group(1)) != planned:
+    failures.append(f"sculpt plan total {m and m.group(1)} differs from the train log's {planned}:\n{r.stdout}")
+
+# Refused at start-up: one line, exit 1, nothing written.
+out = os.path.join(work, "refused")
+r = run("-q", "train", "--model", model, "--data", data, "-o", out, "--max-steps", "1", "--effective-batch-size", "4",
+        "--memory-limit", "200MiB", ok=False)
+want = re.compile(r"error: memory plan: the run needs [\d.]+ MiB but 200\.0 MiB is available \(--memory-limit\) "
+                  r"\(hint: even the weights, gradients and optimizer state do not fit: use a machine with more "
+                  r"memory, or a LoRA method \(sculpt cl --methods seqlora\)\)\n")
+if r.returncode != 1 or not want.fullmatch(r.stderr) or os.path.exists(out):
+    failures.append(f"refusal: exit {r.returncode}, output dir exists: {os.path.exists(out)}, stderr:\n{r.stderr}")
+r = run("-q", "train", "--model", model, "--data", data, "-o", out, "--memory-limit", "lots", ok=False)
+if r.returncode != 105 or not r.stderr.startswith("--memory-limit: not a size: 'lots' (hint: write a byte count with a unit: 500MB, 2GB, 10KiB)\n"):
+    failures.append(f"--memory-limit lots: exit {r.returncode}, stderr:\n{r.stderr}")
+
+if failures:
+    sys.exit("\n".join(failures))
+shutil.rmtree(work)
+print("memory plan: ok")
