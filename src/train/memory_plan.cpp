@@ -1,6 +1,5 @@
 #include "sculpt/train/memory_plan.h"
 
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,12 +24,6 @@ std::string read_first_line(const std::string& path) {
   return line;
 }
 }  // namespace
-
-std::string format_mib(int64_t bytes) {
-  char text[48];
-  std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
-  return text;
-}
 
 int64_t MemoryPlan::total() const {
   int64_t sum = 0;
@@ -67,19 +60,6 @@ MemoryPlan plan_training_memory(const ModelConfig& c, const TrainingShape& shape
   plan.lines.push_back({"backward workspace", act.backward * kFloat, std::to_string(shape.threads) + " threads"});
   plan.lines.push_back({"process", kProcessOverhead, "code, tokenizer, data"});
   return plan;
-}
-
-int64_t parse_cgroup_limit(const std::string& text) {
-  if (text.empty() || text == "max") return -1;
-  try {
-    size_t used = 0;
-    const unsigned long long v = std::stoull(text, &used);
-    if (used != text.size()) return -1;
-    // cgroup v1 writes "no limit" as a page-rounded LLONG_MAX.
-    return v >= (1ull << 62) ? -1 : static_cast<int64_t>(v);
-  } catch (const std::exception&) {
-    return -1;
-  }
 }
 
 MemoryLimit memory_limit(const std::string& flag) {
@@ -119,12 +99,6 @@ void check_plan_fits(const MemoryPlan& plan, const MemoryLimit& limit, const Mod
   throw Error("the run needs " + format_mib(plan.total()) + " but " + format_mib(limit.bytes) + " is available (" +
                   limit.source + ")",
               "memory plan", hint);
-}
-
-int64_t peak_resident_bytes() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<int64_t>(usage.ru_maxrss) * 1024;  // Linux reports KiB
 }
 
 }  // namespace sculpt

@@ -5,11 +5,11 @@
 #include <utility>
 #include <vector>
 
+#include "sculpt/core/memory.h"
 #include "sculpt/data/example.h"
 #include "sculpt/model/llama.h"
 #include "sculpt/model/training_graph.h"
 #include "sculpt/optim/adamw.h"
-#include "sculpt/train/memory_plan.h"
 
 namespace sculpt {
 

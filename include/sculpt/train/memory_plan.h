@@ -10,17 +10,12 @@
 #include <string>
 #include <vector>
 
+#include "sculpt/core/memory.h"
 #include "sculpt/io/model_config.h"
 
 namespace sculpt {
 
 class Strategy;
-
-struct MemoryLine {
-  std::string item;    // "weights", "gradients", ...
-  int64_t bytes = 0;
-  std::string detail;  // how it was counted
-};
 
 struct MemoryPlan {
   std::vector<MemoryLine> lines;
@@ -51,18 +46,10 @@ struct MemoryLimit {
 // `flag`: "" or "auto" → the cgroup limit (v2 memory.max, v1 memory.limit_in_bytes) when it is
 // below physical memory, else physical memory; otherwise a size as --max-shard-size reads it.
 MemoryLimit memory_limit(const std::string& flag);
-// The limit a cgroup file states ("max" or a byte count), or -1 when it states none.
-int64_t parse_cgroup_limit(const std::string& text);
 
 // Throws Error when the plan exceeds the limit: the one line names both numbers, the hint the
 // largest micro-batch that fits (or that even the weights alone do not).
 void check_plan_fits(const MemoryPlan& plan, const MemoryLimit& limit, const ModelConfig& config,
                      const TrainingShape& shape, const Strategy* strategy);
-
-// Peak resident memory of this process so far (getrusage).
-int64_t peak_resident_bytes();
-
-// Bytes as "1234.5 MiB".
-std::string format_mib(int64_t bytes);
 
 }  // namespace sculpt
