@@ -92,6 +92,16 @@ Tensor Tensor::reshape(Shape shape) const {
   return t;
 }
 
+Tensor Tensor::view(int64_t offset, Shape shape) const {
+  if (!(offset >= 0 && offset + shape_numel(shape) <= numel()))
+    throw Error("view of " + std::to_string(shape_numel(shape)) + " elements at " + std::to_string(offset) +
+                " outside " + shape_to_string(shape_));
+  Tensor t = *this;
+  t.data_ = data_ + offset;
+  t.shape_ = std::move(shape);
+  return t;
+}
+
 Tensor Tensor::rows(int64_t begin, int64_t end) const {
   if (!(rank() >= 1 && begin >= 0 && begin <= end && end <= shape_[0]))
     throw Error("row range [" + std::to_string(begin) + ", " + std::to_string(end) + ") outside " +

@@ -8,6 +8,7 @@
 #include "sculpt/core/atomic_file.h"
 #include "sculpt/core/confined_path.h"
 #include "sculpt/core/error.h"
+#include "sculpt/core/flat_tensors.h"
 #include "sculpt/io/gguf.h"
 #include "sculpt/io/gguf_llama.h"
 #include "sculpt/io/llama2c.h"
@@ -54,7 +55,12 @@ std::vector<ParameterSpec> parameter_specs(const ModelConfig& c) {
 
 LlamaModel::LlamaModel(const ModelConfig& config) : config_(config) {
   config_.validate("model config");
-  for (auto& spec : parameter_specs(config_)) params_.push_back({spec.name, Tensor::zeros(spec.shape)});
+  const auto specs = parameter_specs(config_);
+  std::vector<Shape> shapes;
+  for (const auto& spec : specs) shapes.push_back(spec.shape);
+  FlatTensors flat = allocate_flat(shapes);
+  flat_ = flat.whole;
+  for (size_t i = 0; i < specs.size(); ++i) params_.push_back({specs[i].name, flat.views[i]});
   embed_ = parameter("model.embed_tokens.weight");
   final_norm_ = parameter("model.norm.weight");
   lm_head_ = config_.tie_word_embeddings ? embed_ : parameter("lm_head.weight");

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "sculpt/core/error.h"
+#include "sculpt/core/flat_tensors.h"
 #include "sculpt/linalg/blas.h"
 #include "sculpt/model/ops/attention.h"
 #include "sculpt/model/ops/cross_entropy.h"
@@ -26,7 +27,11 @@ int64_t TokenBatch::target_tokens() const {
 // ---------------------------------------------------------------- gradients
 
 Gradients::Gradients(const LlamaModel& model) {
-  for (const auto& p : model.parameters()) grads_.push_back({p.name, Tensor::zeros(p.value.shape())});
+  std::vector<Shape> shapes;
+  for (const auto& p : model.parameters()) shapes.push_back(p.value.shape());
+  FlatTensors flat = allocate_flat(shapes);
+  flat_ = flat.whole;
+  for (size_t i = 0; i < shapes.size(); ++i) grads_.push_back({model.parameters()[i].name, flat.views[i]});
   layers_ = bind_layers(grads_, model.config().num_layers);
   embed_ = of("model.embed_tokens.weight");
   final_norm_ = of("model.norm.weight");
@@ -38,32 +43,24 @@ Tensor& Gradients::of(const std::string& name) {
   throw Error("no gradient named '" + name + "'", "gradients");
 }
 
-void Gradients::zero() {
-  for (auto& g : grads_) g.value.fill(0.f);
-}
+void Gradients::zero() { flat_.fill(0.f); }
 
 double Gradients::global_norm() const {
-  // Per-tensor sums (static schedule: the same partial sums for the same thread count), then
-  // added in table order: deterministic.
+  // One pass over the buffer (the gaps are zero); a static schedule gives the same partial sums
+  // for the same thread count: deterministic.
+  const float* x = flat_.data();
+  const int64_t n = flat_.numel();
   double sum = 0;
-  for (const auto& g : grads_) {
-    const float* x = g.value.data();
-    const int64_t n = g.value.numel();
-    double part = 0;
-#pragma omp parallel for simd schedule(static) reduction(+ : part) if (n > (1 << 15))
-    for (int64_t i = 0; i < n; ++i) part += static_cast<double>(x[i]) * x[i];
-    sum += part;
-  }
+#pragma omp parallel for simd schedule(static) reduction(+ : sum) if (n > (1 << 15))
+  for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i]) * x[i];
   return std::sqrt(sum);
 }
 
 void Gradients::scale(float factor) {
-  for (auto& g : grads_) {
-    float* x = g.value.data();
-    const int64_t n = g.value.numel();
+  float* x = flat_.data();
+  const int64_t n = flat_.numel();
 #pragma omp parallel for simd schedule(static) if (n > (1 << 15))
-    for (int64_t i = 0; i < n; ++i) x[i] *= factor;
-  }
+  for (int64_t i = 0; i < n; ++i) x[i] *= factor;
 }
 
 // ---------------------------------------------------------------- memory plan

@@ -7,10 +7,12 @@
 namespace sculpt {
 
 AdamW::AdamW(const std::vector<Parameter>& params, const AdamWOptions& options) : options_(options) {
-  for (const auto& p : params) {
-    m_.push_back(Tensor::zeros(p.value.shape()));
-    v_.push_back(Tensor::zeros(p.value.shape()));
-  }
+  std::vector<Shape> shapes;
+  for (const auto& p : params) shapes.push_back(p.value.shape());
+  FlatTensors m = allocate_flat(shapes), v = allocate_flat(shapes);
+  layout_ = m.layout;
+  m_flat_ = m.whole, v_flat_ = v.whole;
+  m_ = std::move(m.views), v_ = std::move(v.views);
   rules_.resize(params.size());
 }
 
@@ -68,6 +70,52 @@ void AdamW::update(size_t index, Tensor& param, const Tensor& grad, float lr, fl
   for (int64_t i = 0; i < n; ++i)
     w[i] -= adamw_element(g[i] * grad_scale, m[i], v[i], w[i], k.b1, k.b2, k.eps, k.wd, k.lr, k.inv_c1,
                           k.inv_sqrt_c2);
+}
+
+void AdamW::update_span(int64_t offset, int64_t n, float* w, const float* g, const StepScalars& k,
+                        float grad_scale) {
+  float* m = m_flat_.data() + offset;
+  float* v = v_flat_.data() + offset;
+  w += offset, g += offset;
+#pragma omp parallel for simd schedule(static) if (n > (1 << 15))
+  for (int64_t i = 0; i < n; ++i)
+    w[i] -= adamw_element(g[i] * grad_scale, m[i], v[i], w[i], k.b1, k.b2, k.eps, k.wd, k.lr, k.inv_c1,
+                          k.inv_sqrt_c2);
+}
+
+namespace {
+// Whether table[i] views `base` at layout.offsets[i] for every i: a flat buffer of this layout.
+bool is_flat(const std::vector<Parameter>& table, const FlatLayout& layout, const float* base) {
+  if (table.size() != layout.offsets.size()) return false;
+  for (size_t i = 0; i < table.size(); ++i)
+    if (table[i].value.data() != base + layout.offsets[i]) return false;
+  return true;
+}
+}  // namespace
+
+void AdamW::update_all(std::vector<Parameter>& params, std::vector<Parameter>& grads, float lr, float grad_scale) {
+  check(params.size() == rules_.size() && grads.size() == rules_.size(), "parameter and gradient tables differ",
+        "optimizer");
+  float* w = params.empty() ? nullptr : params[0].value.data() - layout_.offsets[0];
+  const float* g = grads.empty() ? nullptr : grads[0].value.data() - layout_.offsets[0];
+  if (params.empty() || !is_flat(params, layout_, w) || !is_flat(grads, layout_, g)) {
+    for (size_t i = 0; i < params.size(); ++i) update(i, params[i].value, grads[i].value, lr, grad_scale);
+    return;
+  }
+  // Runs of consecutive parameters with the same rule: one pass each (one for plain fine-tuning).
+  const auto same = [](const ParamGroupRule& a, const ParamGroupRule& b) {
+    return a.trainable == b.trainable && a.lr_scale == b.lr_scale && a.weight_decay == b.weight_decay;
+  };
+  for (size_t begin = 0; begin < rules_.size();) {
+    size_t end = begin + 1;
+    while (end < rules_.size() && same(rules_[end], rules_[begin])) ++end;
+    if (rules_[begin].trainable) {
+      const int64_t first = layout_.offsets[begin];
+      const int64_t last = end < rules_.size() ? layout_.offsets[end] : layout_.total;
+      update_span(first, last - first, w, g, scalars(rules_[begin], lr), grad_scale);
+    }
+    begin = end;
+  }
 }
 
 void AdamW::apply(Tensor& param, const Tensor& step) {

@@ -48,8 +48,8 @@ StepStats optimizer_step(LlamaModel& model, TrainingGraph& graph, Gradients& gra
       AdamW::apply(params[i].value, step);
     }
   } else {
-    // Clipping, the AdamW step and its application in one pass per parameter.
-    for (size_t i = 0; i < params.size(); ++i) optimizer.update(i, params[i].value, grads.table()[i].value, lr, clip_scale);
+    // Clipping, the AdamW step and its application in one pass over the flat buffers.
+    optimizer.update_all(params, grads.table(), lr, clip_scale);
   }
   if (strategy) {
     strategy->on_optimizer_step(model, lr, clip_scale);

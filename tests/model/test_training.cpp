@@ -213,6 +213,61 @@ TEST(AdamW, TheStepHookPathEqualsTheFusedPath) {
   }
 }
 
+// Parameters, gradients and moments share one layout, so the optimizer steps runs of parameters
+// with one rule in a single pass over the buffers: the bits of stepping them one by one, with a
+// frozen parameter and a scaled learning rate in between, and the gaps left at zero.
+TEST(AdamW, OnePassOverTheFlatBuffersEqualsParameterByParameter) {
+  LlamaModel a = load_model(testing::fixtures("model/gqa_odd"));
+  LlamaModel b = load_model(testing::fixtures("model/gqa_odd"));
+  std::vector<Shape> shapes;
+  for (const auto& p : a.parameters()) shapes.push_back(p.value.shape());
+  const FlatLayout layout = flat_layout(shapes);
+  Gradients ga(a), gb(b);
+  ASSERT_EQ(a.flat().numel(), layout.total);
+  ASSERT_EQ(ga.flat().numel(), layout.total);
+  Rng rng(11);
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    ASSERT_EQ(a.parameters()[i].value.data(), a.flat().data() + layout.offsets[i]);
+    ASSERT_EQ(ga.table()[i].value.data(), ga.flat().data() + layout.offsets[i]);
+    Tensor& g = ga.table()[i].value;
+    for (int64_t k = 0; k < g.numel(); ++k) g[k] = rng.normal();
+    gb.table()[i].value.copy_from(g);
+  }
+  AdamWOptions o;
+  o.weight_decay = 0.1f;
+  AdamW oa(a.parameters(), o), ob(b.parameters(), o);
+  for (AdamW* adam : {&oa, &ob}) {
+    adam->set_rule(2, {false, 1.f, -1.f});
+    adam->set_rule(5, {true, 0.5f, 0.f});
+    adam->set_rule(6, {true, 0.5f, 0.f});
+  }
+  const Tensor frozen = a.parameters()[2].value.clone();
+  for (int step = 0; step < 3; ++step) {
+    oa.begin_step(), ob.begin_step();
+    oa.update_all(a.parameters(), ga.table(), 1e-2f, 0.7f);
+    for (size_t i = 0; i < shapes.size(); ++i) ob.update(i, b.parameters()[i].value, gb.table()[i].value, 1e-2f, 0.7f);
+  }
+  EXPECT_EQ(std::memcmp(a.flat().data(), b.flat().data(), sizeof(float) * layout.total), 0);
+  EXPECT_EQ(std::memcmp(frozen.data(), a.parameters()[2].value.data(), sizeof(float) * frozen.numel()), 0);
+  EXPECT_GT(testing::max_abs_diff(a.parameters()[5].value, load_model(testing::fixtures("model/gqa_odd")).parameters()[5].value), 1e-4);
+  for (size_t i = 0; i < shapes.size(); ++i) {  // the gaps after each tensor stay zero
+    const int64_t end = i + 1 < shapes.size() ? layout.offsets[i + 1] : layout.total;
+    for (int64_t k = layout.offsets[i] + shape_numel(shapes[i]); k < end; ++k) ASSERT_EQ(a.flat()[k], 0.f) << k;
+  }
+  // Tables that are not flat buffers (a strategy's own parameters) take the per-parameter path.
+  std::vector<Parameter> loose, loose_grads;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    loose.push_back({a.parameters()[i].name, a.parameters()[i].value.clone()});
+    loose_grads.push_back({a.parameters()[i].name, ga.table()[i].value.clone()});
+  }
+  AdamW oc(loose, o), od(a.parameters(), o);
+  oc.begin_step(), od.begin_step();
+  oc.update_all(loose, loose_grads, 1e-2f, 1.f);
+  od.update_all(a.parameters(), ga.table(), 1e-2f, 1.f);
+  for (size_t i = 0; i < shapes.size(); ++i)
+    EXPECT_EQ(std::memcmp(loose[i].value.data(), a.parameters()[i].value.data(), sizeof(float) * loose[i].value.numel()), 0);
+}
+
 TEST(AdamW, FrozenParametersDoNotMove) {
   LlamaModel m = load_model(testing::fixtures("model/gqa_odd"));
   Tensor before = m.parameters()[0].value.clone();

@@ -71,6 +71,8 @@ class Tensor {
   Tensor reshape(Shape shape) const;
   // Rows [begin, end) along the first axis, as a view.
   Tensor rows(int64_t begin, int64_t end) const;
+  // Elements [offset, offset + numel(shape)) as a tensor of `shape`, sharing this storage.
+  Tensor view(int64_t offset, Shape shape) const;
   // Deep copy into fresh storage.
   Tensor clone() const;
   void fill(float value);

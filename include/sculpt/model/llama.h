@@ -56,6 +56,10 @@ class LlamaModel {
   const ModelConfig& config() const { return config_; }
   std::vector<Parameter>& parameters() { return params_; }
   const std::vector<Parameter>& parameters() const { return params_; }
+  // Every parameter in one buffer (core/flat_tensors.h): parameters()[i] views flat() at
+  // flat_layout(shapes).offsets[i].
+  const Tensor& flat() const { return flat_; }
+  Tensor& flat() { return flat_; }
   Tensor& parameter(const std::string& name);
   const Tensor& parameter(const std::string& name) const;
 
@@ -69,6 +73,7 @@ class LlamaModel {
 
  private:
   ModelConfig config_;
+  Tensor flat_;  // (Σ numel + gaps,)
   std::vector<Parameter> params_;
   Tensor embed_, final_norm_, lm_head_;
   std::vector<LayerWeights> layers_;

@@ -37,10 +37,14 @@ class Gradients {
   Tensor& final_norm() { return final_norm_; }  // (D,)
   Tensor& lm_head() { return lm_head_; }        // (V, D); aliases embed() when tied
   void zero();
-  double global_norm() const;  // sqrt(Σ g²) over every gradient, in double
+  double global_norm() const;  // sqrt(Σ g²) over every gradient, in double, one pass over flat()
   void scale(float factor);
+  // Every gradient in one buffer laid out as the model's flat() (zero gaps included).
+  Tensor& flat() { return flat_; }
+  const Tensor& flat() const { return flat_; }
 
  private:
+  Tensor flat_;
   std::vector<Parameter> grads_;
   std::vector<LayerWeights> layers_;
   Tensor embed_, final_norm_, lm_head_;

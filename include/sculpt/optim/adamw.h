@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "sculpt/core/flat_tensors.h"
 #include "sculpt/core/tensor.h"
 #include "sculpt/model/llama.h"
 
@@ -42,6 +43,11 @@ class AdamW {
   // (global-norm clipping) as it is read: the same numbers as scaling the gradient, compute_step
   // and apply in turn, with three passes over memory fewer. For when nothing transforms the step.
   void update(size_t index, Tensor& param, const Tensor& grad, float lr, float grad_scale);
+  // update() for every parameter. When `params` and `grads` are the flat buffers of the model and
+  // its gradients (core/flat_tensors.h, the layout this optimizer's moments share), the parameters
+  // that share a rule are stepped in one pass over their span of the buffers, gaps included;
+  // otherwise parameter by parameter. The same bits either way: the step is elementwise.
+  void update_all(std::vector<Parameter>& params, std::vector<Parameter>& grads, float lr, float grad_scale);
 
   int64_t step_count() const { return t_; }
   void set_step_count(int64_t t) { t_ = t; }
@@ -51,7 +57,9 @@ class AdamW {
 
  private:
   AdamWOptions options_;
-  std::vector<Tensor> m_, v_;  // per parameter, same shapes
+  FlatLayout layout_;          // of the parameters' shapes
+  Tensor m_flat_, v_flat_;     // (layout_.total,)
+  std::vector<Tensor> m_, v_;  // per parameter, same shapes: views of m_flat_, v_flat_
   std::vector<ParamGroupRule> rules_;
   int64_t t_ = 0;
 
@@ -60,6 +68,8 @@ class AdamW {
     float b1, b2, eps, wd, lr, inv_c1, inv_sqrt_c2;
   };
   StepScalars scalars(const ParamGroupRule& rule, float lr) const;
+  // m, v, w ← one AdamW step over n elements from `offset` of the flat buffers.
+  void update_span(int64_t offset, int64_t n, float* w, const float* g, const StepScalars& k, float grad_scale);
 };
 
 }  // namespace sculpt
