@@ -5,10 +5,7 @@
 
 #include "commands.h"
 #include "osft_flags.h"
-#include "sculpt/cl/ewc.h"
-#include "sculpt/cl/lora.h"
-#include "sculpt/cl/osft/osft.h"
-#include "sculpt/cl/sequential.h"
+#include "sculpt/cl/methods.h"
 #include "sculpt/core/error.h"
 #include "sculpt/core/log.h"
 #include "sculpt/core/threads.h"
@@ -23,8 +20,6 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 namespace {
-const std::vector<std::string> kMethods = {"seqft", "osft", "seqlora", "inclora", "olora", "ewc", "replay", "mtl"};
-
 struct ClArgs {
   TrainOptions train;
   std::string benchmark, order, general_eval;
@@ -48,9 +43,7 @@ void run_cl(ClArgs& a) {
   set_num_threads(a.threads);
   check(!fs::exists(a.train.output_dir) || fs::is_directory(a.train.output_dir), "exists and is not a directory",
         a.train.output_dir, "choose another --output-dir");
-  for (const auto& m : a.methods)
-    check(std::find(kMethods.begin(), kMethods.end(), m) != kMethods.end(), "unknown method '" + m + "'", "--methods",
-          "choose from seqft, osft, seqlora, inclora, olora, ewc, replay, mtl");
+  for (const auto& m : a.methods) check_method_name(m);
   // The task list: an order of the benchmark, names in it, or task specs.
   std::vector<std::string> specs = a.task_specs;
   if (!a.order.empty() || !a.task_names.empty()) {
@@ -75,7 +68,6 @@ void run_cl(ClArgs& a) {
   o.train = a.train;
   o.eval_batch = a.eval_batch;
   o.eval_mode = a.eval_mode;
-  o.calibration_samples = a.osft.calibration_samples;
   if (a.lora_learning_rate > 0)  // adapters usually want a larger rate than full fine-tuning
     for (const char* m : {"seqlora", "inclora", "olora"}) o.method_learning_rate[m] = a.lora_learning_rate;
   if (!a.general_eval.empty()) {
@@ -118,18 +110,8 @@ void run_cl(ClArgs& a) {
     check(a.osft.unfreeze_opt->count() == 0 && a.osft.effective_opt->count() == 0,
           "OSFT rank options given without the osft method", "cl", "add osft to --methods");
   a.ewc.seed = a.replay.seed = a.lora.seed = a.train.seed;
-  const StrategyFactory factory = [&](const std::string& m) -> std::unique_ptr<Strategy> {
-    if (m == "osft") return std::make_unique<OsftStrategy>(osft_options);
-    if (m == "ewc") return std::make_unique<EwcStrategy>(a.ewc);
-    if (m == "replay") return std::make_unique<ReplayStrategy>(a.replay);
-    if (m == "mtl") return std::make_unique<MultiTaskStrategy>();
-    if (m == "seqlora" || m == "inclora" || m == "olora") {
-      LoraOptions lo = a.lora;
-      lo.variant = m;
-      return std::make_unique<LoraStrategy>(lo);
-    }
-    return std::make_unique<SeqFtStrategy>();
-  };
+  const MethodSettings settings{osft_options, a.ewc, a.replay, a.lora};
+  const StrategyFactory factory = [&](const std::string& m) { return make_method(m, settings); };
   install_stop_handlers();
   const ExperimentResult r = run_experiment(a.train.model_path, *tokenizer, tasks, o, factory);
   if (r.interrupted) {
@@ -154,7 +136,7 @@ void register_cl(CLI::App& app) {
   cmd->add_option("--order", a->order, "Task order from the benchmark's task_orders.json (e.g. order1)");
   cmd->add_option("--tasks", a->task_names, "Task names in the benchmark, in order")->delimiter(',');
   cmd->add_option("--task", a->task_specs, "A task: CL_Benchmark task directory or NAME=TRAIN.jsonl[:TEST.jsonl] (repeatable)");
-  cmd->add_option("--methods", a->methods, "Methods to compare: seqft, osft, seqlora, inclora, olora, ewc, replay, mtl")
+  cmd->add_option("--methods", a->methods, "Methods to compare: " + method_names())
       ->delimiter(',')
       ->capture_default_str();
   cmd->add_option("--max-train-samples", a->data.max_train_samples, "Training examples per task (seeded subset; 0: all)")

@@ -37,7 +37,7 @@ void run_plan(const PlanArgs& a) {
     ReaderOptions ro;
     ro.model_path = a.model;
     ro.example.max_seq_len = std::min<int64_t>(a.seq, model.config().max_position_embeddings);
-    ro.max_samples = a.osft.calibration_samples;
+    ro.max_samples = a.osft.options.calibration_samples;
     calibration = read_dataset(a.osft.calibration_data, *tokenizer, ro);
     o.calibration = &calibration.examples;
   }

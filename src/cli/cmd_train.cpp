@@ -88,7 +88,7 @@ void run_train(TrainArgs& a) {
     OsftOptions o = a.osft.resolve();
     if (o.rank.policy == "adaptive") {
       ReaderOptions co = ro;
-      co.max_samples = a.osft.calibration_samples;
+      co.max_samples = a.osft.options.calibration_samples;
       const std::string source = a.osft.calibration_data.empty() ? a.data : a.osft.calibration_data;
       if (a.osft.calibration_data.empty())
         log_info("adaptive ranks: calibrating on the training data (pass --calibration-data for the previous task's)");
@@ -107,9 +107,7 @@ void run_train(TrainArgs& a) {
   }
   install_stop_handlers();
   TrainResult r = run_training(model, *tokenizer, train.examples, a.train, resolved, hook, osft.get());
-  if (osft)
-    write_text_atomic((fs::path(a.train.output_dir) / "osft_plan.json").string(),
-                      osft_plan_json(osft->plan(), a.osft.resolve()).dump(2) + "\n");
+  if (osft) osft->write_task_files(a.train.output_dir);
   if (r.interrupted) std::exit(143);
 }
 }  // namespace

@@ -15,7 +15,6 @@ struct OsftFlags {
   double unfreeze_rank_ratio = -1;  // CLI11 fills these; "given" is read from the option count
   std::string effective_rank;
   std::string calibration_data;   // adaptive: samples of the previous task
-  int64_t calibration_samples = 64;
   CLI::Option* unfreeze_opt = nullptr;
   CLI::Option* effective_opt = nullptr;
   // Resolves "given / not given" into the optional fields.
@@ -44,7 +43,7 @@ inline void add_osft_flags(CLI::App* cmd, OsftFlags& f) {
   group->add_option("--trr", f.options.rank.trr, "adaptive: target retention ratio")->capture_default_str()->check(CLI::Range(0.0, 1.0));
   group->add_option("--calibration-data", f.calibration_data,
                     "adaptive: samples of the previous task (file or CL_Benchmark task); train defaults to --data");
-  group->add_option("--calibration-samples", f.calibration_samples, "adaptive: calibration examples used")
+  group->add_option("--calibration-samples", f.options.calibration_samples, "adaptive: calibration examples used")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   group->add_option("--task-index", f.options.rank.task_index, "Task t (1-based) for --rank-policy schedule")

@@ -4,8 +4,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "sculpt/cl/osft/osft.h"
-#include "sculpt/cl/sequential.h"
+#include "sculpt/cl/methods.h"
 #include "sculpt/core/atomic_file.h"
 #include "sculpt/core/error.h"
 #include "sculpt/core/log.h"
@@ -211,10 +210,9 @@ ExperimentResult run_demo(const DemoOptions& o) {
   osft.rank.policy = o.rank_policy;
   if (o.rank_policy == "fixed") osft.rank.unfreeze_rank_ratio = o.unfreeze_rank_ratio;
   osft.freeze_non_targets = o.freeze_non_targets;
-  const StrategyFactory factory = [&](const std::string& m) -> std::unique_ptr<Strategy> {
-    if (m == "osft") return std::make_unique<OsftStrategy>(osft);
-    return std::make_unique<SeqFtStrategy>();
-  };
+  MethodSettings settings;
+  settings.osft = osft;
+  const StrategyFactory factory = [&](const std::string& m) { return make_method(m, settings); };
   return run_experiment(base_path, *tok, tasks, eo, factory);
 }
 

@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "sculpt/cl/osft/osft.h"
 #include "sculpt/core/atomic_file.h"
 #include "sculpt/core/error.h"
 #include "sculpt/core/log.h"
@@ -144,13 +143,8 @@ ExperimentResult run_experiment(const std::string& model_path, const Tokenizer& 
     stages_left -= static_cast<int64_t>(mr.rows.size());
     for (size_t s = mr.rows.size(); s < n_stages; ++s) {
       const size_t data_task = strategy.joint() ? tasks.size() - 1 : s;
-      std::vector<Example> calibration;
-      if (auto* osft = dynamic_cast<OsftStrategy*>(&strategy)) {  // the previous task calibrates adaptive ranks
-        const auto& prev = tasks[s == 0 ? 0 : s - 1].train;
-        calibration.assign(prev.begin(), prev.begin() + std::min<int64_t>(o.calibration_samples,
-                                                                           static_cast<int64_t>(prev.size())));
-        osft->set_task(static_cast<int64_t>(s + 1), static_cast<int64_t>(tasks.size()), &calibration);
-      }
+      strategy.before_task(static_cast<int64_t>(s + 1), static_cast<int64_t>(tasks.size()),
+                           tasks[s == 0 ? 0 : s - 1].train);
       const std::vector<Example> examples = strategy.training_examples(train_sets, data_task);
       log_info("== ", method, " (", mi + 1, "/", o.methods.size(), "), stage ", s + 1, "/", n_stages, ": ",
                stage_name(s), ", ", examples.size(), " training examples");
@@ -174,9 +168,7 @@ ExperimentResult run_experiment(const std::string& model_path, const Tokenizer& 
         write_reports(out.string(), result);
         return result;
       }
-      if (const auto* osft = dynamic_cast<const OsftStrategy*>(&strategy))  // the ranks this stage froze, as train writes them
-        write_text_atomic((fs::path(to.output_dir) / "osft_plan.json").string(),
-                          osft_plan_json(osft->plan(), osft->options()).dump(2) + "\n");
+      strategy.write_task_files(to.output_dir);  // as train writes them
       strategy.end_task(*model, examples);
       strategy.save_between_tasks(to.output_dir + "/strategy");
       EvalRow row = evaluate_all(*model, base, tok, tasks, o, method + " after " + stage_name(s));

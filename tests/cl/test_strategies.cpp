@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "sculpt/cl/ewc.h"
+#include "sculpt/cl/methods.h"
 #include "sculpt/cl/sequential.h"
 #include "sculpt/core/error.h"
 #include "sculpt/data/batching.h"
@@ -246,6 +247,52 @@ TEST(Demo, TooManyQuestionsIsAnError) {
   EXPECT_THROW(make_demo_world(0, 3, 200, 41), Error);  // 10 objects × 4 modifiers × 6 values = 240
   EXPECT_NO_THROW(make_demo_world(0, 3, 200, 40));
   EXPECT_NO_THROW(make_demo_world(0, 3, 300, 84, true));  // 16 × 4 × 6 = 384
+}
+
+}  // namespace
+}  // namespace sculpt
+
+namespace sculpt {
+namespace {
+
+// The registry is the one list of methods: each name makes the strategy of that name, and an
+// unknown name is refused with the list.
+TEST(Methods, EveryNameMakesItsStrategy) {
+  MethodSettings settings;
+  settings.osft.rank.unfreeze_rank_ratio = 0.5;
+  std::set<std::string> names;
+  for (const auto& m : methods()) {
+    const auto strategy = make_method(m.name, settings);
+    ASSERT_NE(strategy, nullptr) << m.name;
+    EXPECT_EQ(strategy->name(), m.name);
+    EXPECT_FALSE(m.summary.empty()) << m.name;
+    names.insert(m.name);
+  }
+  EXPECT_EQ(names, (std::set<std::string>{"seqft", "osft", "seqlora", "inclora", "olora", "ewc", "replay", "mtl"}));
+  EXPECT_EQ(method_names(), "seqft, osft, seqlora, inclora, olora, ewc, replay, mtl");
+  try {
+    make_method("lwf", settings);
+    FAIL() << "not refused";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.one_line(), "--methods: unknown method 'lwf' (hint: choose from " + method_names() + ")");
+  }
+}
+
+// OSFT in a sequence: before_task sets the schedule's task and calibrates on at most
+// calibration_samples of the previous task, held by the strategy itself.
+TEST(Methods, OsftBeforeTaskSetsTheScheduleAndItsOwnCalibration) {
+  OsftOptions o;
+  o.rank.policy = "schedule";
+  o.calibration_samples = 2;
+  OsftStrategy osft(o);
+  std::vector<Example> previous = byte_examples({"one two", "three four", "five six"});
+  osft.before_task(3, 4, previous);
+  previous.clear();  // the strategy keeps its own copy
+  EXPECT_EQ(osft.options().rank.task_index, 3);
+  EXPECT_EQ(osft.options().rank.num_tasks, 4);
+  ASSERT_NE(osft.options().calibration, nullptr);
+  EXPECT_EQ(osft.options().calibration->size(), 2u);
+  EXPECT_EQ(osft.options().calibration->at(1).target_text, "our");
 }
 
 }  // namespace

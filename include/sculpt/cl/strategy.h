@@ -46,6 +46,12 @@ class Strategy {
   virtual void end_task(LlamaModel& model, const std::vector<Example>& trained_on) {}
 
   // Task-sequence hooks (the continual-learning runner).
+  // Before task `index` (1-based) of `count`, with the training examples of the task before it
+  // (the first task's own at the first): OSFT's schedule and adaptive calibration.
+  virtual void before_task(int64_t index, int64_t count, const std::vector<Example>& previous) {}
+  // After a task's training, files in its output directory that say what the method did there
+  // (OSFT: osft_plan.json, the ranks it froze).
+  virtual void write_task_files(const std::string& dir) const {}
   // The examples to train task `task` on; `tasks` holds the training examples of tasks 0..task.
   // Default: the task's own. Replay mixes earlier tasks in.
   virtual std::vector<Example> training_examples(const std::vector<const std::vector<Example>*>& tasks,

@@ -41,7 +41,6 @@ struct ExperimentOptions {
   // lower-casing: the O-LoRA protocol) or "rank" (log-likelihood ranking over the task's label
   // set, eval/label_ranking.h).
   std::string eval_mode = "generate";
-  int64_t calibration_samples = 64;  // OSFT adaptive ranks: examples of the previous task
   std::vector<Example> general;  // general-ability text (packed sequences); empty: not measured
   nlohmann::json description;    // recorded in experiment.json (must not change on resume)
 };

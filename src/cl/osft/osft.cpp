@@ -237,6 +237,16 @@ void OsftStrategy::set_task(int64_t index, int64_t count, const std::vector<Exam
   policy_ = RankPolicy(options_.rank);
 }
 
+void OsftStrategy::before_task(int64_t index, int64_t count, const std::vector<Example>& previous) {
+  calibration_.assign(previous.begin(),
+                      previous.begin() + std::min<int64_t>(options_.calibration_samples, static_cast<int64_t>(previous.size())));
+  set_task(index, count, &calibration_);
+}
+
+void OsftStrategy::write_task_files(const std::string& dir) const {
+  write_text_atomic((fs::path(dir) / "osft_plan.json").string(), osft_plan_json(plan_, options_).dump(2) + "\n");
+}
+
 void OsftStrategy::begin_task(LlamaModel& model, AdamW& optimizer) {
   std::vector<Tensor> start;
   const auto indices = select_targets(model, options_.target_patterns);

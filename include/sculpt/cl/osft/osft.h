@@ -37,6 +37,7 @@ struct OsftOptions {
   std::string projection = "two-sided";      // two-sided | block
   bool freeze_non_targets = false;
   const std::vector<Example>* calibration = nullptr;  // adaptive policy: samples of the previous task
+  int64_t calibration_samples = 64;                   // in a task sequence: how many of them
 };
 
 struct OsftMatrixPlan {
@@ -71,11 +72,15 @@ class OsftStrategy : public Strategy {
   // In a task sequence: task `index` (1-based) of `count` (the schedule policy) and the samples
   // the adaptive policy measures importance on (the previous task's). Call before begin_task.
   void set_task(int64_t index, int64_t count, const std::vector<Example>* calibration);
+  // set_task with the first calibration_samples of `previous`, held by the strategy.
+  void before_task(int64_t index, int64_t count, const std::vector<Example>& previous) override;
+  void write_task_files(const std::string& dir) const override;
 
   const std::vector<OsftMatrixPlan>& plan() const { return plan_; }
   const OsftOptions& options() const { return options_; }
 
  private:
+  std::vector<Example> calibration_;  // before_task's copy
   struct Target {
     size_t index;    // into model.parameters()
     int64_t n, m, k;
