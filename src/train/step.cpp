@@ -36,24 +36,10 @@ StepStats optimizer_step(LlamaModel& model, TrainingGraph& graph, Gradients& gra
     if (coef < 1.0) clip_scale = static_cast<float>(coef);
   }
   optimizer.begin_step();
-  auto& params = model.parameters();
-  if (strategy && strategy->rewrites_steps()) {
-    if (clip_scale != 1.f) grads.scale(clip_scale);
-    for (size_t i = 0; i < params.size(); ++i) {
-      Tensor& g = grads.table()[i].value;
-      // The step is written over the gradient: it is not needed afterwards.
-      Tensor step = g;
-      optimizer.compute_step(i, params[i].value, g, lr, step);
-      strategy->on_step(i, params[i].value, step);
-      AdamW::apply(params[i].value, step);
-    }
-  } else {
-    // Clipping, the AdamW step and its application in one pass over the flat buffers.
-    optimizer.update_all(params, grads.table(), lr, clip_scale);
-  }
+  // Clipping, the AdamW step and its application in one pass over the flat buffers.
+  optimizer.update_all(model.parameters(), grads.table(), lr, clip_scale);
   if (strategy) {
-    strategy->on_optimizer_step(model, lr, clip_scale);
-    strategy->after_apply(model, measure);
+    strategy->after_step(model, lr, clip_scale, measure);
     if (measure) stats.strategy_metrics = strategy->step_metrics();
   }
   return stats;

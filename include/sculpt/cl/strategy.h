@@ -28,16 +28,12 @@ class Strategy {
   // Squared norm of gradients the strategy holds itself (e.g. factored OSFT's U/Σ/V), added to
   // the global norm that clipping uses.
   virtual double extra_grad_norm_sq() const { return 0.0; }
-  // After AdamW computed parameter `index`'s step, before it is applied. Called only when
-  // rewrites_steps() is true; otherwise AdamW computes and applies each step in one pass.
-  virtual void on_step(size_t index, const Tensor& param, Tensor& step) {}
-  virtual bool rewrites_steps() const { return false; }
-  // After the model's parameters were updated: a strategy with its own parameters updates them
-  // here (lr of this step; clip_scale ≤ 1 is the global clipping factor).
-  virtual void on_optimizer_step(LlamaModel& model, float lr, float clip_scale) {}
-  // After every parameter of the step was updated.
-  virtual void after_apply(LlamaModel& model, bool measure) {}
-  // Numbers for the step line and metrics.jsonl (measured in the last after_apply).
+  // The one post-step hook, after AdamW updated every parameter of the model: a strategy with
+  // its own parameters steps them (lr of this step; clip_scale ≤ 1 is the global clipping
+  // factor), one that confines the update repairs the weights; `measure` asks for the
+  // diagnostics of step_metrics (only on logged steps).
+  virtual void after_step(LlamaModel& model, float lr, float clip_scale, bool measure) {}
+  // Numbers for the step line and metrics.jsonl (measured in the last after_step).
   virtual std::vector<std::pair<std::string, double>> step_metrics() const { return {}; }
   // Checkpoint support: state a resumed run needs to continue bit-identically.
   virtual void save_state(const std::string& dir) const {}

@@ -1,5 +1,5 @@
-// AdamW with decoupled weight decay, split into computing the step and applying it so that a
-// strategy (OSFT update mode) can transform the step in between (DESIGN.md §3).
+// AdamW with decoupled weight decay, computed and applied in one pass (DESIGN.md §3); strategies
+// that confine the update repair the weights after it (Strategy::after_step).
 //   m ← β1 m + (1−β1) g;  v ← β2 v + (1−β2) g²;  m̂ = m/(1−β1ᵗ);  v̂ = v/(1−β2ᵗ)
 //   step = lr · (m̂/(√v̂ + ε) + wd · W);   W ← W − step
 // This equals torch.optim.AdamW (which scales W by 1 − lr·wd before the Adam update).
@@ -33,15 +33,10 @@ class AdamW {
   void set_rule(size_t index, const ParamGroupRule& rule) { rules_.at(index) = rule; }
   const ParamGroupRule& rule(size_t index) const { return rules_.at(index); }
 
-  // Advances the moments with `grad` and writes the step for parameter `index` into `step`
-  // (same shape). Call begin_step() once per optimizer step before the parameters.
+  // Call once per optimizer step, before the parameters' updates.
   void begin_step() { ++t_; }
-  void compute_step(size_t index, const Tensor& param, const Tensor& grad, float lr, Tensor& step);
-  // W ← W − step.
-  static void apply(Tensor& param, const Tensor& step);
-  // compute_step and apply in one pass over the parameter, the gradient multiplied by grad_scale
-  // (global-norm clipping) as it is read: the same numbers as scaling the gradient, compute_step
-  // and apply in turn, with three passes over memory fewer. For when nothing transforms the step.
+  // Advances parameter `index`'s moments with grad·grad_scale (global-norm clipping applied as
+  // the gradient is read) and applies the step to `param`, in one pass.
   void update(size_t index, Tensor& param, const Tensor& grad, float lr, float grad_scale);
   // update() for every parameter. When `params` and `grads` are the flat buffers of the model and
   // its gradients (core/flat_tensors.h, the layout this optimizer's moments share), the parameters

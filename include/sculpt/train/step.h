@@ -1,7 +1,7 @@
 // One optimizer step over one or more micro-batches (gradient accumulation), shared by every
 // training command: zero grads → forward/backward each micro-batch with its loss weighted by
 // 1/(target tokens of the whole step) → strategy.on_gradients → clip the global norm →
-// AdamW step → strategy.on_step → apply → strategy.after_apply.
+// AdamW step and apply (one pass over the flat buffers) → strategy.after_step.
 #pragma once
 #include <cstdint>
 #include <vector>

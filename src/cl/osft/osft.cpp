@@ -306,7 +306,12 @@ double OsftStrategy::extra_grad_norm_sq() const {
   return sum;
 }
 
-void OsftStrategy::on_optimizer_step(LlamaModel& model, float lr, float clip_scale) {
+void OsftStrategy::after_step(LlamaModel& model, float lr, float clip_scale, bool measure) {
+  step_factors(model, lr, clip_scale);
+  repair_and_measure(model, measure);
+}
+
+void OsftStrategy::step_factors(LlamaModel& model, float lr, float clip_scale) {
   if (options_.mode != "factored") return;
   factor_adam_->begin_step();
 #pragma omp parallel for schedule(dynamic, 1)
@@ -340,7 +345,7 @@ void OsftStrategy::on_optimizer_step(LlamaModel& model, float lr, float clip_sca
   }
 }
 
-void OsftStrategy::after_apply(LlamaModel& model, bool measure) {
+void OsftStrategy::repair_and_measure(LlamaModel& model, bool measure) {
   const bool update = options_.mode == "update";
   // Per-target leak sums, only on measured (logged) steps: other steps allocate nothing.
   const size_t measured = measure ? targets_.size() : 0;

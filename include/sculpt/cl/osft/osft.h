@@ -63,9 +63,8 @@ class OsftStrategy : public Strategy {
   MemoryLine planned_memory(const ModelConfig& config, int64_t seq, int threads) const override;
   void begin_task(LlamaModel& model, AdamW& optimizer) override;
   void on_gradients(LlamaModel& model, Gradients& grads) override;
-  void after_apply(LlamaModel& model, bool measure) override;
+  void after_step(LlamaModel& model, float lr, float clip_scale, bool measure) override;
   double extra_grad_norm_sq() const override;
-  void on_optimizer_step(LlamaModel& model, float lr, float clip_scale) override;
   std::vector<std::pair<std::string, double>> step_metrics() const override;
   void save_state(const std::string& dir) const override;
   void load_state(const std::string& dir, LlamaModel& model, AdamW& optimizer) override;
@@ -80,6 +79,10 @@ class OsftStrategy : public Strategy {
   const OsftOptions& options() const { return options_; }
 
  private:
+  // after_step's two parts: factored mode's step of the factors; update mode's repair of W and
+  // the leak.
+  void step_factors(LlamaModel& model, float lr, float clip_scale);
+  void repair_and_measure(LlamaModel& model, bool measure);
   std::vector<Example> calibration_;  // before_task's copy
   struct Target {
     size_t index;    // into model.parameters()
