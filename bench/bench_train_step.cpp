@@ -151,7 +151,9 @@ int main(int argc, char** argv) {
   double svd_ms = 0;
   if (a.method != "plain") {
     sculpt::OsftOptions o;
-    o.mode = a.method == "osft-gradient" ? "gradient" : a.method == "osft-factored" ? "factored" : "update";
+    o.mode = a.method == "osft-gradient" ? sculpt::OsftMode::gradient
+             : a.method == "osft-factored" ? sculpt::OsftMode::factored
+                                           : sculpt::OsftMode::update;
     if (a.method != "osft-update" && a.method != "osft-gradient" && a.method != "osft-factored") {
       std::fprintf(stderr, "bench_train_step: unknown method %s\n", a.method.c_str());
       return 2;

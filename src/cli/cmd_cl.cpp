@@ -101,8 +101,8 @@ void run_cl(ClArgs& a) {
                                   {"olora_lambda2", a.lora.lambda2}}}});
   const bool uses_osft = std::find(a.methods.begin(), a.methods.end(), "osft") != a.methods.end();
   if (uses_osft)
-    o.description["osft"] = {{"mode", osft_options.mode},
-                             {"projection", osft_options.projection},
+    o.description["osft"] = {{"mode", osft_mode_name(osft_options.mode)},
+                             {"projection", projection_name(osft_options.projection)},
                              {"rank_policy", RankPolicy(osft_options.rank).describe()},
                              {"target_patterns", osft_options.target_patterns},
                              {"freeze_non_targets", osft_options.freeze_non_targets}};

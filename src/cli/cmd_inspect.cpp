@@ -27,7 +27,7 @@ void run_inspect(InspectArgs& a) {
   LlamaModel model = load_model(a.model);
   OsftOptions o = a.osft.resolve();
   if (!o.rank.unfreeze_rank_ratio && !o.rank.effective_rank && o.rank.rank_patterns.empty() &&
-      o.rank.policy == "fixed")
+      o.rank.policy == RankPolicyKind::fixed)
     o.rank.unfreeze_rank_ratio = 0.25;  // the cut to mark when none is given
   const auto plan = make_osft_plan(model, o);
   fs::create_directories(a.output_dir);

@@ -30,7 +30,7 @@ void run_plan(const PlanArgs& a) {
   LlamaModel model = load_model(a.model);
   OsftOptions o = a.osft.resolve();
   Dataset calibration;
-  if (o.rank.policy == "adaptive") {
+  if (o.rank.policy == RankPolicyKind::adaptive) {
     check(!a.osft.calibration_data.empty(), "the adaptive rank policy needs calibration samples", "plan",
           "pass --calibration-data FILE_OR_TASK_DIR");
     auto tokenizer = load_tokenizer(a.model);

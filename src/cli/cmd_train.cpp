@@ -86,7 +86,7 @@ void run_train(TrainArgs& a) {
   Dataset calibration;
   if (a.method == "osft") {
     OsftOptions o = a.osft.resolve();
-    if (o.rank.policy == "adaptive") {
+    if (o.rank.policy == RankPolicyKind::adaptive) {
       ReaderOptions co = ro;
       co.max_samples = a.osft.options.calibration_samples;
       const std::string source = a.osft.calibration_data.empty() ? a.data : a.osft.calibration_data;
@@ -96,8 +96,8 @@ void run_train(TrainArgs& a) {
       o.calibration = &calibration.examples;
     }
     osft = std::make_unique<OsftStrategy>(o);
-    resolved["osft"] = {{"mode", o.mode},
-                        {"projection", o.projection},
+    resolved["osft"] = {{"mode", osft_mode_name(o.mode)},
+                        {"projection", projection_name(o.projection)},
                         {"rank_policy", RankPolicy(o.rank).describe()},
                         {"target_patterns", o.target_patterns},
                         {"freeze_non_targets", o.freeze_non_targets}};

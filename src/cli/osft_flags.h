@@ -15,11 +15,17 @@ struct OsftFlags {
   double unfreeze_rank_ratio = -1;  // CLI11 fills these; "given" is read from the option count
   std::string effective_rank;
   std::string calibration_data;   // adaptive: samples of the previous task
+  // The enums' names as the flags take them, resolved once (defaults: OsftOptions').
+  std::string mode = osft_mode_name(OsftOptions{}.mode), projection = projection_name(OsftOptions{}.projection),
+              policy = rank_policy_name(RankPolicyOptions{}.policy);
   CLI::Option* unfreeze_opt = nullptr;
   CLI::Option* effective_opt = nullptr;
   // Resolves "given / not given" into the optional fields.
   OsftOptions resolve() const {
     OsftOptions o = options;
+    o.mode = osft_mode_from_name(mode);
+    o.projection = projection_from_name(projection);
+    o.rank.policy = rank_policy_from_name(policy);
     if (unfreeze_opt && unfreeze_opt->count() > 0) o.rank.unfreeze_rank_ratio = unfreeze_rank_ratio;
     if (effective_opt && effective_opt->count() > 0) o.rank.effective_rank = effective_rank;
     return o;
@@ -35,7 +41,7 @@ inline void add_osft_flags(CLI::App* cmd, OsftFlags& f) {
   group->add_option("--rank-pattern", f.options.rank.rank_patterns,
                     "REGEX=VALUE: frozen rank for matching matrices (first match wins; repeatable)")
       ->take_all();
-  group->add_option("--rank-policy", f.options.rank.policy,
+  group->add_option("--rank-policy", f.policy,
                     "fixed; schedule (frozen fraction (t-1)/n at task t of n); adaptive (the paper: from layer importance)")
       ->capture_default_str()
       ->check(CLI::IsMember({"fixed", "schedule", "adaptive"}));
@@ -55,10 +61,10 @@ inline void add_osft_flags(CLI::App* cmd, OsftFlags& f) {
   group->add_option("--target-patterns", f.options.target_patterns,
                     "Regexes of the matrices to decompose (default: q,k,v,o,gate,up,down projections; 'all-linear')")
       ->take_all();
-  group->add_option("--osft-mode", f.options.mode, "update (project AdamW's step; exact), gradient (project the gradient) or factored (train U_l, S_l, V_l as the reference does)")
+  group->add_option("--osft-mode", f.mode, "update (project AdamW's step; exact), gradient (project the gradient) or factored (train U_l, S_l, V_l as the reference does)")
       ->capture_default_str()
       ->check(CLI::IsMember({"update", "gradient", "factored"}));
-  group->add_option("--projection", f.options.projection, "two-sided (default) or block (the paper's printed formula)")
+  group->add_option("--projection", f.projection, "two-sided (default) or block (the paper's printed formula)")
       ->capture_default_str()
       ->check(CLI::IsMember({"two-sided", "block"}));
   group->add_flag("--freeze-non-targets", f.options.freeze_non_targets,

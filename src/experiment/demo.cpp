@@ -207,8 +207,8 @@ ExperimentResult run_demo(const DemoOptions& o) {
                     {"rank_policy", o.rank_policy}, {"shared_objects", o.shared_objects},
                     {"eval_mode", o.eval_mode}};
   OsftOptions osft;
-  osft.rank.policy = o.rank_policy;
-  if (o.rank_policy == "fixed") osft.rank.unfreeze_rank_ratio = o.unfreeze_rank_ratio;
+  osft.rank.policy = rank_policy_from_name(o.rank_policy);
+  if (osft.rank.policy == RankPolicyKind::fixed) osft.rank.unfreeze_rank_ratio = o.unfreeze_rank_ratio;
   osft.freeze_non_targets = o.freeze_non_targets;
   MethodSettings settings;
   settings.osft = osft;

@@ -51,7 +51,7 @@ TEST(RankPolicy, PatternsScheduleAndContradictions) {
   EXPECT_EQ(p.frozen_rank("layers.0.mlp.up_proj.weight", 64), 4);
   EXPECT_EQ(p.frozen_rank("other", 64), 32);
   RankPolicyOptions s;
-  s.policy = "schedule";
+  s.policy = RankPolicyKind::schedule;
   s.num_tasks = 4;
   s.task_index = 1;
   EXPECT_EQ(RankPolicy(s).frozen_rank("w", 64), 0);
@@ -141,7 +141,7 @@ TEST(OsftEndPoints, UnfreezeRatioOneIsPlainFineTuningBitForBit) {
   for (const char* mode : {"update", "gradient"}) {
     OsftOptions o;
     o.rank = ratio(1.0);
-    o.mode = mode;
+    o.mode = osft_mode_from_name(mode);
     OsftStrategy osft(o);
     LlamaModel m = train_steps(&osft);
     for (size_t i = 0; i < m.parameters().size(); ++i)
@@ -193,7 +193,7 @@ TEST(OsftModes, UpdateModeStaysInTheComplementGradientModeLeaks) {
   LlamaModel mu = train_steps(&update, 30);
   EXPECT_LE(measured_leak(start, mu, 0.5), 1e-5);
   EXPECT_LE(update.step_metrics()[0].second, 1e-5);  // the strategy's own measurement agrees
-  o.mode = "gradient";
+  o.mode = OsftMode::gradient;
   OsftStrategy gradient(o);
   LlamaModel mg = train_steps(&gradient, 30);
   const double leak = measured_leak(start, mg, 0.5);
@@ -211,7 +211,7 @@ TEST(OsftModes, BlockProjectionKeepsOnlyTheProtectedBlock) {
   LlamaModel start = load_model(testing::fixtures("model/gqa_odd"));
   OsftOptions o;
   o.rank = ratio(0.5);
-  o.projection = "block";
+  o.projection = Projection::block;
   OsftStrategy block(o);
   LlamaModel m = train_steps(&block, 10);
   for (size_t i : select_targets(start, {})) {
@@ -266,7 +266,7 @@ namespace {
 
 TEST(RankPolicyAdaptive, RetentionFromImportance) {
   RankPolicyOptions o;
-  o.policy = "adaptive";
+  o.policy = RankPolicyKind::adaptive;
   RankPolicy p(o);
   p.set_importance({{"a", 0.0}, {"b", 1.0}, {"c", 3.0}});
   EXPECT_EQ(p.frozen_rank("a", 64), 6);   // ρ = mrr = 0.1 → ⌊6.4⌋
@@ -286,7 +286,7 @@ TEST(RankPolicyAdaptive, ImportanceIsNormalisedAndDrivesThePlan) {
   auto tok = load_tokenizer(hf);
   Dataset d = read_dataset(testing::source_dir("examples/data/colors.jsonl"), *tok, {});
   OsftOptions o;
-  o.rank.policy = "adaptive";
+  o.rank.policy = RankPolicyKind::adaptive;
   o.calibration = &d.examples;
   auto plan = make_osft_plan(m, o);
   double mean = 0;
@@ -320,7 +320,7 @@ TEST(OsftFactored, ReproducesTheReferenceTrainerStepForStep) {
   AdamW adam(m.parameters(), ao);
   OsftOptions o;
   o.rank = ratio(std::stod(meta.at("unfreeze")));
-  o.mode = "factored";
+  o.mode = OsftMode::factored;
   OsftStrategy osft(o);
   osft.begin_task(m, adam);
   LrSchedule schedule{ScheduleKind::cosine, std::stof(meta.at("lr")), std::stoll(meta.at("warmup")),

@@ -282,7 +282,7 @@ TEST(Methods, EveryNameMakesItsStrategy) {
 // calibration_samples of the previous task, held by the strategy itself.
 TEST(Methods, OsftBeforeTaskSetsTheScheduleAndItsOwnCalibration) {
   OsftOptions o;
-  o.rank.policy = "schedule";
+  o.rank.policy = RankPolicyKind::schedule;
   o.calibration_samples = 2;
   OsftStrategy osft(o);
   std::vector<Example> previous = byte_examples({"one two", "three four", "five six"});

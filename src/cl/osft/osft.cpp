@@ -21,13 +21,40 @@ namespace sculpt {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
+std::string osft_mode_name(OsftMode mode) {
+  switch (mode) {
+    case OsftMode::update: return "update";
+    case OsftMode::gradient: return "gradient";
+    case OsftMode::factored: return "factored";
+  }
+  throw Error("OSFT mode " + std::to_string(static_cast<int>(mode)) + " does not exist", "osft");
+}
+
+OsftMode osft_mode_from_name(const std::string& name) {
+  for (OsftMode m : {OsftMode::update, OsftMode::gradient, OsftMode::factored})
+    if (osft_mode_name(m) == name) return m;
+  throw Error("unknown OSFT mode '" + name + "'", "--osft-mode", "choose update, gradient or factored");
+}
+
+std::string projection_name(Projection projection) {
+  switch (projection) {
+    case Projection::two_sided: return "two-sided";
+    case Projection::block: return "block";
+  }
+  throw Error("projection " + std::to_string(static_cast<int>(projection)) + " does not exist", "osft");
+}
+
+Projection projection_from_name(const std::string& name) {
+  for (Projection p : {Projection::two_sided, Projection::block})
+    if (projection_name(p) == name) return p;
+  throw Error("unknown projection '" + name + "'", "--projection", "choose two-sided or block");
+}
+
 namespace {
 
 void validate(const OsftOptions& o) {
-  check(o.mode == "update" || o.mode == "gradient" || o.mode == "factored", "unknown OSFT mode '" + o.mode + "'",
-        "--osft-mode", "choose update, gradient or factored");
-  check(o.projection == "two-sided" || o.projection == "block", "unknown projection '" + o.projection + "'",
-        "--projection", "choose two-sided or block");
+  (void)osft_mode_name(o.mode);  // a value outside the enums is a bug, refused here
+  (void)projection_name(o.projection);
 }
 
 struct Decomposition {
@@ -113,8 +140,8 @@ json osft_plan_json(const std::vector<OsftMatrixPlan>& plan, const OsftOptions& 
     total += p.rank;
   }
   return {{"method", "osft"},
-          {"mode", o.mode},
-          {"projection", o.projection},
+          {"mode", osft_mode_name(o.mode)},
+          {"projection", projection_name(o.projection)},
           {"rank_policy", RankPolicy(o.rank).describe()},
           {"frozen_fraction", total ? static_cast<double>(frozen) / static_cast<double>(total) : 0.0},
           {"extra_floats", osft_extra_floats(plan)},
@@ -145,7 +172,7 @@ MemoryLine OsftStrategy::planned_memory(const ModelConfig& config, int64_t /*seq
     svd_work = std::max(svd_work, n * r + r + r * m + n * m + 4 * r * r + 7 * r + std::max(n, m));
     if (k > 0 && k < r) {
       scratch = std::max(scratch, n * m + k * std::max(n, m) + k * k);  // the projection's per-thread work
-      if (options_.mode == "factored") {
+      if (options_.mode == OsftMode::factored) {
         factored += 4 * (n * l + l + l * m) + n * m;  // U_l, Σ_l, V_l with gradients and moments; U_hΣ_hV_h
         scratch = std::max(scratch, n * m + 2 * r * std::max(n, m));
       }
@@ -154,7 +181,7 @@ MemoryLine OsftStrategy::planned_memory(const ModelConfig& config, int64_t /*seq
   }
   const int64_t floats = osft_extra_floats(plan) + factored + threads * std::max(scratch, svd_work);
   return {"osft state", floats * 4,
-          std::to_string(plan.size()) + " targets (U_h, V_h, W0" + (options_.mode == "factored" ? ", factors" : "") +
+          std::to_string(plan.size()) + " targets (U_h, V_h, W0" + (options_.mode == OsftMode::factored ? ", factors" : "") +
               "), per-thread SVD and projection work; " + policy_.describe()};
 }
 
@@ -170,7 +197,7 @@ void OsftStrategy::decompose(LlamaModel& model, AdamW& optimizer, const std::vec
 #pragma omp parallel for schedule(dynamic, 1)
   for (size_t i = 0; i < indices.size(); ++i)
     parts[i] = decompose_one(model.parameters()[indices[i]].name, start_weights[i], policy_,
-                             options_.mode == "factored");
+                             options_.mode == OsftMode::factored);
   targets_.clear();
   plan_.clear();
   int64_t scratch = 0;
@@ -186,7 +213,7 @@ void OsftStrategy::decompose(LlamaModel& model, AdamW& optimizer, const std::vec
     if (p.frozen == 0) continue;  // nothing protected: plain fine-tuning, bit for bit
     Target t{indices[i], p.rows, p.cols, p.frozen, parts[i].u_h, parts[i].v_h, parts[i].u_c, parts[i].v_c,
              start_weights[i].clone(), {}, {}, {}, {}, {}, {}, {}};
-    if (options_.mode == "factored") {
+    if (options_.mode == OsftMode::factored) {
       const Svd& f = parts[i].full;
       const int64_t n = p.rows, m = p.cols, r = p.rank, k = p.frozen, l = r - k;
       t.u_l = Tensor::zeros({n, l});
@@ -209,7 +236,7 @@ void OsftStrategy::decompose(LlamaModel& model, AdamW& optimizer, const std::vec
     targets_.push_back(std::move(t));
     scratch = std::max(scratch, p.rows * p.cols + p.frozen * std::max(p.rows, p.cols) + p.frozen * p.frozen);
   }
-  if (options_.mode == "factored") {
+  if (options_.mode == OsftMode::factored) {
     factor_params_.clear();
     for (size_t i = 0; i < targets_.size(); ++i) {
       const std::string id = std::to_string(targets_[i].index);
@@ -226,7 +253,7 @@ void OsftStrategy::decompose(LlamaModel& model, AdamW& optimizer, const std::vec
   int64_t frozen = 0, total = 0;
   for (const auto& p : plan_) frozen += p.frozen, total += p.rank;
   log_info("osft: ", plan_.size(), " target matrices, ", frozen, " of ", total, " singular directions protected (",
-           policy_.describe(), "; mode ", options_.mode, ", ", options_.projection, " projection); extra memory ",
+           policy_.describe(), "; mode ", osft_mode_name(options_.mode), ", ", projection_name(options_.projection), " projection); extra memory ",
            static_cast<double>(osft_extra_floats(plan_)) * 4.0 / (1 << 20), " MiB");
 }
 
@@ -256,7 +283,7 @@ void OsftStrategy::begin_task(LlamaModel& model, AdamW& optimizer) {
 }
 
 void OsftStrategy::project(float* d, const Target& t, float* work) const {
-  if (options_.projection == "block") {
+  if (options_.projection == Projection::block) {
     project_block(d, t.u_h.data(), t.v_h.data(), t.n, t.m, t.k, work);
     return;
   }
@@ -268,7 +295,7 @@ void OsftStrategy::project(float* d, const Target& t, float* work) const {
 }
 
 void OsftStrategy::on_gradients(LlamaModel& model, Gradients& grads) {
-  if (options_.mode == "factored") {
+  if (options_.mode == OsftMode::factored) {
     // Chain rule through W = high + U_l Σ_l V_l; the dense gradient is then spent.
 #pragma omp parallel for schedule(dynamic, 1)
     for (size_t i = 0; i < targets_.size(); ++i) {
@@ -291,14 +318,14 @@ void OsftStrategy::on_gradients(LlamaModel& model, Gradients& grads) {
     }
     return;
   }
-  if (options_.mode != "gradient") return;
+  if (options_.mode != OsftMode::gradient) return;
 #pragma omp parallel for schedule(dynamic, 1)
   for (size_t i = 0; i < targets_.size(); ++i)
     project(grads.table()[targets_[i].index].value.data(), targets_[i], scratch_[omp_get_thread_num()].data());
 }
 
 double OsftStrategy::extra_grad_norm_sq() const {
-  if (options_.mode != "factored") return 0.0;
+  if (options_.mode != OsftMode::factored) return 0.0;
   double sum = 0;
   for (const auto& t : targets_)
     for (const Tensor* g : {&t.du, &t.ds, &t.dv})
@@ -312,7 +339,7 @@ void OsftStrategy::after_step(LlamaModel& model, float lr, float clip_scale, boo
 }
 
 void OsftStrategy::step_factors(LlamaModel& model, float lr, float clip_scale) {
-  if (options_.mode != "factored") return;
+  if (options_.mode != OsftMode::factored) return;
   factor_adam_->begin_step();
 #pragma omp parallel for schedule(dynamic, 1)
   for (size_t i = 0; i < targets_.size(); ++i) {
@@ -346,7 +373,7 @@ void OsftStrategy::step_factors(LlamaModel& model, float lr, float clip_scale) {
 }
 
 void OsftStrategy::repair_and_measure(LlamaModel& model, bool measure) {
-  const bool update = options_.mode == "update";
+  const bool update = options_.mode == OsftMode::update;
   // Per-target leak sums, only on measured (logged) steps: other steps allocate nothing.
   const size_t measured = measure ? targets_.size() : 0;
   std::vector<double> num_u(measured, 0), num_v(measured, 0), den(measured, 0);

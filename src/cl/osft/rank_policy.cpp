@@ -45,25 +45,40 @@ int64_t parse_frozen_rank(const std::string& value, int64_t r, const std::string
   return std::min<int64_t>(k, r);
 }
 
+std::string rank_policy_name(RankPolicyKind kind) {
+  switch (kind) {
+    case RankPolicyKind::fixed: return "fixed";
+    case RankPolicyKind::schedule: return "schedule";
+    case RankPolicyKind::adaptive: return "adaptive";
+  }
+  throw Error("rank policy " + std::to_string(static_cast<int>(kind)) + " does not exist", "rank policy");
+}
+
+RankPolicyKind rank_policy_from_name(const std::string& name) {
+  for (RankPolicyKind k : {RankPolicyKind::fixed, RankPolicyKind::schedule, RankPolicyKind::adaptive})
+    if (rank_policy_name(k) == name) return k;
+  throw Error("unknown rank policy '" + name + "'", "--rank-policy", "choose fixed, schedule or adaptive");
+}
+
 RankPolicy::RankPolicy(const RankPolicyOptions& o) : options_(o) {
   const bool has_u = o.unfreeze_rank_ratio.has_value(), has_k = o.effective_rank.has_value();
-  if (o.policy == "fixed") {
+  if (o.policy == RankPolicyKind::fixed) {
     check(!(has_u && has_k), "--unfreeze-rank-ratio and --effective-rank both given", "rank policy",
           "they say the same thing in two vocabularies; pass one");
     check(has_u || has_k || !o.rank_patterns.empty(), "no rank given", "rank policy",
           "pass --unfreeze-rank-ratio U (trainable fraction) or --effective-rank K (frozen rank)");
-  } else if (o.policy == "schedule") {
+  } else if (o.policy == RankPolicyKind::schedule) {
     check(!has_u && !has_k, "--rank-policy schedule sets the rank itself", "rank policy",
           "drop --unfreeze-rank-ratio / --effective-rank, or use --rank-policy fixed");
     check(o.num_tasks >= 1 && o.task_index >= 1 && o.task_index <= o.num_tasks,
           "task " + std::to_string(o.task_index) + " of " + std::to_string(o.num_tasks) + " is out of range",
           "rank policy");
-  } else if (o.policy == "adaptive") {
+  } else if (o.policy == RankPolicyKind::adaptive) {
     check(!has_u && !has_k, "--rank-policy adaptive sets the rank itself", "rank policy",
           "drop --unfreeze-rank-ratio / --effective-rank, or use --rank-policy fixed");
     check(o.mrr >= 0 && o.mrr <= 1 && o.trr >= 0 && o.trr <= 1, "--mrr and --trr must lie in [0, 1]", "rank policy");
   } else {
-    throw Error("unknown rank policy '" + o.policy + "'", "--rank-policy", "choose fixed, schedule or adaptive");
+    (void)rank_policy_name(o.policy);  // throws: a value outside the enum
   }
   if (has_u)
     check(*o.unfreeze_rank_ratio >= 0.0 && *o.unfreeze_rank_ratio <= 1.0,
@@ -87,7 +102,7 @@ RankPolicy::RankPolicy(const RankPolicyOptions& o) : options_(o) {
 int64_t RankPolicy::frozen_rank(const std::string& name, int64_t r) const {
   for (const auto& p : patterns_)
     if (std::regex_search(name, p.regex)) return parse_frozen_rank(p.value, r, "--rank-pattern " + p.source);
-  if (options_.policy == "adaptive") {
+  if (options_.policy == RankPolicyKind::adaptive) {
     auto it = importance_.find(name);
     check(it != importance_.end(), "no importance measured for this matrix", name,
           "the adaptive policy needs calibration data");
@@ -95,7 +110,7 @@ int64_t RankPolicy::frozen_rank(const std::string& name, int64_t r) const {
     const int64_t k = static_cast<int64_t>(std::floor(rho * static_cast<double>(r)));
     return std::clamp<int64_t>(k, std::min<int64_t>(1, r), std::max<int64_t>(r - 1, 0));
   }
-  if (options_.policy == "schedule")
+  if (options_.policy == RankPolicyKind::schedule)
     return static_cast<int64_t>(std::floor(static_cast<double>(r) * static_cast<double>(options_.task_index - 1) /
                                            static_cast<double>(options_.num_tasks)));
   if (options_.unfreeze_rank_ratio)
@@ -108,14 +123,14 @@ int64_t RankPolicy::frozen_rank(const std::string& name, int64_t r) const {
 int64_t RankPolicy::max_frozen_rank(const std::string& name, int64_t r) const {
   for (const auto& p : patterns_)
     if (std::regex_search(name, p.regex)) return parse_frozen_rank(p.value, r, "--rank-pattern " + p.source);
-  if (options_.policy == "adaptive") return std::max<int64_t>(r - 1, 0);
+  if (options_.policy == RankPolicyKind::adaptive) return std::max<int64_t>(r - 1, 0);
   return frozen_rank(name, r);
 }
 
 std::string RankPolicy::describe() const {
   std::ostringstream out;
-  if (options_.policy == "adaptive") out << "adaptive (mrr " << options_.mrr << ", trr " << options_.trr << ")";
-  else if (options_.policy == "schedule") out << "schedule (task " << options_.task_index << " of " << options_.num_tasks << ")";
+  if (options_.policy == RankPolicyKind::adaptive) out << "adaptive (mrr " << options_.mrr << ", trr " << options_.trr << ")";
+  else if (options_.policy == RankPolicyKind::schedule) out << "schedule (task " << options_.task_index << " of " << options_.num_tasks << ")";
   else if (options_.unfreeze_rank_ratio) out << "unfreeze-rank-ratio " << *options_.unfreeze_rank_ratio;
   else if (options_.effective_rank) out << "effective-rank " << *options_.effective_rank;
   else out << "rank patterns only";

@@ -30,11 +30,22 @@
 
 namespace sculpt {
 
+// Where the projection is applied (DESIGN §1): AdamW's step (exact), the gradient (PEFT), or
+// the trained factors U_l, Σ_l, V_l (the reference trainers).
+enum class OsftMode { update, gradient, factored };
+// The confined subspace: both sides' complement (default), or the paper's printed formula that
+// removes only the protected block.
+enum class Projection { two_sided, block };
+std::string osft_mode_name(OsftMode mode);                // "update", ...
+OsftMode osft_mode_from_name(const std::string& name);    // Error naming --osft-mode otherwise
+std::string projection_name(Projection projection);       // "two-sided", "block"
+Projection projection_from_name(const std::string& name);  // Error naming --projection otherwise
+
 struct OsftOptions {
   RankPolicyOptions rank;
   std::vector<std::string> target_patterns;  // empty: defaults for the model type
-  std::string mode = "update";               // update | gradient | factored
-  std::string projection = "two-sided";      // two-sided | block
+  OsftMode mode = OsftMode::update;
+  Projection projection = Projection::two_sided;
   bool freeze_non_targets = false;
   const std::vector<Example>* calibration = nullptr;  // adaptive policy: samples of the previous task
   int64_t calibration_samples = 64;                   // in a task sequence: how many of them

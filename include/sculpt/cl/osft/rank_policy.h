@@ -17,8 +17,12 @@
 
 namespace sculpt {
 
+enum class RankPolicyKind { fixed, schedule, adaptive };
+std::string rank_policy_name(RankPolicyKind kind);                 // "fixed", ...
+RankPolicyKind rank_policy_from_name(const std::string& name);  // Error naming --rank-policy otherwise
+
 struct RankPolicyOptions {
-  std::string policy = "fixed";
+  RankPolicyKind policy = RankPolicyKind::fixed;
   std::optional<double> unfreeze_rank_ratio;
   std::optional<std::string> effective_rank;
   std::vector<std::string> rank_patterns;  // "REGEX=VALUE"
@@ -35,7 +39,7 @@ class RankPolicy {
   // normalised importance above 1 can take ρ past trr to the clamp), for memory plans.
   int64_t max_frozen_rank(const std::string& name, int64_t r) const;
   std::string describe() const;
-  bool adaptive() const { return options_.policy == "adaptive"; }
+  bool adaptive() const { return options_.policy == RankPolicyKind::adaptive; }
   // Normalised importance per parameter name (required before frozen_rank under "adaptive").
   void set_importance(std::map<std::string, double> importance) { importance_ = std::move(importance); }
   const std::map<std::string, double>& importance() const { return importance_; }
