@@ -13,7 +13,7 @@
 #include <cstring>
 
 #include "sculpt/core/error.h"
-#include "sculpt/io/dtype.h"
+#include "sculpt/core/dtype.h"
 #include "sculpt/io/gguf.h"
 
 namespace sculpt {

@@ -9,7 +9,7 @@
 #include <fstream>
 
 #include "sculpt/core/error.h"
-#include "sculpt/io/dtype.h"
+#include "sculpt/core/dtype.h"
 #include "io/gguf_bytes.h"
 #include "sculpt/io/gguf.h"
 #include "test_support.h"

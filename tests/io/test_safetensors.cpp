@@ -7,7 +7,7 @@
 
 #include "sculpt/core/error.h"
 #include "sculpt/core/rng.h"
-#include "sculpt/io/dtype.h"
+#include "sculpt/core/dtype.h"
 #include "sculpt/io/safetensors.h"
 #include "test_support.h"
 

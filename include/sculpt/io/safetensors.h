@@ -10,7 +10,7 @@
 
 #include "sculpt/core/mapped_file.h"
 #include "sculpt/core/tensor.h"
-#include "sculpt/io/dtype.h"
+#include "sculpt/core/dtype.h"
 
 namespace sculpt {
 

@@ -7,7 +7,7 @@
 
 #include "sculpt/core/rng.h"
 #include "sculpt/core/tensor.h"
-#include "sculpt/io/dtype.h"
+#include "sculpt/core/dtype.h"
 #include "sculpt/io/model_config.h"
 
 namespace sculpt {

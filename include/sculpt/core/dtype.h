@@ -1,4 +1,5 @@
-// Storage dtypes of checkpoint files and conversions to and from f32.
+// Element types of tensors and checkpoint files, and conversions to and from f32 (core: every
+// layer names dtypes; io reads and writes them).
 #pragma once
 #include <cstdint>
 #include <optional>

@@ -1,4 +1,4 @@
-#include "sculpt/io/dtype.h"
+#include "sculpt/core/dtype.h"
 
 #include <bit>
 #include <cmath>
