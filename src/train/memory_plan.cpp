@@ -89,12 +89,14 @@ void check_plan_fits(const MemoryPlan& plan, const MemoryLimit& limit, const Mod
     smaller.rows = 1;
     for (smaller.seq = shape.seq / 2; smaller.seq >= 16; smaller.seq /= 2)
       if (plan_training_memory(config, smaller, strategy).total() <= limit.bytes) break;
-    if (smaller.seq >= 16)
+    if (smaller.seq >= 16) {
       hint = "it fits with one sequence of at most " + std::to_string(smaller.seq) + " tokens per micro-batch (--max-seq-len " +
              std::to_string(smaller.seq) + ")";
-    else
-      hint = "even the weights, gradients and optimizer state do not fit: use a machine with more memory, or a LoRA "
-             "method (sculpt cl --methods seqlora)";
+    } else {
+      const int64_t least = plan_training_memory(config, {1, 16, shape.threads}, strategy).total();
+      hint = "even one 16-token sequence per micro-batch needs " + format_mib(least) +
+             ": use a machine with more memory, or a LoRA method (sculpt cl --methods seqlora)";
+    }
   }
   throw Error("the run needs " + format_mib(plan.total()) + " but " + format_mib(limit.bytes) + " is available (" +
                   limit.source + ")",

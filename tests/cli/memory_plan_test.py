@@ -63,7 +63,7 @@ out = os.path.join(work, "refused")
 r = run("-q", "train", "--model", model, "--data", data, "-o", out, "--max-steps", "1", "--effective-batch-size", "4",
         "--memory-limit", "200MiB", ok=False)
 want = re.compile(r"error: memory plan: the run needs [\d.]+ MiB but 200\.0 MiB is available \(--memory-limit\) "
-                  r"\(hint: even the weights, gradients and optimizer state do not fit: use a machine with more "
+                  r"\(hint: even one 16-token sequence per micro-batch needs [\d.]+ MiB: use a machine with more "
                   r"memory, or a LoRA method \(sculpt cl --methods seqlora\)\)\n")
 if r.returncode != 1 or not want.fullmatch(r.stderr) or os.path.exists(out):
     failures.append(f"refusal: exit {r.returncode}, output dir exists: {os.path.exists(out)}, stderr:\n{r.stderr}")
