@@ -1,8 +1,10 @@
 """The memory plan of `sculpt train` against the process's measured peak (getrusage, logged at
 the end of every run), for plain fine-tuning and OSFT on a 20 M-parameter model; `sculpt plan`
 prints the same table for the same shape; a plan beyond --memory-limit is refused at start-up with
-one line, exit 1 and no output directory.
-   python3 memory_plan_test.py SCULPT_BINARY WORK_DIR"""
+one line, exit 1 and no output directory. Under the sanitizers (PEAK = no-peak) the peak is
+printed but not held to the plan: AddressSanitizer's shadow memory and quarantine are not the
+program's.
+   python3 memory_plan_test.py SCULPT_BINARY WORK_DIR [check-peak|no-peak]"""
 import json
 import os
 import random
@@ -12,6 +14,7 @@ import subprocess
 import sys
 
 sculpt, work = sys.argv[1], sys.argv[2]
+check_peak = (sys.argv[3] if len(sys.argv) > 3 else "check-peak") == "check-peak"
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
 
@@ -47,7 +50,7 @@ for method, extra in [("plain", []), ("osft", ["--unfreeze-rank-ratio", "0.5"])]
     totals[method] = (planned, int(shape.group(1)), int(shape.group(2)))
     print(f"{method}: peak {peak} MiB, planned {planned} MiB ({100 * peak / planned:.1f}%)")
     # An upper bound, and not a loose one: the process's own ~10 MiB sit under its 96 MiB line.
-    if not 0.80 * planned <= peak <= planned:
+    if check_peak and not 0.80 * planned <= peak <= planned:
         failures.append(f"{method}: peak {peak} MiB is not within [80%, 100%] of the plan {planned} MiB")
 
 # `sculpt plan` for the same shape and policy prints the total the OSFT run checked.
