@@ -30,8 +30,9 @@ struct TrainingShape {
   int threads = 1;
 };
 
-// Code, libraries, tokenizer and data held beside the tensors (measured: 40–60 MiB for the
-// models sculpt trains; the plan counts this much).
+// Code, libraries, tokenizer and data held beside the tensors: the measured peaks exceed the
+// tensors' lines by 15 MiB (a 20 M-parameter model, tests/cli/memory_plan_test.py) to 25 MiB
+// (SmolLM2-135M and its 49k-token tokenizer); 96 MiB leaves room for larger vocabularies and data.
 constexpr int64_t kProcessOverhead = int64_t{96} << 20;
 
 // Weights, gradients, AdamW moments, the method's own state (strategy->planned_bytes), saved
