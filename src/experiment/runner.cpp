@@ -153,6 +153,7 @@ ExperimentResult run_experiment(const std::string& model_path, const Tokenizer& 
       to.output_dir = stage_dir(method_dir, s, stage_name(s));
       to.resume = "auto";
       to.save_dtype = "f32";  // the next stage starts from these weights exactly
+      to.held_beside = {{"base model", base.config().parameter_count() * 4, "the reference of every evaluation"}};
       if (auto lr = o.method_learning_rate.find(method); lr != o.method_learning_rate.end())
         to.learning_rate = lr->second;
       json resolved = o.description;
@@ -186,6 +187,7 @@ ExperimentResult run_experiment(const std::string& model_path, const Tokenizer& 
     }
     mr.complete = true;
     result.methods.push_back(mr);
+    strategies[mi].reset();  // its subspaces, Fisher or adapters are not the next method's memory
     write_reports(out.string(), result);
   }
   return result;

@@ -43,11 +43,22 @@ std::string MemoryPlan::table() const {
   return out.str();
 }
 
-MemoryPlan plan_training_memory(const ModelConfig& c, const TrainingShape& shape, const Strategy* strategy) {
+MemoryPlan plan_training_memory(const ModelConfig& c, const TrainingShape& shape, const Strategy* strategy,
+                                const std::vector<MemoryLine>& held) {
   const int64_t params = c.parameter_count();
   const std::string p = std::to_string(params) + " fp32 parameters";
-  const auto act = TrainingMemoryPlan::make(c, shape.rows, shape.seq, shape.threads, TrainingGraph::kHeadChunkRows);
-  const std::string batch = std::to_string(shape.rows) + " x " + std::to_string(shape.seq) + " tokens";
+  auto act = TrainingMemoryPlan::make(c, shape.rows, shape.seq, shape.threads, TrainingGraph::kHeadChunkRows);
+  std::string batch = std::to_string(shape.rows) + " x " + std::to_string(shape.seq) + " tokens";
+  // The strategy's begin-task graph is freed before the training graph is built: the larger counts.
+  if (const auto pass = strategy ? strategy->planned_begin_task_pass(c) : Strategy::BeginTaskPass{}; pass.rows > 0) {
+    auto other = TrainingMemoryPlan::make(c, pass.rows, pass.seq, shape.threads, TrainingGraph::kHeadChunkRows);
+    other.activations += pass.extra_floats;
+    if (other.activations + other.backward > act.activations + act.backward) {
+      act = other;
+      batch = std::to_string(pass.rows) + " x " + std::to_string(pass.seq) + " tokens of " + strategy->name() +
+              "'s calibration pass (training: " + batch + ")";
+    }
+  }
   MemoryPlan plan;
   plan.lines.push_back({"weights", params * kFloat, p});
   plan.lines.push_back({"gradients", params * kFloat, "one per parameter"});
@@ -58,6 +69,7 @@ MemoryPlan plan_training_memory(const ModelConfig& c, const TrainingShape& shape
   }
   plan.lines.push_back({"saved activations", act.activations * kFloat, batch});
   plan.lines.push_back({"backward workspace", act.backward * kFloat, std::to_string(shape.threads) + " threads"});
+  plan.lines.insert(plan.lines.end(), held.begin(), held.end());
   plan.lines.push_back({"process", kProcessOverhead, "code, tokenizer, data"});
   return plan;
 }
@@ -75,25 +87,25 @@ MemoryLimit memory_limit(const std::string& flag) {
 }
 
 void check_plan_fits(const MemoryPlan& plan, const MemoryLimit& limit, const ModelConfig& config,
-                     const TrainingShape& shape, const Strategy* strategy) {
+                     const TrainingShape& shape, const Strategy* strategy, const std::vector<MemoryLine>& held) {
   if (plan.total() <= limit.bytes) return;
   // The activations scale with the micro-batch: the largest one that fits, else a shorter one.
   std::string hint;
   TrainingShape smaller = shape;
   for (smaller.rows = shape.rows - 1; smaller.rows >= 1; --smaller.rows)
-    if (plan_training_memory(config, smaller, strategy).total() <= limit.bytes) break;
+    if (plan_training_memory(config, smaller, strategy, held).total() <= limit.bytes) break;
   if (smaller.rows >= 1) {
     hint = "it fits with micro-batches of " + std::to_string(smaller.rows) + " sequences (--max-tokens-per-batch " +
            std::to_string(smaller.rows * shape.seq) + ", gradient accumulation keeps the effective batch)";
   } else {
     smaller.rows = 1;
     for (smaller.seq = shape.seq / 2; smaller.seq >= 16; smaller.seq /= 2)
-      if (plan_training_memory(config, smaller, strategy).total() <= limit.bytes) break;
+      if (plan_training_memory(config, smaller, strategy, held).total() <= limit.bytes) break;
     if (smaller.seq >= 16) {
       hint = "it fits with one sequence of at most " + std::to_string(smaller.seq) + " tokens per micro-batch (--max-seq-len " +
              std::to_string(smaller.seq) + ")";
     } else {
-      const int64_t least = plan_training_memory(config, {1, 16, shape.threads}, strategy).total();
+      const int64_t least = plan_training_memory(config, {1, 16, shape.threads}, strategy, held).total();
       hint = "even one 16-token sequence per micro-batch needs " + format_mib(least) +
              ": use a machine with more memory, or a LoRA method (sculpt cl --methods seqlora)";
     }

@@ -100,10 +100,12 @@ TrainResult run_training(LlamaModel& model, const Tokenizer& tokenizer, const st
   // before the output directory is made, so a refused run leaves nothing behind.
   const TrainingShape shape{(max_tokens + longest - 1) / std::max<int64_t>(longest, 1), std::max<int64_t>(longest, 1),
                             num_threads()};
-  const MemoryPlan memory = plan_training_memory(model.config(), shape, strategy);
+  const MemoryPlan memory = plan_training_memory(model.config(), shape, strategy, o.held_beside);
   const MemoryLimit limit = memory_limit(o.memory_limit);
   log_info("memory plan (", format_mib(limit.bytes), " available, ", limit.source, "):\n", memory.table());
-  check_plan_fits(memory, limit, model.config(), shape, strategy);
+  check_plan_fits(memory, limit, model.config(), shape, strategy, o.held_beside);
+  release_free_memory();  // the peak logged at the end is this run's, not an earlier stage's
+  reset_peak_resident();
 
   const RunLock lock(o.output_dir, resolved.value("command", "train"));  // creates the directory
   write_text_atomic((out / "training_params.json").string(), resolved.dump(2) + "\n");
@@ -115,10 +117,6 @@ TrainResult run_training(LlamaModel& model, const Tokenizer& tokenizer, const st
   AdamWOptions ao{o.beta1, o.beta2, o.epsilon, o.weight_decay};
   AdamW optimizer(model.parameters(), ao);
   Gradients grads(model);
-  TrainingGraph graph(model, (max_tokens + longest - 1) / longest, longest);
-  log_info("training: ", examples.size(), " examples, ", batcher.steps_per_epoch(), " steps/epoch, ", total_steps,
-           " steps; effective batch ", o.effective_batch_size, ", ≤ ", max_tokens, " tokens per micro-batch; ",
-           graph.plan().describe(), "; ", num_threads(), " threads");
 
   // The options a resumed run must share with the original.
   std::ostringstream fp;
@@ -144,6 +142,12 @@ TrainResult run_training(LlamaModel& model, const Tokenizer& tokenizer, const st
     }
   }
   if (strategy && !resumed) strategy->begin_task(model, optimizer);
+  // Built after begin_task, whose own graph (OSFT's calibration pass) is freed by then: the two
+  // never coexist, and the memory plan counts the larger.
+  TrainingGraph graph(model, (max_tokens + longest - 1) / longest, longest);
+  log_info("training: ", examples.size(), " examples, ", batcher.steps_per_epoch(), " steps/epoch, ", total_steps,
+           " steps; effective batch ", o.effective_batch_size, ", ≤ ", max_tokens, " tokens per micro-batch; ",
+           graph.plan().describe(), "; ", num_threads(), " threads");
   const fs::path metrics_path = out / "metrics.jsonl";
   truncate_metrics(metrics_path, state.step);
   std::ofstream metrics(metrics_path, std::ios::app);

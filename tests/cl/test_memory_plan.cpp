@@ -82,8 +82,8 @@ Measured measure_one_step(Strategy* strategy, bool end_task) {
     m.plan = plan_training_memory(model.config(), {kRows, kSeq, num_threads()}, strategy);
     AdamW optimizer(model.parameters(), AdamWOptions{});
     Gradients grads(model);
-    TrainingGraph graph(model, kRows, kSeq);
     if (strategy) strategy->begin_task(model, optimizer);
+    TrainingGraph graph(model, kRows, kSeq);  // after begin_task, as run_training builds it
     optimizer_step(model, graph, grads, optimizer, {make_token_batch(batch)}, 1e-3f, 1.f, strategy);
     if (strategy && end_task) strategy->end_task(model, data);
     m.bytes = heap_in_use() - before;

@@ -1,5 +1,7 @@
 """The memory plan of `sculpt train` against the process's measured peak (getrusage, logged at
-the end of every run), for plain fine-tuning and OSFT on a 20 M-parameter model; `sculpt plan`
+the end of every run), for plain fine-tuning and OSFT on a 20 M-parameter model, and of every
+stage of `sculpt cl` (OSFT with adaptive ranks, whose calibration pass has a graph of its own,
+then SeqFT in the same process: each stage's peak is its own); `sculpt plan`
 prints the same table for the same shape; a plan beyond --memory-limit is refused at start-up with
 one line, exit 1 and no output directory. Under the sanitizers (PEAK = no-peak) the peak is
 printed but not held to the plan: AddressSanitizer's shadow memory and quarantine are not the
@@ -52,6 +54,24 @@ for method, extra in [("plain", []), ("osft", ["--unfreeze-rank-ratio", "0.5"])]
     # An upper bound, and not a loose one: the process's own ~10 MiB sit under its 96 MiB line.
     if check_peak and not 0.80 * planned <= peak <= planned:
         failures.append(f"{method}: peak {peak} MiB is not within [80%, 100%] of the plan {planned} MiB")
+
+# sculpt cl: every stage within its plan (the base model it keeps, the larger of the calibration
+# and training graphs; the peak mark reset at each stage, the previous method's state freed).
+# Skipped under the sanitizers, where it would only print numbers it cannot hold to the plan.
+if check_peak:
+    out = os.path.join(work, "cl")
+    r = run("cl", "--model", model, "-o", out, "--task", f"a={data}:{data}", "--task", f"b={data}:{data}",
+            "--methods", "osft,seqft", "--rank-policy", "adaptive", "--effective-batch-size", "4", "--max-steps", "1",
+            "--max-test-samples", "2", "--eval-mode", "rank")
+    stages = re.findall(r"saved \S+/(\w+)/stage-(\d)-\w+/final; peak resident memory ([\d.]+) MiB \(planned ([\d.]+) MiB\)",
+                        r.stderr)
+    if len(stages) != 4 or "calibration pass" not in r.stderr or "base model" not in r.stderr:
+        failures.append(f"cl: expected 4 stages, a calibration-pass line and a base-model line:\n{r.stderr}")
+    for method, stage, peak, planned in stages:
+        peak, planned = float(peak), float(planned)
+        print(f"cl {method} stage {stage}: peak {peak} MiB, planned {planned} MiB ({100 * peak / planned:.1f}%)")
+        if not 0.80 * planned <= peak <= planned:
+            failures.append(f"cl {method} stage {stage}: peak {peak} MiB is not within [80%, 100%] of the plan {planned} MiB")
 
 # `sculpt plan` for the same shape and policy prints the total the OSFT run checked.
 planned, rows, seq = totals["osft"]

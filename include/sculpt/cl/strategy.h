@@ -21,6 +21,14 @@ class Strategy {
   // `config` on sequences of at most `seq` tokens with `threads` threads, from the shapes alone
   // (nothing is decomposed or allocated): a line of the run's memory plan (train/memory_plan.h).
   virtual MemoryLine planned_memory(const ModelConfig& config, int64_t seq, int threads) const { return {}; }
+  // A forward pass begin_task runs on a graph of its own before the training graph is built (the
+  // adaptive rank policy's calibration): its micro-batch (rows sequences of seq tokens) and the
+  // floats it holds beside the graph; rows = 0 when there is none. The memory plan counts the
+  // larger of this graph and the training graph, which never exist together.
+  struct BeginTaskPass {
+    int64_t rows = 0, seq = 0, extra_floats = 0;
+  };
+  virtual BeginTaskPass planned_begin_task_pass(const ModelConfig& config) const { return {}; }
   // Before the first step of a task (and never again for that task).
   virtual void begin_task(LlamaModel& model, AdamW& optimizer) {}
   // After backward, before clipping: may rewrite gradients (e.g. gradient-mode projection).

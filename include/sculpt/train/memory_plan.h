@@ -35,9 +35,12 @@ struct TrainingShape {
 // (SmolLM2-135M and its 49k-token tokenizer); 96 MiB leaves room for larger vocabularies and data.
 constexpr int64_t kProcessOverhead = int64_t{96} << 20;
 
-// Weights, gradients, AdamW moments, the method's own state (strategy->planned_bytes), saved
-// activations and backward workspace. `strategy` may be null (plain fine-tuning).
-MemoryPlan plan_training_memory(const ModelConfig& config, const TrainingShape& shape, const Strategy* strategy);
+// Weights, gradients, AdamW moments, the method's own state (strategy->planned_memory), saved
+// activations and backward workspace (of the training graph, or of the strategy's begin-task
+// pass where that is larger), and `held`: what the caller keeps beside the run (`sculpt cl`: the
+// base model it evaluates against). `strategy` may be null (plain fine-tuning).
+MemoryPlan plan_training_memory(const ModelConfig& config, const TrainingShape& shape, const Strategy* strategy,
+                                const std::vector<MemoryLine>& held = {});
 
 struct MemoryLimit {
   int64_t bytes = 0;
@@ -51,6 +54,6 @@ MemoryLimit memory_limit(const std::string& flag);
 // Throws Error when the plan exceeds the limit: the one line names both numbers, the hint the
 // largest micro-batch that fits (or that even the weights alone do not).
 void check_plan_fits(const MemoryPlan& plan, const MemoryLimit& limit, const ModelConfig& config,
-                     const TrainingShape& shape, const Strategy* strategy);
+                     const TrainingShape& shape, const Strategy* strategy, const std::vector<MemoryLine>& held = {});
 
 }  // namespace sculpt

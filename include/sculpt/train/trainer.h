@@ -36,6 +36,8 @@ struct TrainOptions {
   int64_t eval_steps = 0;        // > 0: evaluate every N steps (and at the end)
   // Memory the run may plan for: "auto" (cgroup limit or physical memory) or a size (8GiB).
   std::string memory_limit = "auto";
+  // What the caller keeps in memory beside the run (`sculpt cl`: the base model), planned with it.
+  std::vector<MemoryLine> held_beside;
 };
 
 // Called at evaluation points with the model under training; returns metrics to log

@@ -10,13 +10,18 @@
 
 namespace sculpt {
 
+int64_t importance_sequence_length(const std::vector<Example>& calibration) {
+  int64_t longest = 1;
+  for (const auto& e : calibration) longest = std::max<int64_t>(longest, static_cast<int64_t>(e.tokens.size()) - 1);
+  return longest;
+}
+
 std::map<std::string, double> layer_importance(const LlamaModel& model, const std::vector<size_t>& targets,
                                                const std::vector<Example>& calibration) {
   check(!calibration.empty(), "no calibration examples", "adaptive rank policy",
         "pass --calibration-data with samples of the previous task");
-  int64_t longest = 1;
-  for (const auto& e : calibration) longest = std::max<int64_t>(longest, static_cast<int64_t>(e.tokens.size()) - 1);
-  const int64_t rows_per_batch = 8;
+  const int64_t longest = importance_sequence_length(calibration);
+  const int64_t rows_per_batch = kImportanceRows;
   TrainingGraph graph(model, rows_per_batch, longest);
   ActivationProbe probe(graph);
   std::vector<double> sum(targets.size(), 0.0);

@@ -185,6 +185,18 @@ MemoryLine OsftStrategy::planned_memory(const ModelConfig& config, int64_t /*seq
               "), per-thread SVD and projection work; " + policy_.describe()};
 }
 
+Strategy::BeginTaskPass OsftStrategy::planned_begin_task_pass(const ModelConfig& config) const {
+  if (!policy_.adaptive() || !options_.calibration) return {};
+  // layer_importance: a graph of kImportanceRows × the longest sequence, and one target's
+  // output Wx (rows, N) at a time.
+  const auto specs = parameter_specs(config);
+  int64_t widest = 0;
+  for (size_t i : select_targets(specs, config.model_type, options_.target_patterns))
+    widest = std::max(widest, specs[i].shape[0]);
+  const int64_t seq = importance_sequence_length(*options_.calibration);
+  return {kImportanceRows, seq, kImportanceRows * seq * widest};
+}
+
 OsftStrategy::OsftStrategy(OsftOptions options) : options_(std::move(options)), policy_(options_.rank) {
   validate(options_);
 }

@@ -72,6 +72,7 @@ class OsftStrategy : public Strategy {
   explicit OsftStrategy(OsftOptions options);
   std::string name() const override { return "osft"; }
   MemoryLine planned_memory(const ModelConfig& config, int64_t seq, int threads) const override;
+  BeginTaskPass planned_begin_task_pass(const ModelConfig& config) const override;
   void begin_task(LlamaModel& model, AdamW& optimizer) override;
   void on_gradients(LlamaModel& model, Gradients& grads) override;
   void after_step(LlamaModel& model, float lr, float clip_scale, bool measure) override;
