@@ -130,7 +130,7 @@ void register_cl(CLI::App& app) {
   // Handled before parsing (json_config.h); declared here for --help.
   std::string experiment_unused;
   cmd->add_option("--experiment", experiment_unused, "Experiment file (JSON): keys are long flag names; command-line flags win");
-  cmd->add_option("-m,--model", t.model_path, "Base model (HF directory or llama2.c .bin)")->required();
+  cmd->add_option("-m,--model", t.model_path, "Base model (HF directory, GGUF file or llama2.c .bin)")->required();
   cmd->add_option("-o,--output-dir", t.output_dir, "Experiment directory (re-run the same command to resume)")->required();
   cmd->add_option("--benchmark", a->benchmark, "CL_Benchmark directory (O-LoRA layout)");
   cmd->add_option("--order", a->order, "Task order from the benchmark's task_orders.json (e.g. order1)");

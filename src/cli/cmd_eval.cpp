@@ -50,7 +50,7 @@ void run_eval(const EvalArgs& a) {
 void register_eval(CLI::App& app) {
   auto a = std::make_shared<EvalArgs>();
   CLI::App* cmd = app.add_subcommand("eval", "Held-out loss, perplexity and exact match of a model on a task");
-  cmd->add_option("-m,--model", a->model, "HF model directory or llama2.c .bin")->required();
+  cmd->add_option("-m,--model", a->model, "HF model directory, GGUF file or llama2.c .bin")->required();
   cmd->add_option("-d,--data", a->data, "JSONL file or CL_Benchmark task directory")->required();
   cmd->add_option("--tokenizer", a->tokenizer, "Tokenizer file; default: found beside the model");
   cmd->add_option("--split", a->split, "CL_Benchmark split")->capture_default_str();

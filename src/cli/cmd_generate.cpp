@@ -81,7 +81,7 @@ void run_generate(const GenerateArgs& a) {
 void register_generate(CLI::App& app) {
   auto a = std::make_shared<GenerateArgs>();
   CLI::App* cmd = app.add_subcommand("generate", "Generate text from a model (greedy when --temperature is 0)");
-  cmd->add_option("-m,--model", a->model, "HF model directory or llama2.c .bin")->required();
+  cmd->add_option("-m,--model", a->model, "HF model directory, GGUF file or llama2.c .bin")->required();
   cmd->add_option("--tokenizer", a->tokenizer,
                   "Tokenizer file (tokenizer.json, tokenizer.model, llama2.c tokenizer.bin); default: found beside the model");
   cmd->add_option("-p,--prompt", a->prompt, "Text to continue")->capture_default_str();

@@ -63,7 +63,7 @@ void run_inspect(InspectArgs& a) {
 void register_inspect(CLI::App& app) {
   auto a = std::make_shared<InspectArgs>();
   CLI::App* cmd = app.add_subcommand("inspect", "Spectra of a model's target matrices, with SVG plots and the OSFT cut");
-  cmd->add_option("model", a->model, "HF model directory or llama2.c .bin")->required();
+  cmd->add_option("model", a->model, "HF model directory, GGUF file or llama2.c .bin")->required();
   cmd->add_option("-o,--output-dir", a->output_dir, "Where the SVG plots go")->capture_default_str();
   cmd->add_option("--threads", a->threads, "Threads (0 = all cores)")->capture_default_str()->check(CLI::NonNegativeNumber);
   add_osft_flags(cmd, a->osft);

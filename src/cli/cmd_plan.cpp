@@ -75,7 +75,7 @@ void run_plan(const PlanArgs& a) {
 void register_plan(CLI::App& app) {
   auto a = std::make_shared<PlanArgs>();
   CLI::App* cmd = app.add_subcommand("plan", "Show and save the OSFT plan (ranks, spectra, memory) without training");
-  cmd->add_option("-m,--model", a->model, "HF model directory or llama2.c .bin")->required();
+  cmd->add_option("-m,--model", a->model, "HF model directory, GGUF file or llama2.c .bin")->required();
   cmd->add_option("-o,--output", a->output, "Where to write the plan")->capture_default_str();
   cmd->add_option("--batch", a->batch, "Micro-batch sequences for the memory estimate")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--max-seq-len", a->seq, "Sequence length for the memory estimate")->capture_default_str()->check(CLI::PositiveNumber);

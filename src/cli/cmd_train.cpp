@@ -116,7 +116,7 @@ void register_train(CLI::App& app) {
   auto a = std::make_shared<TrainArgs>();
   CLI::App* cmd = app.add_subcommand("train", "Fine-tune a model on a task (JSONL prompt/completion, chat, CL_Benchmark)");
   TrainOptions& t = a->train;
-  cmd->add_option("-m,--model", t.model_path, "HF model directory or llama2.c .bin")->required();
+  cmd->add_option("-m,--model", t.model_path, "HF model directory, GGUF file or llama2.c .bin")->required();
   cmd->add_option("-d,--data", a->data, "Training data: JSONL file or a CL_Benchmark task directory")->required();
   cmd->add_option("-o,--output-dir", t.output_dir, "Where checkpoints, metrics and the final model go")->required();
   cmd->add_option("--tokenizer", a->tokenizer, "Tokenizer file; default: found beside the model");

@@ -15,7 +15,7 @@
 int main(int argc, char** argv) {
   CLI::App app{
       "sculpt — fine-tune language models task after task without forgetting (Orthogonal Subspace Fine-Tuning).\n"
-      "Models: Hugging Face directories (config.json + *.safetensors + tokenizer) or llama2.c .bin files.",
+      "Models: Hugging Face directories (config.json + *.safetensors + tokenizer), GGUF files or llama2.c .bin files.",
       "sculpt"};
   app.set_version_flag("--version", "sculpt 0.1.0");
   app.require_subcommand(1);
