@@ -1,6 +1,7 @@
 // sculpt cl: a sequence of tasks with one or more continual-learning methods, evaluated on every
 // task after every task, with reports (experiment/runner.h, experiment/report.h).
 #include <filesystem>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
@@ -56,9 +57,11 @@ void run_cl(ClArgs& a) {
 
   a.data.seed = a.train.seed;
   a.data.model_path = a.train.model_path;
-  LlamaModel model = load_model(a.train.model_path);
+  // The model is needed here only for its context length and 'self' general-ability texts; it is
+  // freed before the experiment, which loads the copies it trains and evaluates against.
+  auto model = std::make_unique<LlamaModel>(load_model(a.train.model_path));
   auto tokenizer = load_tokenizer(a.train.model_path);
-  a.data.max_seq_len = std::min(a.data.max_seq_len, model.config().max_position_embeddings);
+  a.data.max_seq_len = std::min(a.data.max_seq_len, model->config().max_position_embeddings);
   std::vector<ClTask> tasks;
   for (const auto& s : specs) tasks.push_back(load_task(s, *tokenizer, a.data));
 
@@ -71,10 +74,11 @@ void run_cl(ClArgs& a) {
   if (a.lora_learning_rate > 0)  // adapters usually want a larger rate than full fine-tuning
     for (const char* m : {"seqlora", "inclora", "olora"}) o.method_learning_rate[m] = a.lora_learning_rate;
   if (!a.general_eval.empty()) {
-    const int64_t context = std::min(a.general_context, model.config().max_position_embeddings - 1);
-    o.general = general_eval_texts(a.general_eval, model, *tokenizer, a.general_samples, context, 1234);
+    const int64_t context = std::min(a.general_context, model->config().max_position_embeddings - 1);
+    o.general = general_eval_texts(a.general_eval, *model, *tokenizer, a.general_samples, context, 1234);
     log_info("general ability: ", o.general.size(), " sequences from ", a.general_eval);
   }
+  model.reset();
   const OsftOptions osft_options = a.osft.resolve();
   json task_json = json::array();
   for (size_t i = 0; i < tasks.size(); ++i)
