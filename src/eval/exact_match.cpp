@@ -44,7 +44,9 @@ ExactMatchResult exact_match(const LlamaModel& model, const Tokenizer& tokenizer
     auto outputs = generate(model, prompts, o);
     for (size_t i = start; i < end; ++i) {
       const std::string prediction = normalize_answer(tokenizer.decode(outputs[i - start], /*skip_special=*/true));
-      result.correct += prediction == normalize_answer(examples[i].target_text);
+      const bool hit = prediction == normalize_answer(examples[i].target_text);
+      result.correct += hit;
+      result.matched += hit ? '1' : '0';
       ++result.total;
       result.predictions.push_back(prediction);
     }

@@ -99,7 +99,9 @@ RankingResult rank_labels(const LlamaModel& model, const std::vector<Example>& e
       const double* row = score.data() + g * L;
       const int64_t best = std::max_element(row, row + L) - row;  // first maximum: ties to the earlier label
       const std::string& predicted = labels[static_cast<size_t>(best)].text;
-      result.match.correct += predicted == normalize_answer(examples[start + static_cast<size_t>(g)].target_text);
+      const bool hit = predicted == normalize_answer(examples[start + static_cast<size_t>(g)].target_text);
+      result.match.correct += hit;
+      result.match.matched += hit ? '1' : '0';
       ++result.match.total;
       result.match.predictions.push_back(predicted);
       result.scores.emplace_back(row, row + L);

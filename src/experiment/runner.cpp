@@ -20,6 +20,7 @@ using json = nlohmann::json;
 
 json eval_row_json(const EvalRow& r) {
   json j = {{"accuracy", r.accuracy}, {"train_seconds", r.train_seconds}};
+  if (!r.matched.empty()) j["matched"] = r.matched;
   if (r.general_perplexity >= 0) j["general_perplexity"] = r.general_perplexity, j["general_kl"] = r.general_kl;
   return j;
 }
@@ -27,6 +28,7 @@ json eval_row_json(const EvalRow& r) {
 EvalRow eval_row_from_json(const json& j) {
   EvalRow r;
   r.accuracy = j.at("accuracy").get<std::vector<double>>();
+  if (j.contains("matched")) r.matched = j.at("matched").get<std::vector<std::string>>();
   r.train_seconds = j.value("train_seconds", 0.0);
   r.general_perplexity = j.value("general_perplexity", -1.0);
   r.general_kl = j.value("general_kl", -1.0);
@@ -49,9 +51,13 @@ EvalRow evaluate_all(const LlamaModel& model, const LlamaModel& base, const Toke
     if (o.eval_mode == "rank") {
       // The label set: every label of the task, train and test.
       const std::vector<Label> labels = label_set(t.test, label_set(t.train));
-      row.accuracy.push_back(rank_labels(model, t.test, labels, o.eval_batch).match.accuracy());
+      const ExactMatchResult m = rank_labels(model, t.test, labels, o.eval_batch).match;
+      row.accuracy.push_back(m.accuracy());
+      row.matched.push_back(m.matched);
     } else {
-      row.accuracy.push_back(exact_match(model, tok, t.test, o.eval_batch).accuracy());
+      const ExactMatchResult m = exact_match(model, tok, t.test, o.eval_batch);
+      row.accuracy.push_back(m.accuracy());
+      row.matched.push_back(m.matched);
     }
     line += " " + t.name + " " + fmt_pct(row.accuracy.back());
   }

@@ -55,10 +55,10 @@ TEST(Report, TableMatrixAndCsvCarryTheNumbers) {
   r.base.accuracy = {0.1, 0.0};
   r.base.general_perplexity = 3.5;
   MethodResult seq{"seqft", {}, true};
-  seq.rows.push_back({{0.8, 0.1}, 4.0, 0.2, 10});
-  seq.rows.push_back({{0.2, 0.9}, 5.0, 0.4, 12});
+  seq.rows.push_back({{0.8, 0.1}, 4.0, 0.2, 10, {}});
+  seq.rows.push_back({{0.2, 0.9}, 5.0, 0.4, 12, {}});
   MethodResult mtl{"mtl", {}, true};
-  mtl.rows.push_back({{0.7, 0.8}, 4.5, 0.3, 20});
+  mtl.rows.push_back({{0.7, 0.8}, 4.5, 0.3, 20, {}});
   r.methods = {seq, mtl};
   const std::string md = report_markdown(r);
   // seqft: AA 55.0, BWT 0.2 − 0.8 = −60.0, FWT 0.1 − 0.0 = +10.0, MF 60.0.

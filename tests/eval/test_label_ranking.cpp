@@ -68,7 +68,9 @@ TEST(LabelRanking, ScoresAreTheTrainingGraphsLogLikelihoodsAndTheArgmaxIsThePred
       }
       const auto best = std::max_element(r.scores[i].begin(), r.scores[i].end()) - r.scores[i].begin();
       EXPECT_EQ(r.match.predictions[i], labels[static_cast<size_t>(best)].text);
-      correct += r.match.predictions[i] == normalize_answer(examples[i].target_text);
+      const bool hit = r.match.predictions[i] == normalize_answer(examples[i].target_text);
+      correct += hit;
+      EXPECT_EQ(r.match.matched.at(i), hit ? '1' : '0') << "example " << i;  // the paired bootstrap's input
     }
     EXPECT_EQ(r.match.correct, correct);
     EXPECT_EQ(r.match.total, static_cast<int64_t>(examples.size()));
@@ -103,6 +105,7 @@ TEST(LabelRanking, AnAnswerOutsideTheLabelSetCountsAsWrongAndEmptySetsAreRefused
   const RankingResult r = rank_labels(m, examples, only_red);
   EXPECT_EQ(r.match.predictions, (std::vector<std::string>{"red", "red"}));
   EXPECT_EQ(r.match.correct, 1);
+  EXPECT_EQ(r.match.matched, "10");  // "red" is right for the first example only
   EXPECT_THROW(rank_labels(m, examples, {}), Error);
 }
 

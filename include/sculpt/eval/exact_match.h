@@ -15,6 +15,7 @@ struct ExactMatchResult {
   int64_t correct = 0, total = 0;
   double accuracy() const { return total ? static_cast<double>(correct) / static_cast<double>(total) : 0.0; }
   std::vector<std::string> predictions;  // decoded, trimmed
+  std::string matched;                   // per example, in order: '1' correct, '0' not (paired bootstraps)
 };
 
 std::string normalize_answer(const std::string& text);  // trim whitespace, lower-case ASCII

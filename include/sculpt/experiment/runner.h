@@ -53,6 +53,7 @@ struct EvalRow {
   std::vector<double> accuracy;
   double general_perplexity = -1, general_kl = -1;
   double train_seconds = 0;
+  std::vector<std::string> matched;  // per task: ExactMatchResult::matched, for paired bootstrap intervals
 };
 
 struct MethodResult {
