@@ -97,6 +97,8 @@ TrainingMemoryPlan TrainingMemoryPlan::make(const ModelConfig& c, int64_t batch,
   TrainingMemoryPlan p;
   p.activations = c.num_layers * total(layer_shapes(d)) + total(final_shapes(d));
   p.backward = total(backward_shapes(c, d, threads, head_chunk_rows));
+  p.forward_scratch = Arena::footprint(
+      {attention_scratch_size({d.B, d.T, d.T, c.num_heads, c.num_kv_heads, c.head_dim, 0}, threads)});
   return p;
 }
 

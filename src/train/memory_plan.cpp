@@ -47,16 +47,20 @@ MemoryPlan plan_training_memory(const ModelConfig& c, const TrainingShape& shape
                                 const std::vector<MemoryLine>& held) {
   const int64_t params = c.parameter_count();
   const std::string p = std::to_string(params) + " fp32 parameters";
-  auto act = TrainingMemoryPlan::make(c, shape.rows, shape.seq, shape.threads, TrainingGraph::kHeadChunkRows);
+  const auto act = TrainingMemoryPlan::make(c, shape.rows, shape.seq, shape.threads, TrainingGraph::kHeadChunkRows);
+  int64_t activations = act.activations, workspace = act.backward;
   std::string batch = std::to_string(shape.rows) + " x " + std::to_string(shape.seq) + " tokens";
+  std::string workspace_detail = std::to_string(shape.threads) + " threads";
   // The strategy's begin-task graph is freed before the training graph is built: the larger counts.
+  // Its pass is forward-only, so of its workspace only the attention scratch is ever touched.
   if (const auto pass = strategy ? strategy->planned_begin_task_pass(c) : Strategy::BeginTaskPass{}; pass.rows > 0) {
-    auto other = TrainingMemoryPlan::make(c, pass.rows, pass.seq, shape.threads, TrainingGraph::kHeadChunkRows);
-    other.activations += pass.extra_floats;
-    if (other.activations + other.backward > act.activations + act.backward) {
-      act = other;
+    const auto other = TrainingMemoryPlan::make(c, pass.rows, pass.seq, shape.threads, TrainingGraph::kHeadChunkRows);
+    if (other.activations + pass.extra_floats + other.forward_scratch > activations + workspace) {
+      activations = other.activations + pass.extra_floats;
+      workspace = other.forward_scratch;
       batch = std::to_string(pass.rows) + " x " + std::to_string(pass.seq) + " tokens of " + strategy->name() +
               "'s calibration pass (training: " + batch + ")";
+      workspace_detail = "the calibration pass's attention scratch, " + workspace_detail;
     }
   }
   MemoryPlan plan;
@@ -67,8 +71,8 @@ MemoryPlan plan_training_memory(const ModelConfig& c, const TrainingShape& shape
     MemoryLine state = strategy->planned_memory(c, shape.seq, shape.threads);
     if (state.bytes > 0) plan.lines.push_back(std::move(state));
   }
-  plan.lines.push_back({"saved activations", act.activations * kFloat, batch});
-  plan.lines.push_back({"backward workspace", act.backward * kFloat, std::to_string(shape.threads) + " threads"});
+  plan.lines.push_back({"saved activations", activations * kFloat, batch});
+  plan.lines.push_back({"backward workspace", workspace * kFloat, workspace_detail});
   plan.lines.insert(plan.lines.end(), held.begin(), held.end());
   plan.lines.push_back({"process", kProcessOverhead, "code, tokenizer, data"});
   return plan;

@@ -50,9 +50,11 @@ class Gradients {
   Tensor embed_, final_norm_, lm_head_;
 };
 
-// Float counts of the saved activations and the backward workspace for a batch shape.
+// Float counts of the saved activations and the backward workspace for a batch shape, and of the
+// part of that workspace a forward pass alone touches (the attention scratch): the arena's other
+// pages are reserved, never written, so a forward-only use of the graph keeps them out of memory.
 struct TrainingMemoryPlan {
-  int64_t activations = 0, backward = 0;
+  int64_t activations = 0, backward = 0, forward_scratch = 0;
   static TrainingMemoryPlan make(const ModelConfig& config, int64_t batch, int64_t seq, int threads,
                                  int64_t head_chunk_rows);
   std::string describe() const;

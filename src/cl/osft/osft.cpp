@@ -286,7 +286,21 @@ void OsftStrategy::write_task_files(const std::string& dir) const {
   write_text_atomic((fs::path(dir) / "osft_plan.json").string(), osft_plan_json(plan_, options_).dump(2) + "\n");
 }
 
+void OsftStrategy::release_task_state() {
+  targets_.clear();
+  scratch_.clear();
+  factor_adam_.reset();
+  factor_params_.clear();
+}
+
+void OsftStrategy::end_task(LlamaModel& /*model*/, const std::vector<Example>& /*trained_on*/) {
+  release_task_state();  // the task's subspaces are spent; its plan (plan_) stays for the reports
+}
+
 void OsftStrategy::begin_task(LlamaModel& model, AdamW& optimizer) {
+  // A task that was not ended (a second begin_task) frees its state before the calibration pass
+  // and the SVDs, so two tasks' state never coexist (the memory plan counts one).
+  release_task_state();
   std::vector<Tensor> start;
   const auto indices = select_targets(model, options_.target_patterns);
   for (size_t i : indices) start.push_back(model.parameters()[i].value);

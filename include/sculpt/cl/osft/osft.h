@@ -74,6 +74,7 @@ class OsftStrategy : public Strategy {
   MemoryLine planned_memory(const ModelConfig& config, int64_t seq, int threads) const override;
   BeginTaskPass planned_begin_task_pass(const ModelConfig& config) const override;
   void begin_task(LlamaModel& model, AdamW& optimizer) override;
+  void end_task(LlamaModel& model, const std::vector<Example>& trained_on) override;
   void on_gradients(LlamaModel& model, Gradients& grads) override;
   void after_step(LlamaModel& model, float lr, float clip_scale, bool measure) override;
   double extra_grad_norm_sq() const override;
@@ -94,6 +95,8 @@ class OsftStrategy : public Strategy {
   // after_step's two parts: factored mode's step of the factors; update mode's repair of W and
   // the leak.
   void step_factors(LlamaModel& model, float lr, float clip_scale);
+  // Frees the subspaces, projection work and factored mode's optimizer of the current task.
+  void release_task_state();
   void repair_and_measure(LlamaModel& model, bool measure);
   std::vector<Example> calibration_;  // before_task's copy
   struct Target {
