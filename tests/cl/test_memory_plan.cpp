@@ -115,20 +115,20 @@ TEST(MemoryPlan, OsftStateBoundsTheDecompositionAndItsSteadyPartIsExact) {
   for (const OsftMode mode : {OsftMode::update, OsftMode::factored}) {
     OsftOptions o;
     o.mode = mode;
-    o.rank.unfreeze_rank_ratio = 0.25;  // k = 3r/4: the complement bases are the cheaper side
+    o.rank.unfreeze_rank_ratio = 0.25;  // k = 3r/4
     OsftStrategy osft(o);
     const Measured plain = train_one_step(nullptr);
     const Measured m = train_one_step(&osft);
     const int64_t measured = m.bytes - plain.bytes, planned = line(m.plan, "osft state");
     EXPECT_LE(measured, planned) << osft_mode_name(mode) << "\n" << m.plan.table();
-    // What the strategy keeps (U_h, V_h, W₀, complements) is counted exactly by the plan...
-    EXPECT_GE(measured, 4 * osft_extra_floats(osft.plan())) << osft_mode_name(mode);
+    // What the strategy keeps (U_h, Σ_h, V_h) is counted exactly by the plan...
+    EXPECT_GE(measured, 4 * osft_extra_floats(osft.plan(), o)) << osft_mode_name(mode);
     // ...and the plan's steady part is that of the decomposition it did: the per-thread work
     // is the difference between one and two threads.
     const ModelConfig c = testing::tiny_model(kShape, 5, 0.05f).config();
     const int64_t one = osft.planned_memory(c, kSeq, 1).bytes, two = osft.planned_memory(c, kSeq, 2).bytes;
     if (mode == OsftMode::update) {
-      EXPECT_EQ(one - (two - one), 4 * osft_extra_floats(osft.plan()));
+      EXPECT_EQ(one - (two - one), 4 * osft_extra_floats(osft.plan(), o));
     }
   }
 }

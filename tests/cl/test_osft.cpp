@@ -150,6 +150,73 @@ TEST(OsftEndPoints, UnfreezeRatioOneIsPlainFineTuningBitForBit) {
   }
 }
 
+// Continues `m` (with its strategy installed in `adam`) for `steps` steps on the twin's batch.
+void continue_steps(LlamaModel& m, AdamW& adam, Strategy& strategy, int steps) {
+  const TokenBatch b = testing::twin_batch("gqa_odd");
+  TrainingGraph graph(m, b.batch, b.seq);
+  Gradients grads(m);
+  for (int s = 0; s < steps; ++s) optimizer_step(m, graph, grads, adam, {b}, 5e-3f, 1.f, &strategy);
+}
+
+void expect_same_model(const LlamaModel& a, const LlamaModel& b, const std::string& what) {
+  for (size_t i = 0; i < a.parameters().size(); ++i)
+    EXPECT_TRUE(same_bits(a.parameters()[i].value, b.parameters()[i].value)) << what << " " << a.parameters()[i].name;
+}
+
+// A checkpoint holds the task's decomposition (singular values and protected factors, no W₀):
+// installing it trains bit for bit as the strategy that decomposed; one written by sculpt before
+// the W₀-free repair (task-start weights as w0.<index>) is decomposed again, to the same result;
+// one written with another rank policy is refused naming the tensor.
+TEST(OsftCheckpoint, InstallsTheSavedDecompositionAndReadsTheOlderW0Format) {
+  testing::TempDir dir;
+  const std::string path = testing::fixtures("model/gqa_odd");
+  const LlamaModel start = load_model(path);
+  OsftOptions o;
+  o.rank = ratio(0.5);
+  AdamWOptions ao;
+  ao.weight_decay = 0.1f;
+  LlamaModel decomposed = load_model(path), installed = load_model(path), legacy = load_model(path);
+  AdamW adam_d(decomposed.parameters(), ao), adam_i(installed.parameters(), ao), adam_l(legacy.parameters(), ao);
+  OsftStrategy by_svd(o), by_checkpoint(o), by_w0(o);
+  by_svd.begin_task(decomposed, adam_d);
+  by_svd.save_state(dir.path.string());
+  by_checkpoint.load_state(dir.path.string(), installed, adam_i);
+  // The older format: the start weights of the projected targets.
+  std::vector<TensorToWrite> w0;
+  const auto targets = select_targets(start, {});
+  for (size_t i : targets) w0.push_back({"w0." + std::to_string(i), &start.parameters()[i].value, DType::f32});
+  testing::TempDir old;
+  write_safetensors(old / "osft_state.safetensors", w0, {{"factor_adam_steps", "0"}});
+  by_w0.load_state(old.path.string(), legacy, adam_l);
+  ASSERT_EQ(by_checkpoint.plan().size(), by_svd.plan().size());
+  for (size_t i = 0; i < by_svd.plan().size(); ++i) {
+    EXPECT_EQ(by_checkpoint.plan()[i].frozen, by_svd.plan()[i].frozen);
+    EXPECT_EQ(by_checkpoint.plan()[i].singular_values, by_svd.plan()[i].singular_values);
+    EXPECT_EQ(by_checkpoint.plan()[i].energy_kept, by_svd.plan()[i].energy_kept);
+  }
+  continue_steps(decomposed, adam_d, by_svd, 4);
+  continue_steps(installed, adam_i, by_checkpoint, 4);
+  continue_steps(legacy, adam_l, by_w0, 4);
+  expect_same_model(installed, decomposed, "installed");
+  expect_same_model(legacy, decomposed, "older format");
+  double moved = 0;
+  for (size_t i : targets) moved += testing::max_abs_diff(decomposed.parameters()[i].value, start.parameters()[i].value);
+  EXPECT_GT(moved, 1e-3);
+  // Another rank policy cannot take this decomposition.
+  OsftOptions other = o;
+  other.rank = ratio(0.25);
+  OsftStrategy wrong(other);
+  LlamaModel m = load_model(path);
+  AdamW adam(m.parameters(), ao);
+  try {
+    wrong.load_state(dir.path.string(), m, adam);
+    ADD_FAILURE() << "a checkpoint of another rank policy was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("has shape"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("resume with the same flags"), std::string::npos) << e.what();
+  }
+}
+
 TEST(OsftEndPoints, UnfreezeRatioZeroLeavesEveryTargetUnchanged) {
   LlamaModel start = load_model(testing::fixtures("model/gqa_odd"));
   OsftOptions o;

@@ -59,15 +59,58 @@ class SvdShapes : public ::testing::TestWithParam<std::pair<int, int>> {};
 TEST_P(SvdShapes, ReconstructsWithOrthonormalFactorsAndSortedValues) {
   auto [m, n] = GetParam();
   Tensor a = random_matrix(m, n, m * 100 + n);
-  Svd f = svd(a, "test");
-  const int64_t r = std::min(m, n);
-  ASSERT_EQ(f.u.shape(), (Shape{m, r}));
-  ASSERT_EQ(f.vt.shape(), (Shape{r, n}));
-  EXPECT_LE(reconstruction_error(a, f), 1e-5);
-  EXPECT_LE(orthonormality_error(f.u, true), 2e-5);
-  EXPECT_LE(orthonormality_error(f.vt, false), 2e-5);
-  for (int64_t i = 1; i < r; ++i) EXPECT_GE(f.s[i - 1], f.s[i]);
-  EXPECT_GE(f.s[r - 1], 0.f);
+  for (SvdPrecision precision : {SvdPrecision::f32, SvdPrecision::f64}) {
+    Svd f = svd(a, "test", precision);
+    const int64_t r = std::min(m, n);
+    ASSERT_EQ(f.u.shape(), (Shape{m, r}));
+    ASSERT_EQ(f.vt.shape(), (Shape{r, n}));
+    EXPECT_LE(reconstruction_error(a, f), 1e-5);
+    EXPECT_LE(orthonormality_error(f.u, true), 2e-5);
+    EXPECT_LE(orthonormality_error(f.vt, false), 2e-5);
+    for (int64_t i = 1; i < r; ++i) EXPECT_GE(f.s[i - 1], f.s[i]);
+    EXPECT_GE(f.s[r - 1], 0.f);
+  }
+}
+
+// Top-k factors of `f` (k columns of U, k rows of Vᵀ, k values).
+struct TopK {
+  Tensor u_h, s_h, v_h;
+};
+TopK top_k(const Svd& f, int64_t k) {
+  const int64_t n = f.u.dim(0), r = f.s.numel();
+  TopK t{Tensor::zeros({n, k}), Tensor::zeros({k}), f.vt.rows(0, k).clone()};
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t c = 0; c < k; ++c) t.u_h[i * k + c] = f.u[i * r + c];
+  for (int64_t c = 0; c < k; ++c) t.s_h[c] = f.s[c];
+  return t;
+}
+
+// ‖U_hᵀA − Σ_hV_h‖_F / ‖A‖_F in double: what OSFT's W₀-free repair takes as exact.
+double protected_row_residual(const Tensor& a, const TopK& t) {
+  const int64_t n = a.dim(0), m = a.dim(1), k = t.s_h.numel();
+  double err = 0;
+  for (int64_t c = 0; c < k; ++c)
+    for (int64_t j = 0; j < m; ++j) {
+      double s = -static_cast<double>(t.s_h[c]) * t.v_h[c * m + j];
+      for (int64_t i = 0; i < n; ++i) s += static_cast<double>(t.u_h[i * k + c]) * a[i * m + j];
+      err += s * s;
+    }
+  return std::sqrt(err) / frobenius(a);
+}
+
+// Computed in double, the factors hold U_hᵀA = Σ_hV_h to fp32's rounding of them; fp32's own
+// arithmetic leaves several times more (measured here: the f64 residual is below 1e-7, the f32
+// one above 2e-7 on these shapes).
+TEST(Svd, DoublePrecisionFactorsHoldTheProtectedBlockToFp32Rounding) {
+  for (auto [m, n] : {std::pair<int64_t, int64_t>{192, 192}, {96, 256}, {256, 96}}) {
+    Tensor a = random_matrix(m, n, static_cast<uint64_t>(m + 7 * n));
+    const int64_t k = std::min(m, n) / 2;
+    const double f64 = protected_row_residual(a, top_k(svd(a, "a", SvdPrecision::f64), k));
+    const double f32 = protected_row_residual(a, top_k(svd(a, "a", SvdPrecision::f32), k));
+    RecordProperty("residual_f64_" + std::to_string(m) + "x" + std::to_string(n), std::to_string(f64));
+    EXPECT_LE(f64, 1e-7) << m << "x" << n;
+    EXPECT_GT(f32, 2 * f64) << m << "x" << n;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Linalg, SvdShapes,
@@ -155,6 +198,75 @@ TEST(Projection, ComplementOfACompleteSideEqualsProjectingOutTheProtectedSpace) 
     project_two_sided(p.data(), left, right, n, m, work.data());
     for (int64_t i = 0; i < p.numel(); ++i) EXPECT_NEAR(p[i], reference[i], 1e-5) << n << "x" << m << " at " << i;
   }
+}
+
+// W₀ + P(W − W₀) computed in double from W₀ itself: the oracle of the W₀-free repair.
+std::vector<double> repaired_reference(const Tensor& w0, const Tensor& w, const TopK& t, bool block) {
+  const int64_t n = w0.dim(0), m = w0.dim(1), k = t.s_h.numel();
+  std::vector<double> d(static_cast<size_t>(n * m));
+  for (int64_t j = 0; j < n * m; ++j) d[j] = static_cast<double>(w[j]) - w0[j];
+  // L = U_hᵀD (k×M), R = D V_hᵀ (N×k), C = U_hᵀ D V_hᵀ (k×k).
+  std::vector<double> l(static_cast<size_t>(k * m), 0), r(static_cast<size_t>(n * k), 0), c(static_cast<size_t>(k * k), 0);
+  for (int64_t a = 0; a < k; ++a)
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < m; ++j) l[a * m + j] += t.u_h[i * k + a] * d[i * m + j];
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t b = 0; b < k; ++b)
+      for (int64_t j = 0; j < m; ++j) r[i * k + b] += d[i * m + j] * t.v_h[b * m + j];
+  for (int64_t a = 0; a < k; ++a)
+    for (int64_t b = 0; b < k; ++b)
+      for (int64_t j = 0; j < m; ++j) c[a * k + b] += l[a * m + j] * t.v_h[b * m + j];
+  std::vector<double> out(static_cast<size_t>(n * m));
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < m; ++j) {
+      double uuDvv = 0, uuD = 0, Dvv = 0;
+      for (int64_t a = 0; a < k; ++a) {
+        uuD += t.u_h[i * k + a] * l[a * m + j];
+        Dvv += r[i * k + a] * t.v_h[a * m + j];
+        for (int64_t b = 0; b < k; ++b) uuDvv += t.u_h[i * k + a] * c[a * k + b] * t.v_h[b * m + j];
+      }
+      const double p = block ? d[i * m + j] - uuDvv : d[i * m + j] - uuD - Dvv + uuDvv;
+      out[i * m + j] = w0[i * m + j] + p;
+    }
+  return out;
+}
+
+// The repair from U_h, Σ_h, V_h alone equals W₀ + P(W − W₀) for both projections, on square,
+// tall and wide matrices, to fp32 rounding of W (the weights are O(1) here).
+TEST(Restore, FromTheFactorsEqualsProjectingTheChangeFromW0) {
+  for (bool block : {false, true})
+    for (auto [n, m, k] : {std::tuple<int64_t, int64_t, int64_t>{24, 24, 12}, {36, 14, 10}, {14, 36, 3}}) {
+      Tensor w0 = random_matrix(n, m, static_cast<uint64_t>(3 * n + m));
+      const TopK t = top_k(svd(w0, "w0", SvdPrecision::f64), k);
+      Tensor w = random_matrix(n, m, static_cast<uint64_t>(5 * n + m));
+      for (int64_t j = 0; j < w.numel(); ++j) w[j] = w0[j] + 0.01f * w[j];  // a training step's change
+      const std::vector<double> reference = repaired_reference(w0, w, t, block);
+      std::vector<float> work(static_cast<size_t>(k * (std::max(n, m) + k)));
+      Tensor repaired = w.clone();
+      if (block)
+        restore_block(repaired.data(), t.u_h.data(), t.s_h.data(), t.v_h.data(), n, m, k, work.data());
+      else
+        restore_two_sided(repaired.data(), t.u_h.data(), t.s_h.data(), t.v_h.data(), n, m, k, work.data());
+      for (int64_t j = 0; j < w.numel(); ++j)
+        ASSERT_NEAR(repaired[j], reference[static_cast<size_t>(j)], 2e-6) << (block ? "block " : "two-sided ") << n << "x" << m << " at " << j;
+      // After a two-sided repair the protected rows and columns are W₀'s: what drift is left is
+      // fp32 rounding of W (~1e-7 of ‖W‖). Before it, it is the step's own protected part.
+      const auto [rows, cols] = protected_drift_sq(repaired.data(), t.u_h.data(), t.s_h.data(), t.v_h.data(), n, m, k, work.data());
+      const auto [rows_before, cols_before] = protected_drift_sq(w.data(), t.u_h.data(), t.s_h.data(), t.v_h.data(), n, m, k, work.data());
+      if (!block) {
+        EXPECT_LE(std::sqrt(rows), 5e-7 * frobenius(w));
+        EXPECT_LE(std::sqrt(cols), 5e-7 * frobenius(w));
+      }
+      EXPECT_GT(std::sqrt(rows_before), 1e-3);
+      EXPECT_GT(std::sqrt(cols_before), 1e-3);
+    }
+}
+
+TEST(Restore, ZeroRankLeavesWUnchanged) {
+  Tensor w = random_matrix(4, 3, 5), r = w.clone();
+  restore_two_sided(r.data(), nullptr, nullptr, nullptr, 4, 3, 0, nullptr);
+  restore_block(r.data(), nullptr, nullptr, nullptr, 4, 3, 0, nullptr);
+  for (int64_t i = 0; i < w.numel(); ++i) EXPECT_EQ(r[i], w[i]);
 }
 
 TEST(Projection, ZeroRankIsIdentity) {

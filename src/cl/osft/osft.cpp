@@ -57,32 +57,49 @@ void validate(const OsftOptions& o) {
   (void)projection_name(o.projection);
 }
 
+// Where a side's complement basis is kept: gradient mode's two-sided projection of the gradient,
+// when l = r − k < k on a side whose dimension equals the rank. Update mode repairs from U_h, Σ_h,
+// V_h and factored mode projects its factors against U_h, V_h: neither uses a complement.
+bool keeps_complements(const OsftOptions& o) {
+  return o.mode == OsftMode::gradient && o.projection == Projection::two_sided;
+}
+
 struct Decomposition {
   OsftMatrixPlan plan;
   Tensor u_h, v_h;  // (N, k), (k, M)
-  Tensor u_c, v_c;  // (N, l), (l, M): the complement of a complete side when l = r − k < k, else empty
+  Tensor u_c, v_c;  // (N, l), (l, M): the complement of a complete side when kept (above), else empty
   Svd full;         // the whole thin SVD (factored mode needs the low part too)
 };
 
-// SVD of one matrix and its protected factors under `policy`.
-Decomposition decompose_one(const std::string& name, const Tensor& w, const RankPolicy& policy,
-                            bool keep_full = false) {
-  Decomposition d;
-  const int64_t n = w.dim(0), m = w.dim(1), r = std::min(n, m);
-  Svd f = svd(w, name);
-  const int64_t k = policy.frozen_rank(name, r);
-  d.plan.name = name;
-  d.plan.rows = n, d.plan.cols = m, d.plan.rank = r, d.plan.frozen = k;
-  d.plan.sigma_k = k > 0 ? f.s[k - 1] : 0.0;
-  d.plan.singular_values.assign(f.s.data(), f.s.data() + r);
+// The plan entry of a matrix with singular values `s` (r of them, descending) and k protected.
+OsftMatrixPlan plan_entry(const std::string& name, int64_t n, int64_t m, int64_t k, const float* s,
+                          const RankPolicy& policy) {
+  OsftMatrixPlan p;
+  const int64_t r = std::min(n, m);
+  p.name = name;
+  p.rows = n, p.cols = m, p.rank = r, p.frozen = k;
+  p.sigma_k = k > 0 ? s[k - 1] : 0.0;
+  p.singular_values.assign(s, s + r);
   auto imp = policy.importance().find(name);
-  if (imp != policy.importance().end()) d.plan.importance = imp->second;
+  if (imp != policy.importance().end()) p.importance = imp->second;
   double total = 0, kept = 0;
   for (int64_t i = 0; i < r; ++i) {
-    total += static_cast<double>(f.s[i]) * f.s[i];
-    if (i < k) kept += static_cast<double>(f.s[i]) * f.s[i];
+    total += static_cast<double>(s[i]) * s[i];
+    if (i < k) kept += static_cast<double>(s[i]) * s[i];
   }
-  d.plan.energy_kept = total > 0 ? kept / total : 0;
+  p.energy_kept = total > 0 ? kept / total : 0;
+  return p;
+}
+
+// SVD of one matrix and its protected factors under `policy`. The SVD runs in double: update
+// mode's repair takes U_hᵀW₀ = Σ_hV_h as exact, and fp32 arithmetic would leave ~1e-6 of W there.
+Decomposition decompose_one(const std::string& name, const Tensor& w, const RankPolicy& policy,
+                            const OsftOptions& options) {
+  Decomposition d;
+  const int64_t n = w.dim(0), m = w.dim(1), r = std::min(n, m);
+  Svd f = svd(w, name, SvdPrecision::f64);
+  const int64_t k = policy.frozen_rank(name, r);
+  d.plan = plan_entry(name, n, m, k, f.s.data(), policy);
   d.u_h = Tensor::zeros({n, k});
   for (int64_t i = 0; i < n; ++i)
     std::memcpy(d.u_h.data() + i * k, f.u.data() + i * r, sizeof(float) * k);
@@ -90,13 +107,13 @@ Decomposition decompose_one(const std::string& name, const Tensor& w, const Rank
   // A side whose dimension equals the rank has a complete basis, so its complement is spanned by
   // the remaining l singular vectors: projecting onto those is cheaper when l < k.
   const int64_t l = r - k;
-  if (l < k && n == r) {
+  if (keeps_complements(options) && l < k && n == r) {
     d.u_c = Tensor::zeros({n, l});
     for (int64_t i = 0; i < n; ++i)
       std::memcpy(d.u_c.data() + i * l, f.u.data() + i * r + k, sizeof(float) * l);
   }
-  if (l < k && m == r) d.v_c = f.vt.rows(k, r).clone();
-  if (keep_full) d.full = std::move(f);  // only factored mode needs the low part
+  if (keeps_complements(options) && l < k && m == r) d.v_c = f.vt.rows(k, r).clone();
+  if (options.mode == OsftMode::factored) d.full = std::move(f);  // only factored mode needs the low part
   return d;
 }
 
@@ -120,7 +137,7 @@ std::vector<OsftMatrixPlan> make_osft_plan(const LlamaModel& model, const OsftOp
 #pragma omp parallel for schedule(dynamic, 1)
   for (size_t i = 0; i < indices.size(); ++i) {
     const Parameter& p = model.parameters()[indices[i]];
-    plan[i] = decompose_one(p.name, p.value, policy).plan;
+    plan[i] = decompose_one(p.name, p.value, policy, options).plan;
   }
   return plan;
 }
@@ -144,17 +161,20 @@ json osft_plan_json(const std::vector<OsftMatrixPlan>& plan, const OsftOptions& 
           {"projection", projection_name(o.projection)},
           {"rank_policy", RankPolicy(o.rank).describe()},
           {"frozen_fraction", total ? static_cast<double>(frozen) / static_cast<double>(total) : 0.0},
-          {"extra_floats", osft_extra_floats(plan)},
+          {"extra_floats", osft_extra_floats(plan, o)},
           {"matrices", matrices}};
 }
 
-int64_t osft_extra_floats(const std::vector<OsftMatrixPlan>& plan) {
+int64_t osft_extra_floats(const std::vector<OsftMatrixPlan>& plan, const OsftOptions& options) {
   int64_t n = 0;
   for (const auto& p : plan) {
     if (p.frozen == 0 || p.frozen == p.rank) continue;
-    n += p.frozen * (p.rows + p.cols) + p.rows * p.cols;  // U_h, V_h, W₀
-    const int64_t l = p.rank - p.frozen;                  // complements of complete sides
-    if (l < p.frozen) n += l * ((p.rows == p.rank ? p.rows : 0) + (p.cols == p.rank ? p.cols : 0));
+    n += p.frozen * (p.rows + p.cols + 1);  // U_h, V_h, Σ_h
+    if (options.mode != OsftMode::gradient) continue;
+    n += p.rows * p.cols;                   // W₀, for the leak AdamW's scaling causes
+    const int64_t l = p.rank - p.frozen;    // complements of complete sides
+    if (keeps_complements(options) && l < p.frozen)
+      n += l * ((p.rows == p.rank ? p.rows : 0) + (p.cols == p.rank ? p.cols : 0));
   }
   return n;
 }
@@ -168,10 +188,12 @@ MemoryLine OsftStrategy::planned_memory(const ModelConfig& config, int64_t /*seq
     p.rows = specs[i].shape[0], p.cols = specs[i].shape[1], p.rank = std::min(p.rows, p.cols);
     p.frozen = policy_.max_frozen_rank(specs[i].name, p.rank);
     const int64_t n = p.rows, m = p.cols, r = p.rank, k = p.frozen, l = r - k;
-    // sgesdd on a copy it destroys: U, Σ, Vᵀ, the copy, and its work (≈ 4r² + 7r + max(n, m)).
-    svd_work = std::max(svd_work, n * r + r + r * m + n * m + 4 * r * r + 7 * r + std::max(n, m));
+    // dgesdd on a double copy it destroys: U, Σ, Vᵀ, the copy and its work (≈ 4r² + 7r +
+    // max(n, m)) in doubles, plus the fp32 factors they are rounded to.
+    svd_work = std::max(svd_work, 2 * (n * r + r + r * m + n * m + 4 * r * r + 7 * r + std::max(n, m)) +
+                                      n * r + r + r * m);
     if (k > 0 && k < r) {
-      scratch = std::max(scratch, n * m + k * std::max(n, m) + k * k);  // the projection's per-thread work
+      scratch = std::max(scratch, n * m + k * std::max(n, m) + k * k);  // the projection's or repair's per-thread work
       if (options_.mode == OsftMode::factored) {
         factored += 4 * (n * l + l + l * m) + n * m;  // U_l, Σ_l, V_l with gradients and moments; U_hΣ_hV_h
         scratch = std::max(scratch, n * m + 2 * r * std::max(n, m));
@@ -179,10 +201,13 @@ MemoryLine OsftStrategy::planned_memory(const ModelConfig& config, int64_t /*seq
     }
     plan.push_back(p);
   }
-  const int64_t floats = osft_extra_floats(plan) + factored + threads * std::max(scratch, svd_work);
+  const int64_t floats = osft_extra_floats(plan, options_) + factored + threads * std::max(scratch, svd_work);
+  const char* kept = options_.mode == OsftMode::gradient   ? "U_h, S_h, V_h, W0"
+                     : options_.mode == OsftMode::factored ? "U_h, S_h, V_h, factors"
+                                                           : "U_h, S_h, V_h";
   return {"osft state", floats * 4,
-          std::to_string(plan.size()) + " targets (U_h, V_h, W0" + (options_.mode == OsftMode::factored ? ", factors" : "") +
-              "), per-thread SVD and projection work; " + policy_.describe()};
+          std::to_string(plan.size()) + " targets (" + kept + "), per-thread SVD and projection work; " +
+              policy_.describe()};
 }
 
 Strategy::BeginTaskPass OsftStrategy::planned_begin_task_pass(const ModelConfig& config) const {
@@ -208,14 +233,37 @@ void OsftStrategy::decompose(LlamaModel& model, AdamW& optimizer, const std::vec
   // each SVD is computed the same way whatever the scheduling (deterministic).
 #pragma omp parallel for schedule(dynamic, 1)
   for (size_t i = 0; i < indices.size(); ++i)
-    parts[i] = decompose_one(model.parameters()[indices[i]].name, start_weights[i], policy_,
-                             options_.mode == OsftMode::factored);
+    parts[i] = decompose_one(model.parameters()[indices[i]].name, start_weights[i], policy_, options_);
+  std::vector<TargetState> states(indices.size());
+  for (size_t i = 0; i < indices.size(); ++i) {
+    states[i].plan = std::move(parts[i].plan);
+    states[i].u_h = std::move(parts[i].u_h), states[i].v_h = std::move(parts[i].v_h);
+    states[i].u_c = std::move(parts[i].u_c), states[i].v_c = std::move(parts[i].v_c);
+    const OsftMatrixPlan& p = states[i].plan;
+    if (options_.mode == OsftMode::gradient && p.frozen > 0 && p.frozen < p.rank)
+      states[i].w0 = start_weights[i].clone();
+    if (options_.mode == OsftMode::factored && p.frozen > 0 && p.frozen < p.rank) {
+      const Svd& f = parts[i].full;
+      const int64_t n = p.rows, r = p.rank, k = p.frozen, l = r - k;
+      states[i].u_l = Tensor::zeros({n, l});
+      for (int64_t row = 0; row < n; ++row)
+        std::memcpy(states[i].u_l.data() + row * l, f.u.data() + row * r + k, sizeof(float) * l);
+      states[i].s_l = Tensor::from({l}, std::vector<float>(f.s.data() + k, f.s.data() + r));
+      states[i].v_l = f.vt.rows(k, r).clone();
+    }
+  }
+  install(model, optimizer, indices, std::move(states));
+}
+
+void OsftStrategy::install(LlamaModel& model, AdamW& optimizer, const std::vector<size_t>& indices,
+                           std::vector<TargetState> states) {
   targets_.clear();
   plan_.clear();
   int64_t scratch = 0;
   std::vector<bool> is_target(model.parameters().size(), false);
   for (size_t i = 0; i < indices.size(); ++i) {
-    const OsftMatrixPlan& p = parts[i].plan;
+    TargetState& st = states[i];
+    const OsftMatrixPlan& p = st.plan;
     plan_.push_back(p);
     is_target[indices[i]] = true;
     if (p.frozen == p.rank) {  // fully protected: simply frozen
@@ -223,30 +271,29 @@ void OsftStrategy::decompose(LlamaModel& model, AdamW& optimizer, const std::vec
       continue;
     }
     if (p.frozen == 0) continue;  // nothing protected: plain fine-tuning, bit for bit
-    Target t{indices[i], p.rows, p.cols, p.frozen, parts[i].u_h, parts[i].v_h, parts[i].u_c, parts[i].v_c,
-             start_weights[i].clone(), {}, {}, {}, {}, {}, {}, {}};
+    const int64_t n = p.rows, m = p.cols, r = p.rank, k = p.frozen;
+    Target t;
+    t.index = indices[i];
+    t.n = n, t.m = m, t.k = k;
+    t.u_h = std::move(st.u_h), t.v_h = std::move(st.v_h), t.u_c = std::move(st.u_c), t.v_c = std::move(st.v_c);
+    t.s_h = Tensor::from({k}, std::vector<float>(p.singular_values.begin(), p.singular_values.begin() + k));
+    t.w0 = std::move(st.w0);
     if (options_.mode == OsftMode::factored) {
-      const Svd& f = parts[i].full;
-      const int64_t n = p.rows, m = p.cols, r = p.rank, k = p.frozen, l = r - k;
-      t.u_l = Tensor::zeros({n, l});
-      for (int64_t row = 0; row < n; ++row)
-        std::memcpy(t.u_l.data() + row * l, f.u.data() + row * r + k, sizeof(float) * l);
-      t.s_l = Tensor::from({l}, std::vector<float>(f.s.data() + k, f.s.data() + r));
-      t.v_l = f.vt.rows(k, r).clone();
+      t.u_l = std::move(st.u_l), t.s_l = std::move(st.s_l), t.v_l = std::move(st.v_l);
       t.du = Tensor::zeros(t.u_l.shape());
       t.ds = Tensor::zeros(t.s_l.shape());
       t.dv = Tensor::zeros(t.v_l.shape());
       // high = U_h Σ_h V_h
       Tensor us = t.u_h.clone();
       for (int64_t row = 0; row < n; ++row)
-        for (int64_t c = 0; c < k; ++c) us[row * k + c] *= f.s[c];
+        for (int64_t c = 0; c < k; ++c) us[row * k + c] *= t.s_h[c];
       t.high = Tensor::zeros({n, m});
       gemm(Trans::no, Trans::no, n, m, k, 1.f, us.data(), k, t.v_h.data(), m, 0.f, t.high.data(), m);
       optimizer.set_rule(indices[i], {false, 1.f, -1.f});  // W is rebuilt from the factors
       scratch = std::max(scratch, n * m + 2 * r * std::max(n, m));
     }
     targets_.push_back(std::move(t));
-    scratch = std::max(scratch, p.rows * p.cols + p.frozen * std::max(p.rows, p.cols) + p.frozen * p.frozen);
+    scratch = std::max(scratch, n * m + k * std::max(n, m) + k * k);
   }
   if (options_.mode == OsftMode::factored) {
     factor_params_.clear();
@@ -266,7 +313,7 @@ void OsftStrategy::decompose(LlamaModel& model, AdamW& optimizer, const std::vec
   for (const auto& p : plan_) frozen += p.frozen, total += p.rank;
   log_info("osft: ", plan_.size(), " target matrices, ", frozen, " of ", total, " singular directions protected (",
            policy_.describe(), "; mode ", osft_mode_name(options_.mode), ", ", projection_name(options_.projection), " projection); extra memory ",
-           static_cast<double>(osft_extra_floats(plan_)) * 4.0 / (1 << 20), " MiB");
+           static_cast<double>(osft_extra_floats(plan_, options_)) * 4.0 / (1 << 20), " MiB");
 }
 
 void OsftStrategy::set_task(int64_t index, int64_t count, const std::vector<Example>* calibration) {
@@ -400,6 +447,7 @@ void OsftStrategy::step_factors(LlamaModel& model, float lr, float clip_scale) {
 
 void OsftStrategy::repair_and_measure(LlamaModel& model, bool measure) {
   const bool update = options_.mode == OsftMode::update;
+  const bool block = options_.projection == Projection::block;
   // Per-target leak sums, only on measured (logged) steps: other steps allocate nothing.
   const size_t measured = measure ? targets_.size() : 0;
   std::vector<double> num_u(measured, 0), num_v(measured, 0), den(measured, 0);
@@ -407,16 +455,27 @@ void OsftStrategy::repair_and_measure(LlamaModel& model, bool measure) {
   for (size_t i = 0; i < targets_.size(); ++i) {
     const Target& t = targets_[i];
     float* w = model.parameters()[t.index].value.data();
-    float* d = scratch_[omp_get_thread_num()].data();        // W − W₀ (N×M)
-    float* work = d + t.n * t.m;
-    const int64_t nm = t.n * t.m;
-    for (int64_t j = 0; j < nm; ++j) d[j] = w[j] - t.w0[j];
-    if (update) {
-      project(d, t, work);
-      for (int64_t j = 0; j < nm; ++j) w[j] = t.w0[j] + d[j];
+    float* work = scratch_[omp_get_thread_num()].data();
+    if (update) {  // W ← W₀ + P(W − W₀), from the factors
+      if (block)
+        restore_block(w, t.u_h.data(), t.s_h.data(), t.v_h.data(), t.n, t.m, t.k, work);
+      else
+        restore_two_sided(w, t.u_h.data(), t.s_h.data(), t.v_h.data(), t.n, t.m, t.k, work);
     }
     if (!measure) continue;
-    // Leak of what was actually applied: ‖U_hᵀ(W − W₀)‖ and ‖(W − W₀)V_hᵀ‖ against ‖W − W₀‖.
+    if (t.w0.empty()) {
+      // Update and factored modes: the drift of the protected rows and columns from W₀'s,
+      // ‖U_hᵀW − Σ_hV_h‖ and ‖WV_hᵀ − U_hΣ_h‖, against the protected block's own size ‖Σ_h‖.
+      const auto [rows, cols] = protected_drift_sq(w, t.u_h.data(), t.s_h.data(), t.v_h.data(), t.n, t.m, t.k, work);
+      num_u[i] = rows, num_v[i] = cols;
+      for (int64_t c = 0; c < t.k; ++c) den[i] += static_cast<double>(t.s_h[c]) * t.s_h[c];
+      continue;
+    }
+    // Gradient mode: the leak of what AdamW applied, ‖U_hᵀ(W − W₀)‖ and ‖(W − W₀)V_hᵀ‖ against
+    // ‖W − W₀‖.
+    float* d = work;  // W − W₀ (N×M)
+    work += t.n * t.m;
+    const int64_t nm = t.n * t.m;
     for (int64_t j = 0; j < nm; ++j) d[j] = w[j] - t.w0[j];
     gemm(Trans::yes, Trans::no, t.k, t.m, t.n, 1.f, t.u_h.data(), t.k, d, t.m, 0.f, work, t.m);
     for (int64_t j = 0; j < t.k * t.m; ++j) num_u[i] += static_cast<double>(work[j]) * work[j];
@@ -436,10 +495,24 @@ std::vector<std::pair<std::string, double>> OsftStrategy::step_metrics() const {
 }
 
 void OsftStrategy::save_state(const std::string& dir) const {
-  // The task-start weights of every projected target; resuming decomposes them again, which
-  // reproduces the same subspaces (the SVD is deterministic).
+  // The task's decomposition as it was made: every target's singular values (its plan entry) and
+  // the protected factors (plus gradient mode's W₀ and complements). Resuming installs them
+  // instead of decomposing again, so the subspaces are the same bits.
   std::vector<TensorToWrite> tensors;
-  for (const auto& t : targets_) tensors.push_back({"w0." + std::to_string(t.index), &t.w0, DType::f32});
+  std::vector<Tensor> values;  // the singular values as tensors, alive until written
+  values.reserve(plan_.size());
+  for (size_t i = 0; i < plan_.size(); ++i) {
+    values.push_back(Tensor::from({plan_[i].rank}, plan_[i].singular_values));
+    tensors.push_back({"s." + plan_[i].name, &values.back(), DType::f32});
+  }
+  for (const auto& t : targets_) {
+    const std::string id = std::to_string(t.index);
+    tensors.push_back({"u_h." + id, &t.u_h, DType::f32});
+    tensors.push_back({"v_h." + id, &t.v_h, DType::f32});
+    if (!t.u_c.empty()) tensors.push_back({"u_c." + id, &t.u_c, DType::f32});
+    if (!t.v_c.empty()) tensors.push_back({"v_c." + id, &t.v_c, DType::f32});
+    if (!t.w0.empty()) tensors.push_back({"w0." + id, &t.w0, DType::f32});
+  }
   if (factor_adam_)  // factored mode: the trained factors and their AdamW moments
     for (size_t j = 0; j < factor_params_.size(); ++j) {
       tensors.push_back({factor_params_[j].name, &factor_params_[j].value, DType::f32});
@@ -453,26 +526,61 @@ void OsftStrategy::save_state(const std::string& dir) const {
 }
 
 void OsftStrategy::load_state(const std::string& dir, LlamaModel& model, AdamW& optimizer) {
-  SafetensorsFile f(confined_path(dir, "osft_state.safetensors", dir));
+  const std::string path = confined_path(dir, "osft_state.safetensors", dir);
+  SafetensorsFile f(path);
   if (policy_.adaptive()) {
     json imp = json::parse(read_text_file(confined_path(dir, "osft_importance.json", dir)), nullptr, false);
     check(imp.is_object(), "osft_importance.json is missing or corrupt", dir);
     policy_.set_importance(imp.get<std::map<std::string, double>>());
   }
-  std::vector<Tensor> start;
+  // Reads `key` with the shape the decomposition has; anything else is a checkpoint of another
+  // model or OSFT configuration.
+  auto read = [&](const std::string& key, const Shape& shape) {
+    const char* hint = "the checkpoint was written with other OSFT flags (targets, rank policy or mode); resume with the same flags";
+    check(f.has(key), "has no tensor '" + key + "'", path, hint);
+    Tensor t = f.read_f32(key);
+    check(t.shape() == shape, "tensor '" + key + "' has shape " + shape_to_string(t.shape()) + ", expected " + shape_to_string(shape),
+          path, hint);
+    return t;
+  };
   const auto indices = select_targets(model, options_.target_patterns);
-  for (size_t i : indices) {
-    const std::string key = "w0." + std::to_string(i);
-    // Targets without a saved copy had k = 0 or k = r: their start value does not matter for
-    // the plan except through the rank, which depends only on the shape.
-    start.push_back(f.has(key) ? f.read_f32(key) : model.parameters()[i].value);
+  if (!indices.empty() && !f.has("s." + model.parameters()[indices[0]].name)) {
+    // A checkpoint of sculpt before 2026-12-07 kept each projected target's W₀ (w0.<index>) and
+    // decomposed it again on resume; do the same (the subspaces then come from today's SVD).
+    log_warn(path, ": OSFT state in the older format (W0 copies); decomposing the task-start weights again");
+    std::vector<Tensor> start;
+    for (size_t i : indices) {
+      const std::string key = "w0." + std::to_string(i);
+      start.push_back(f.has(key) ? f.read_f32(key) : model.parameters()[i].value);
+    }
+    decompose(model, optimizer, indices, start);
+  } else {
+    std::vector<TargetState> states(indices.size());
+    for (size_t i = 0; i < indices.size(); ++i) {
+      const Parameter& param = model.parameters()[indices[i]];
+      const int64_t n = param.value.dim(0), m = param.value.dim(1), r = std::min(n, m);
+      const int64_t k = policy_.frozen_rank(param.name, r);
+      const Tensor s = read("s." + param.name, {r});
+      TargetState& st = states[i];
+      st.plan = plan_entry(param.name, n, m, k, s.data(), policy_);
+      if (k == 0 || k == r) continue;
+      const std::string id = std::to_string(indices[i]);
+      st.u_h = read("u_h." + id, {n, k});
+      st.v_h = read("v_h." + id, {k, m});
+      if (f.has("u_c." + id)) st.u_c = read("u_c." + id, {n, r - k});
+      if (f.has("v_c." + id)) st.v_c = read("v_c." + id, {r - k, m});
+      if (options_.mode == OsftMode::gradient) st.w0 = read("w0." + id, {n, m});
+      if (options_.mode == OsftMode::factored)  // shapes here, values below with the moments
+        st.u_l = Tensor::zeros({n, r - k}), st.s_l = Tensor::zeros({r - k}), st.v_l = Tensor::zeros({r - k, m});
+    }
+    install(model, optimizer, indices, std::move(states));
   }
-  decompose(model, optimizer, indices, start);
   if (factor_adam_) {
     for (size_t j = 0; j < factor_params_.size(); ++j) {
-      factor_params_[j].value.copy_from(f.read_f32(factor_params_[j].name));
-      factor_adam_->first_moments()[j].copy_from(f.read_f32("m." + factor_params_[j].name));
-      factor_adam_->second_moments()[j].copy_from(f.read_f32("v." + factor_params_[j].name));
+      const Shape shape = factor_params_[j].value.shape();
+      factor_params_[j].value.copy_from(read(factor_params_[j].name, shape));
+      factor_adam_->first_moments()[j].copy_from(read("m." + factor_params_[j].name, shape));
+      factor_adam_->second_moments()[j].copy_from(read("v." + factor_params_[j].name, shape));
     }
     factor_adam_->set_step_count(std::stoll(f.metadata().at("factor_adam_steps")));
   }

@@ -4,13 +4,17 @@
 //   ΔW = (I − U_hU_hᵀ) D (I − V_hᵀV_h)            (--projection two-sided, the default)
 //   ΔW = D − U_hU_hᵀ D V_hᵀV_h                     (--projection block, the paper's formula)
 // Modes:
-//   update   (default, exact): AdamW's whole step, weight decay included, is taken; then the
-//            accumulated change W − W₀ is projected and W = W₀ + P(W − W₀). Since W₀ + D with D
-//            already in the complement is unchanged by this, it equals projecting each step, and
-//            it also removes the rounding of W + step that would otherwise leak into the
-//            protected block. Only the last rounding of W₀ + D remains.
+//   update   (default, exact): AdamW's whole step, weight decay included, is taken; then
+//            W = W₀ + P(W − W₀). Since W₀ + D with D already in the complement is unchanged by
+//            this, it equals projecting each step, and it also removes the rounding of W + step
+//            that would otherwise leak into the protected block. No copy of W₀ is kept: as
+//            U_hᵀW₀ = Σ_hV_h and W₀V_hᵀ = U_hΣ_h, the same W is P(W) + U_hΣ_hV_h, restored from
+//            the factors (restore_two_sided / restore_block; the SVD runs in double so that these
+//            identities hold to fp32 rounding). The logged leak is the protected block's drift,
+//            ‖U_hᵀW − Σ_hV_h‖ (leak_u) and ‖WV_hᵀ − U_hΣ_h‖ (leak_v), relative to ‖Σ_h‖.
 //   gradient: the gradient is projected before AdamW (PEFT's way); AdamW's element-wise scaling
-//            then leaks into the protected subspace, and the leak is measured.
+//            then leaks into the protected subspace, and the leak is measured against a copy of
+//            W₀: ‖U_hᵀ(W − W₀)‖ and ‖(W − W₀)V_hᵀ‖ relative to ‖W − W₀‖.
 //   factored: the reference parameterisation W = U_hΣ_hV_h + U_lΣ_lV_l with U_l, Σ_l, V_l
 //            trained by AdamW: their gradients come from dW (dU_l = dW V_lᵀΣ_l,
 //            dΣ_l = diag(U_lᵀ dW V_lᵀ), dV_l = Σ_l U_lᵀ dW), count in the clipping norm, are
@@ -63,9 +67,9 @@ struct OsftMatrixPlan {
 // Decomposes the targets of `model` and resolves the ranks, without training.
 std::vector<OsftMatrixPlan> make_osft_plan(const LlamaModel& model, const OsftOptions& options);
 nlohmann::json osft_plan_json(const std::vector<OsftMatrixPlan>& plan, const OsftOptions& options);
-// Floats OSFT keeps besides plain fine-tuning: U_h, V_h and the task-start copy W₀ per target,
-// plus the complement of each complete side where that is the cheaper projection.
-int64_t osft_extra_floats(const std::vector<OsftMatrixPlan>& plan);
+// Floats OSFT keeps besides plain fine-tuning: U_h, Σ_h, V_h per target; in gradient mode also the
+// task-start copy W₀ and the complement of each complete side where that is the cheaper projection.
+int64_t osft_extra_floats(const std::vector<OsftMatrixPlan>& plan, const OsftOptions& options);
 
 class OsftStrategy : public Strategy {
  public:
@@ -100,21 +104,30 @@ class OsftStrategy : public Strategy {
   void repair_and_measure(LlamaModel& model, bool measure);
   std::vector<Example> calibration_;  // before_task's copy
   struct Target {
-    size_t index;    // into model.parameters()
-    int64_t n, m, k;
+    size_t index = 0;  // into model.parameters()
+    int64_t n = 0, m = 0, k = 0;
     Tensor u_h;      // (N, k)
+    Tensor s_h;      // (k,) the protected singular values
     Tensor v_h;      // (k, M)
-    Tensor u_c, v_c; // (N, l), (l, M): complement of a complete side, where cheaper (else empty)
-    Tensor w0;       // (N, M) weights at the task start
+    Tensor u_c, v_c; // gradient mode: (N, l), (l, M) complement of a complete side, where cheaper (else empty)
+    Tensor w0;       // gradient mode only: (N, M) weights at the task start
     // factored mode only (l = r − k):
     Tensor high;     // (N, M) U_hΣ_hV_h, constant during the task
     Tensor u_l, s_l, v_l;     // (N, l), (l,), (l, M) trained
     Tensor du, ds, dv;        // their gradients
   };
-  // Decomposes the targets `indices` from their task-start values and sets the optimizer's
-  // freeze rules.
+  // What a decomposition (or a checkpoint of one) gives for one target: its plan entry and, where
+  // 0 < k < r, the tensors of Target above (factored mode: U_l, Σ_l, V_l at their start values).
+  struct TargetState {
+    OsftMatrixPlan plan;
+    Tensor u_h, v_h, u_c, v_c, w0, u_l, s_l, v_l;
+  };
+  // Decomposes the targets `indices` from their task-start values, then installs them.
   void decompose(LlamaModel& model, AdamW& optimizer, const std::vector<size_t>& indices,
                  const std::vector<Tensor>& start_weights);
+  // Makes `states` the task's targets, sets the optimizer's freeze rules and the work buffers.
+  void install(LlamaModel& model, AdamW& optimizer, const std::vector<size_t>& indices,
+               std::vector<TargetState> states);
   void project(float* d, const Target& t, float* work) const;
 
   OsftOptions options_;
