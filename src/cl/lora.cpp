@@ -154,7 +154,7 @@ double LoraStrategy::extra_grad_norm_sq() const {
   return sum;
 }
 
-void LoraStrategy::after_step(LlamaModel& model, float lr, float clip_scale, bool /*measure*/) {
+void LoraStrategy::after_step(LlamaModel& model, Gradients& /*grads*/, float lr, float clip_scale, bool /*measure*/) {
   adam_->begin_step();
   for (size_t i = 0; i < adapters_.size(); ++i) {
     Adapter& ad = adapters_[i];

@@ -39,30 +39,33 @@ static inline float adamw_element(const float g, float& m, float& v, const float
   return lr * (m * inv_c1 / denom + wd * w);
 }
 
-void AdamW::update(size_t index, Tensor& param, const Tensor& grad, float lr, float grad_scale) {
+// n elements of one step: w ← w − step, or (defer) g ← step.
+static void adamw_run(int64_t n, float* w, float* g, float* m, float* v, const float b1, const float b2,
+                      const float eps, const float wd, const float lr, const float inv_c1, const float inv_sqrt_c2,
+                      float grad_scale, bool defer) {
+  if (defer) {
+#pragma omp parallel for simd schedule(static) if (n > (1 << 15))
+    for (int64_t i = 0; i < n; ++i)
+      g[i] = adamw_element(g[i] * grad_scale, m[i], v[i], w[i], b1, b2, eps, wd, lr, inv_c1, inv_sqrt_c2);
+    return;
+  }
+#pragma omp parallel for simd schedule(static) if (n > (1 << 15))
+  for (int64_t i = 0; i < n; ++i)
+    w[i] -= adamw_element(g[i] * grad_scale, m[i], v[i], w[i], b1, b2, eps, wd, lr, inv_c1, inv_sqrt_c2);
+}
+
+void AdamW::update(size_t index, Tensor& param, Tensor& grad, float lr, float grad_scale) {
   const ParamGroupRule& rule = rules_.at(index);
   const StepScalars k = scalars(rule, lr);
   if (!rule.trainable) return;
-  float* m = m_[index].data();
-  float* v = v_[index].data();
-  const float* g = grad.data();
-  float* w = param.data();
-  const int64_t n = param.numel();
-#pragma omp parallel for simd schedule(static) if (n > (1 << 15))
-  for (int64_t i = 0; i < n; ++i)
-    w[i] -= adamw_element(g[i] * grad_scale, m[i], v[i], w[i], k.b1, k.b2, k.eps, k.wd, k.lr, k.inv_c1,
-                          k.inv_sqrt_c2);
+  adamw_run(param.numel(), param.data(), grad.data(), m_[index].data(), v_[index].data(), k.b1, k.b2, k.eps, k.wd,
+            k.lr, k.inv_c1, k.inv_sqrt_c2, grad_scale, rule.defer);
 }
 
-void AdamW::update_span(int64_t offset, int64_t n, float* w, const float* g, const StepScalars& k,
-                        float grad_scale) {
-  float* m = m_flat_.data() + offset;
-  float* v = v_flat_.data() + offset;
-  w += offset, g += offset;
-#pragma omp parallel for simd schedule(static) if (n > (1 << 15))
-  for (int64_t i = 0; i < n; ++i)
-    w[i] -= adamw_element(g[i] * grad_scale, m[i], v[i], w[i], k.b1, k.b2, k.eps, k.wd, k.lr, k.inv_c1,
-                          k.inv_sqrt_c2);
+void AdamW::update_span(int64_t offset, int64_t n, float* w, float* g, const StepScalars& k, float grad_scale,
+                        bool defer) {
+  adamw_run(n, w + offset, g + offset, m_flat_.data() + offset, v_flat_.data() + offset, k.b1, k.b2, k.eps, k.wd,
+            k.lr, k.inv_c1, k.inv_sqrt_c2, grad_scale, defer);
 }
 
 namespace {
@@ -79,14 +82,15 @@ void AdamW::update_all(std::vector<Parameter>& params, std::vector<Parameter>& g
   check(params.size() == rules_.size() && grads.size() == rules_.size(), "parameter and gradient tables differ",
         "optimizer");
   float* w = params.empty() ? nullptr : params[0].value.data() - layout_.offsets[0];
-  const float* g = grads.empty() ? nullptr : grads[0].value.data() - layout_.offsets[0];
+  float* g = grads.empty() ? nullptr : grads[0].value.data() - layout_.offsets[0];
   if (params.empty() || !is_flat(params, layout_, w) || !is_flat(grads, layout_, g)) {
     for (size_t i = 0; i < params.size(); ++i) update(i, params[i].value, grads[i].value, lr, grad_scale);
     return;
   }
   // Runs of consecutive parameters with the same rule: one pass each (one for plain fine-tuning).
   const auto same = [](const ParamGroupRule& a, const ParamGroupRule& b) {
-    return a.trainable == b.trainable && a.lr_scale == b.lr_scale && a.weight_decay == b.weight_decay;
+    return a.trainable == b.trainable && a.lr_scale == b.lr_scale && a.weight_decay == b.weight_decay &&
+           a.defer == b.defer;
   };
   for (size_t begin = 0; begin < rules_.size();) {
     size_t end = begin + 1;
@@ -94,7 +98,7 @@ void AdamW::update_all(std::vector<Parameter>& params, std::vector<Parameter>& g
     if (rules_[begin].trainable) {
       const int64_t first = layout_.offsets[begin];
       const int64_t last = end < rules_.size() ? layout_.offsets[end] : layout_.total;
-      update_span(first, last - first, w, g, scalars(rules_[begin], lr), grad_scale);
+      update_span(first, last - first, w, g, scalars(rules_[begin], lr), grad_scale, rules_[begin].defer);
     }
     begin = end;
   }

@@ -39,7 +39,7 @@ StepStats optimizer_step(LlamaModel& model, TrainingGraph& graph, Gradients& gra
   // Clipping, the AdamW step and its application in one pass over the flat buffers.
   optimizer.update_all(model.parameters(), grads.table(), lr, clip_scale);
   if (strategy) {
-    strategy->after_step(model, lr, clip_scale, measure);
+    strategy->after_step(model, grads, lr, clip_scale, measure);
     if (measure) stats.strategy_metrics = strategy->step_metrics();
   }
   return stats;

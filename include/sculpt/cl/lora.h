@@ -40,7 +40,7 @@ class LoraStrategy : public Strategy {
   void begin_task(LlamaModel& model, AdamW& optimizer) override;
   void on_gradients(LlamaModel& model, Gradients& grads) override;
   double extra_grad_norm_sq() const override;
-  void after_step(LlamaModel& model, float lr, float clip_scale, bool measure) override;
+  void after_step(LlamaModel& model, Gradients& grads, float lr, float clip_scale, bool measure) override;
   std::vector<std::pair<std::string, double>> step_metrics() const override;
   void save_state(const std::string& dir) const override;
   void load_state(const std::string& dir, LlamaModel& model, AdamW& optimizer) override;

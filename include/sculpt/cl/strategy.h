@@ -38,9 +38,10 @@ class Strategy {
   virtual double extra_grad_norm_sq() const { return 0.0; }
   // The one post-step hook, after AdamW updated every parameter of the model: a strategy with
   // its own parameters steps them (lr of this step; clip_scale ≤ 1 is the global clipping
-  // factor), one that confines the update repairs the weights; `measure` asks for the
-  // diagnostics of step_metrics (only on logged steps).
-  virtual void after_step(LlamaModel& model, float lr, float clip_scale, bool measure) {}
+  // factor), one that confines the update applies it: for the parameters whose AdamW rule
+  // defers, `grads` holds AdamW's step instead of the gradient (W − step is the plain update).
+  // `measure` asks for the diagnostics of step_metrics (on logged steps and the last one).
+  virtual void after_step(LlamaModel& model, Gradients& grads, float lr, float clip_scale, bool measure) {}
   // Numbers for the step line and metrics.jsonl (measured in the last after_step).
   virtual std::vector<std::pair<std::string, double>> step_metrics() const { return {}; }
   // Checkpoint support: state a resumed run needs to continue bit-identically.

@@ -23,6 +23,9 @@ struct ParamGroupRule {
   bool trainable = true;
   float lr_scale = 1.f;
   float weight_decay = -1.f;  // < 0: use AdamWOptions::weight_decay
+  // The step is written into the gradient (W − step is the plain update) and not applied: the
+  // caller confines it first (OSFT update mode, Strategy::after_step).
+  bool defer = false;
 };
 
 class AdamW {
@@ -36,8 +39,9 @@ class AdamW {
   // Call once per optimizer step, before the parameters' updates.
   void begin_step() { ++t_; }
   // Advances parameter `index`'s moments with grad·grad_scale (global-norm clipping applied as
-  // the gradient is read) and applies the step to `param`, in one pass.
-  void update(size_t index, Tensor& param, const Tensor& grad, float lr, float grad_scale);
+  // the gradient is read) and applies the step to `param`, in one pass; under a `defer` rule the
+  // step replaces the gradient instead.
+  void update(size_t index, Tensor& param, Tensor& grad, float lr, float grad_scale);
   // update() for every parameter. When `params` and `grads` are the flat buffers of the model and
   // its gradients (core/flat_tensors.h, the layout this optimizer's moments share), the parameters
   // that share a rule are stepped in one pass over their span of the buffers, gaps included;
@@ -63,8 +67,9 @@ class AdamW {
     float b1, b2, eps, wd, lr, inv_c1, inv_sqrt_c2;
   };
   StepScalars scalars(const ParamGroupRule& rule, float lr) const;
-  // m, v, w ← one AdamW step over n elements from `offset` of the flat buffers.
-  void update_span(int64_t offset, int64_t n, float* w, const float* g, const StepScalars& k, float grad_scale);
+  // m, v, w ← one AdamW step over n elements from `offset` of the flat buffers (defer: g ← the
+  // step, w untouched).
+  void update_span(int64_t offset, int64_t n, float* w, float* g, const StepScalars& k, float grad_scale, bool defer);
 };
 
 }  // namespace sculpt

@@ -57,11 +57,22 @@ void validate(const OsftOptions& o) {
   (void)projection_name(o.projection);
 }
 
-// Where a side's complement basis is kept: gradient mode's two-sided projection of the gradient,
-// when l = r − k < k on a side whose dimension equals the rank. Update mode repairs from U_h, Σ_h,
-// V_h and factored mode projects its factors against U_h, V_h: neither uses a complement.
+// Where a side's complement basis is kept: the two-sided projection of the step (update mode) or
+// the gradient (gradient mode), when l = r − k < k on a side whose dimension equals the rank.
+// Factored mode projects its factors against U_h, V_h and uses none.
 bool keeps_complements(const OsftOptions& o) {
-  return o.mode == OsftMode::gradient && o.projection == Projection::two_sided;
+  return o.mode != OsftMode::factored && o.projection == Projection::two_sided;
+}
+
+// Per-thread work of one target (floats): the projection of a step or gradient (a side given by
+// its complement has l = r − k columns, else k), the restore (k·max(N, M) + k·k, no more than
+// the former), gradient mode's W − W₀ for the leak, factored mode's factor products.
+int64_t per_thread_work(int64_t n, int64_t m, int64_t k, const OsftOptions& o) {
+  const int64_t r = std::min(n, m), dim = std::max(k, r - k);
+  int64_t work = dim * (std::max(n, m) + dim);
+  if (o.mode == OsftMode::gradient) work += n * m;
+  if (o.mode == OsftMode::factored) work = std::max(work, n * m + 2 * r * std::max(n, m));
+  return work;
 }
 
 struct Decomposition {
@@ -170,11 +181,10 @@ int64_t osft_extra_floats(const std::vector<OsftMatrixPlan>& plan, const OsftOpt
   for (const auto& p : plan) {
     if (p.frozen == 0 || p.frozen == p.rank) continue;
     n += p.frozen * (p.rows + p.cols + 1);  // U_h, V_h, Σ_h
-    if (options.mode != OsftMode::gradient) continue;
-    n += p.rows * p.cols;                   // W₀, for the leak AdamW's scaling causes
     const int64_t l = p.rank - p.frozen;    // complements of complete sides
     if (keeps_complements(options) && l < p.frozen)
       n += l * ((p.rows == p.rank ? p.rows : 0) + (p.cols == p.rank ? p.cols : 0));
+    if (options.mode == OsftMode::gradient) n += p.rows * p.cols;  // W₀, for the leak AdamW's scaling causes
   }
   return n;
 }
@@ -193,11 +203,9 @@ MemoryLine OsftStrategy::planned_memory(const ModelConfig& config, int64_t /*seq
     svd_work = std::max(svd_work, 2 * (n * r + r + r * m + n * m + 4 * r * r + 7 * r + std::max(n, m)) +
                                       n * r + r + r * m);
     if (k > 0 && k < r) {
-      scratch = std::max(scratch, n * m + k * std::max(n, m) + k * k);  // the projection's or repair's per-thread work
-      if (options_.mode == OsftMode::factored) {
+      scratch = std::max(scratch, per_thread_work(n, m, k, options_));
+      if (options_.mode == OsftMode::factored)
         factored += 4 * (n * l + l + l * m) + n * m;  // U_l, Σ_l, V_l with gradients and moments; U_hΣ_hV_h
-        scratch = std::max(scratch, n * m + 2 * r * std::max(n, m));
-      }
     }
     plan.push_back(p);
   }
@@ -267,11 +275,16 @@ void OsftStrategy::install(LlamaModel& model, AdamW& optimizer, const std::vecto
     plan_.push_back(p);
     is_target[indices[i]] = true;
     if (p.frozen == p.rank) {  // fully protected: simply frozen
-      optimizer.set_rule(indices[i], {false, 1.f, -1.f});
+      optimizer.set_rule(indices[i], {false, 1.f, -1.f, false});
       continue;
     }
-    if (p.frozen == 0) continue;  // nothing protected: plain fine-tuning, bit for bit
-    const int64_t n = p.rows, m = p.cols, r = p.rank, k = p.frozen;
+    if (p.frozen == 0) {  // nothing protected: plain fine-tuning, bit for bit
+      optimizer.set_rule(indices[i], {});
+      continue;
+    }
+    // Update mode applies AdamW's step itself, projected (after_step).
+    optimizer.set_rule(indices[i], {true, 1.f, -1.f, options_.mode == OsftMode::update});
+    const int64_t n = p.rows, m = p.cols, k = p.frozen;
     Target t;
     t.index = indices[i];
     t.n = n, t.m = m, t.k = k;
@@ -289,12 +302,12 @@ void OsftStrategy::install(LlamaModel& model, AdamW& optimizer, const std::vecto
         for (int64_t c = 0; c < k; ++c) us[row * k + c] *= t.s_h[c];
       t.high = Tensor::zeros({n, m});
       gemm(Trans::no, Trans::no, n, m, k, 1.f, us.data(), k, t.v_h.data(), m, 0.f, t.high.data(), m);
-      optimizer.set_rule(indices[i], {false, 1.f, -1.f});  // W is rebuilt from the factors
-      scratch = std::max(scratch, n * m + 2 * r * std::max(n, m));
+      optimizer.set_rule(indices[i], {false, 1.f, -1.f, false});  // W is rebuilt from the factors
     }
     targets_.push_back(std::move(t));
-    scratch = std::max(scratch, n * m + k * std::max(n, m) + k * k);
+    scratch = std::max(scratch, per_thread_work(n, m, k, options_));
   }
+  steps_ = 0;
   if (options_.mode == OsftMode::factored) {
     factor_params_.clear();
     for (size_t i = 0; i < targets_.size(); ++i) {
@@ -307,7 +320,7 @@ void OsftStrategy::install(LlamaModel& model, AdamW& optimizer, const std::vecto
   }
   if (options_.freeze_non_targets)
     for (size_t i = 0; i < is_target.size(); ++i)
-      if (!is_target[i]) optimizer.set_rule(i, {false, 1.f, -1.f});
+      if (!is_target[i]) optimizer.set_rule(i, {false, 1.f, -1.f, false});
   scratch_.assign(static_cast<size_t>(omp_get_max_threads()), std::vector<float>(static_cast<size_t>(scratch)));
   int64_t frozen = 0, total = 0;
   for (const auto& p : plan_) frozen += p.frozen, total += p.rank;
@@ -406,9 +419,10 @@ double OsftStrategy::extra_grad_norm_sq() const {
   return sum;
 }
 
-void OsftStrategy::after_step(LlamaModel& model, float lr, float clip_scale, bool measure) {
+void OsftStrategy::after_step(LlamaModel& model, Gradients& grads, float lr, float clip_scale, bool measure) {
+  ++steps_;
   step_factors(model, lr, clip_scale);
-  repair_and_measure(model, measure);
+  apply_and_measure(model, grads, measure);
 }
 
 void OsftStrategy::step_factors(LlamaModel& model, float lr, float clip_scale) {
@@ -445,9 +459,12 @@ void OsftStrategy::step_factors(LlamaModel& model, float lr, float clip_scale) {
   }
 }
 
-void OsftStrategy::repair_and_measure(LlamaModel& model, bool measure) {
+void OsftStrategy::apply_and_measure(LlamaModel& model, Gradients& grads, bool measure) {
   const bool update = options_.mode == OsftMode::update;
   const bool block = options_.projection == Projection::block;
+  // The restore is exact whenever it runs; between runs only the rounding of W − P(s) builds up.
+  // Measured steps restore first, so the logged leak is the invariant itself.
+  const bool restore = update && (measure || steps_ % kRepairInterval == 0);
   // Per-target leak sums, only on measured (logged) steps: other steps allocate nothing.
   const size_t measured = measure ? targets_.size() : 0;
   std::vector<double> num_u(measured, 0), num_v(measured, 0), den(measured, 0);
@@ -456,11 +473,17 @@ void OsftStrategy::repair_and_measure(LlamaModel& model, bool measure) {
     const Target& t = targets_[i];
     float* w = model.parameters()[t.index].value.data();
     float* work = scratch_[omp_get_thread_num()].data();
-    if (update) {  // W ← W₀ + P(W − W₀), from the factors
-      if (block)
-        restore_block(w, t.u_h.data(), t.s_h.data(), t.v_h.data(), t.n, t.m, t.k, work);
-      else
-        restore_two_sided(w, t.u_h.data(), t.s_h.data(), t.v_h.data(), t.n, t.m, t.k, work);
+    const int64_t nm = t.n * t.m;
+    if (update) {
+      float* step = grads.table()[t.index].value.data();  // AdamW's deferred step s (N×M)
+      project(step, t, work);
+      for (int64_t j = 0; j < nm; ++j) w[j] -= step[j];
+      if (restore) {  // W ← W₀ + P(W − W₀), from the factors
+        if (block)
+          restore_block(w, t.u_h.data(), t.s_h.data(), t.v_h.data(), t.n, t.m, t.k, work);
+        else
+          restore_two_sided(w, t.u_h.data(), t.s_h.data(), t.v_h.data(), t.n, t.m, t.k, work);
+      }
     }
     if (!measure) continue;
     if (t.w0.empty()) {
@@ -474,8 +497,7 @@ void OsftStrategy::repair_and_measure(LlamaModel& model, bool measure) {
     // Gradient mode: the leak of what AdamW applied, ‖U_hᵀ(W − W₀)‖ and ‖(W − W₀)V_hᵀ‖ against
     // ‖W − W₀‖.
     float* d = work;  // W − W₀ (N×M)
-    work += t.n * t.m;
-    const int64_t nm = t.n * t.m;
+    work += nm;
     for (int64_t j = 0; j < nm; ++j) d[j] = w[j] - t.w0[j];
     gemm(Trans::yes, Trans::no, t.k, t.m, t.n, 1.f, t.u_h.data(), t.k, d, t.m, 0.f, work, t.m);
     for (int64_t j = 0; j < t.k * t.m; ++j) num_u[i] += static_cast<double>(work[j]) * work[j];
@@ -520,7 +542,8 @@ void OsftStrategy::save_state(const std::string& dir) const {
       tensors.push_back({"v." + factor_params_[j].name, &factor_adam_->second_moments()[j], DType::f32});
     }
   write_safetensors((fs::path(dir) / "osft_state.safetensors").string(), tensors,
-                    {{"factor_adam_steps", std::to_string(factor_adam_ ? factor_adam_->step_count() : 0)}});
+                    {{"factor_adam_steps", std::to_string(factor_adam_ ? factor_adam_->step_count() : 0)},
+                     {"osft_steps", std::to_string(steps_)}});
   if (policy_.adaptive())  // ranks depend on the importance measured at the task start
     write_text_atomic((fs::path(dir) / "osft_importance.json").string(), json(policy_.importance()).dump(2) + "\n");
 }
@@ -584,6 +607,9 @@ void OsftStrategy::load_state(const std::string& dir, LlamaModel& model, AdamW& 
     }
     factor_adam_->set_step_count(std::stoll(f.metadata().at("factor_adam_steps")));
   }
+  // The restore schedule continues where it was (older checkpoints restored every step).
+  const auto steps = f.metadata().find("osft_steps");
+  steps_ = steps != f.metadata().end() ? std::stoll(steps->second) : 0;
 }
 
 }  // namespace sculpt

@@ -4,14 +4,18 @@
 //   ΔW = (I − U_hU_hᵀ) D (I − V_hᵀV_h)            (--projection two-sided, the default)
 //   ΔW = D − U_hU_hᵀ D V_hᵀV_h                     (--projection block, the paper's formula)
 // Modes:
-//   update   (default, exact): AdamW's whole step, weight decay included, is taken; then
-//            W = W₀ + P(W − W₀). Since W₀ + D with D already in the complement is unchanged by
-//            this, it equals projecting each step, and it also removes the rounding of W + step
-//            that would otherwise leak into the protected block. No copy of W₀ is kept: as
-//            U_hᵀW₀ = Σ_hV_h and W₀V_hᵀ = U_hΣ_h, the same W is P(W) + U_hΣ_hV_h, restored from
-//            the factors (restore_two_sided / restore_block; the SVD runs in double so that these
-//            identities hold to fp32 rounding). The logged leak is the protected block's drift,
-//            ‖U_hᵀW − Σ_hV_h‖ (leak_u) and ‖WV_hᵀ − U_hΣ_h‖ (leak_v), relative to ‖Σ_h‖.
+//   update   (default, exact): AdamW's whole step s, weight decay included, is computed (the
+//            targets' AdamW rule defers it into their gradients), projected and applied:
+//            W ← W − P(s). The rounding of that subtraction is not orthogonal and would build up
+//            in the protected block (at lr 1e-5 it passes the step itself within a few hundred
+//            steps), so every kRepairInterval-th step, every measured step and the last one the
+//            weights are restored to W₀ + P(W − W₀) exactly. No copy of W₀ is kept: as
+//            U_hᵀW₀ = Σ_hV_h and W₀V_hᵀ = U_hΣ_h, that is P(W) + U_hΣ_hV_h, restored from the
+//            factors (restore_two_sided / restore_block, 4·k·N·M multiply-adds; the SVD runs in
+//            double so that the identities hold to fp32 rounding), while projecting s costs
+//            4·min(k, l)·N·M on a complete side. The logged leak is the protected block's drift
+//            after the restore, ‖U_hᵀW − Σ_hV_h‖ (leak_u) and ‖WV_hᵀ − U_hΣ_h‖ (leak_v), relative
+//            to ‖Σ_h‖.
 //   gradient: the gradient is projected before AdamW (PEFT's way); AdamW's element-wise scaling
 //            then leaks into the protected subspace, and the leak is measured against a copy of
 //            W₀: ‖U_hᵀ(W − W₀)‖ and ‖(W − W₀)V_hᵀ‖ relative to ‖W − W₀‖.
@@ -67,12 +71,15 @@ struct OsftMatrixPlan {
 // Decomposes the targets of `model` and resolves the ranks, without training.
 std::vector<OsftMatrixPlan> make_osft_plan(const LlamaModel& model, const OsftOptions& options);
 nlohmann::json osft_plan_json(const std::vector<OsftMatrixPlan>& plan, const OsftOptions& options);
-// Floats OSFT keeps besides plain fine-tuning: U_h, Σ_h, V_h per target; in gradient mode also the
-// task-start copy W₀ and the complement of each complete side where that is the cheaper projection.
+// Floats OSFT keeps besides plain fine-tuning: U_h, Σ_h, V_h per target; the complement of each
+// complete side where that is the cheaper projection (update and gradient modes, two-sided); in
+// gradient mode also the task-start copy W₀.
 int64_t osft_extra_floats(const std::vector<OsftMatrixPlan>& plan, const OsftOptions& options);
 
 class OsftStrategy : public Strategy {
  public:
+  // Update mode restores the protected block exactly at least this often (in steps).
+  static constexpr int64_t kRepairInterval = 8;
   explicit OsftStrategy(OsftOptions options);
   std::string name() const override { return "osft"; }
   MemoryLine planned_memory(const ModelConfig& config, int64_t seq, int threads) const override;
@@ -80,7 +87,7 @@ class OsftStrategy : public Strategy {
   void begin_task(LlamaModel& model, AdamW& optimizer) override;
   void end_task(LlamaModel& model, const std::vector<Example>& trained_on) override;
   void on_gradients(LlamaModel& model, Gradients& grads) override;
-  void after_step(LlamaModel& model, float lr, float clip_scale, bool measure) override;
+  void after_step(LlamaModel& model, Gradients& grads, float lr, float clip_scale, bool measure) override;
   double extra_grad_norm_sq() const override;
   std::vector<std::pair<std::string, double>> step_metrics() const override;
   void save_state(const std::string& dir) const override;
@@ -101,7 +108,9 @@ class OsftStrategy : public Strategy {
   void step_factors(LlamaModel& model, float lr, float clip_scale);
   // Frees the subspaces, projection work and factored mode's optimizer of the current task.
   void release_task_state();
-  void repair_and_measure(LlamaModel& model, bool measure);
+  // Update mode: applies the projected step (and restores the protected block when due); every
+  // mode: the leak on measured steps.
+  void apply_and_measure(LlamaModel& model, Gradients& grads, bool measure);
   std::vector<Example> calibration_;  // before_task's copy
   struct Target {
     size_t index = 0;  // into model.parameters()
@@ -109,7 +118,7 @@ class OsftStrategy : public Strategy {
     Tensor u_h;      // (N, k)
     Tensor s_h;      // (k,) the protected singular values
     Tensor v_h;      // (k, M)
-    Tensor u_c, v_c; // gradient mode: (N, l), (l, M) complement of a complete side, where cheaper (else empty)
+    Tensor u_c, v_c; // (N, l), (l, M) complement of a complete side, where cheaper (else empty)
     Tensor w0;       // gradient mode only: (N, M) weights at the task start
     // factored mode only (l = r − k):
     Tensor high;     // (N, M) U_hΣ_hV_h, constant during the task
@@ -136,6 +145,7 @@ class OsftStrategy : public Strategy {
   std::vector<OsftMatrixPlan> plan_;
   std::vector<std::vector<float>> scratch_;  // per thread: D (N×M) and GEMM work
   double leak_u_ = 0, leak_v_ = 0;
+  int64_t steps_ = 0;  // steps taken in this task (update mode's restore schedule; checkpointed)
   std::unique_ptr<AdamW> factor_adam_;  // factored mode: AdamW over (U_l, Σ_l, V_l) of every target
   std::vector<Parameter> factor_params_;
 };
