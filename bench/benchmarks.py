@@ -352,15 +352,18 @@ from peft_osf import section as peft_osf_section  # noqa: E402 - the one rendere
 lines += [""] + peft_osf_section(peft_osf, modern_version)
 lines += ["", "## All step timings (ms)", "", "| variant | median (min–max) |", "|---|---|"]
 lines += [f"| {k} | {v.text()} |" for k, v in step_ms.items()]
-# The real-shape section is measured apart (bench/real_shape.py, ~15 minutes): carried over as it is.
+# The real-shape and bf16-kernel sections are measured apart (bench/real_shape.py, ~15 minutes;
+# bench/bf16_gemm.py): carried over as they are.
 from real_shape import HEADING as REAL_SHAPE  # noqa: E402
+from bf16_gemm import TITLE as BF16_KERNEL  # noqa: E402
 if os.path.exists(a.output):
     with open(a.output) as f:
         old = f.read().rstrip("\n").split("\n")
-    if REAL_SHAPE in old:
-        start = old.index(REAL_SHAPE)
-        end = next((i for i in range(start + 1, len(old)) if old[i].startswith("## ")), len(old))
-        lines += [""] + old[start:end]
+    for heading in (REAL_SHAPE, BF16_KERNEL):
+        if heading in old:
+            start = old.index(heading)
+            end = next((i for i in range(start + 1, len(old)) if old[i].startswith("## ")), len(old))
+            lines += [""] + old[start:end]
 with open(a.output + ".tmp", "w") as f:
     f.write("\n".join(lines) + "\n")
 os.replace(a.output + ".tmp", a.output)
