@@ -39,24 +39,30 @@ std::string shape_to_string(const Shape& shape) {
   return out.str();
 }
 
-std::shared_ptr<float> allocate_aligned(int64_t count) {
+std::shared_ptr<std::byte> allocate_aligned_bytes(int64_t count) {
   constexpr size_t kAlign = 64;
-  size_t bytes = static_cast<size_t>(std::max<int64_t>(count, 1)) * sizeof(float);
+  size_t bytes = static_cast<size_t>(std::max<int64_t>(count, 1));
   bytes = (bytes + kAlign - 1) / kAlign * kAlign;
   void* p = std::aligned_alloc(kAlign, bytes);
   if (!p) throw std::bad_alloc();
   std::memset(p, 0, bytes);
-  return std::shared_ptr<float>(static_cast<float*>(p), [](float* q) { std::free(q); });
+  return std::shared_ptr<std::byte>(static_cast<std::byte*>(p), [](std::byte* q) { std::free(q); });
 }
 
-Tensor Tensor::zeros(Shape shape) {
+std::shared_ptr<float> allocate_aligned(int64_t count) {
+  auto bytes = allocate_aligned_bytes(std::max<int64_t>(count, 1) * static_cast<int64_t>(sizeof(float)));
+  return std::shared_ptr<float>(bytes, reinterpret_cast<float*>(bytes.get()));  // aliases the byte block
+}
+
+Tensor Tensor::zeros(Shape shape, DType dtype) {
   for (int64_t d : shape)
     if (d < 0) throw Error("negative dimension in shape " + shape_to_string(shape));
   Tensor t;
-  auto storage = allocate_aligned(shape_numel(shape));
-  t.data_ = storage.get();
+  auto storage = allocate_aligned_bytes(shape_numel(shape) * dtype_size(dtype));
+  t.bytes_ = storage.get();
   t.owner_ = std::move(storage);
   t.shape_ = std::move(shape);
+  t.dtype_ = dtype;
   return t;
 }
 
@@ -64,16 +70,31 @@ Tensor Tensor::from(Shape shape, const std::vector<float>& values) {
   if (shape_numel(shape) != static_cast<int64_t>(values.size()))
     throw Error("Tensor::from: " + std::to_string(values.size()) + " values for shape " + shape_to_string(shape));
   Tensor t = zeros(std::move(shape));
-  std::copy(values.begin(), values.end(), t.data_);
+  std::copy(values.begin(), values.end(), t.data());
   return t;
 }
 
 Tensor Tensor::wrap(float* data, Shape shape, std::shared_ptr<void> keep_alive) {
   Tensor t;
-  t.data_ = data;
+  t.bytes_ = reinterpret_cast<std::byte*>(data);
   t.shape_ = std::move(shape);
   t.owner_ = std::move(keep_alive);
   return t;
+}
+
+std::byte* Tensor::host_bytes(DType dtype) const {
+  if (dtype_ != dtype || !device_.is_host())
+    throw Error("a " + dtype_name(dtype_) + " tensor on " + device_name(device_) + " of shape " +
+                    shape_to_string(shape_) + " was read as host " + dtype_name(dtype),
+                "tensor", "this is a bug in sculpt: convert with Tensor::to or use the tensor's own backend");
+  return bytes_;
+}
+
+void Tensor::check_element_size(size_t size) const {
+  if (static_cast<int>(size) != dtype_size(dtype_))
+    throw Error("a " + dtype_name(dtype_) + " tensor (" + std::to_string(dtype_size(dtype_)) +
+                    "-byte elements) was read as " + std::to_string(size) + "-byte elements",
+                "tensor", "this is a bug in sculpt");
 }
 
 int64_t Tensor::dim(int i) const {
@@ -97,7 +118,7 @@ Tensor Tensor::view(int64_t offset, Shape shape) const {
     throw Error("view of " + std::to_string(shape_numel(shape)) + " elements at " + std::to_string(offset) +
                 " outside " + shape_to_string(shape_));
   Tensor t = *this;
-  t.data_ = data_ + offset;
+  t.bytes_ = bytes_ + offset * dtype_size(dtype_);
   t.shape_ = std::move(shape);
   return t;
 }
@@ -108,14 +129,14 @@ Tensor Tensor::rows(int64_t begin, int64_t end) const {
                 shape_to_string(shape_));
   int64_t row = rank() == 1 ? 1 : numel() / std::max<int64_t>(shape_[0], 1);
   Tensor t = *this;
-  t.data_ = data_ + begin * row;
+  t.bytes_ = bytes_ + begin * row * dtype_size(dtype_);
   t.shape_[0] = end - begin;
   return t;
 }
 
 Tensor Tensor::clone() const {
-  Tensor t = zeros(shape_);
-  if (numel() > 0) std::memcpy(t.data_, data_, sizeof(float) * numel());
+  Tensor t = zeros(shape_, dtype_);
+  if (numel() > 0) std::memcpy(t.bytes_, host_bytes(dtype_), static_cast<size_t>(nbytes()));
   return t;
 }
 
@@ -123,14 +144,42 @@ void Tensor::fill(float value) {
   // Parallel above 256 KiB: a fill of a whole gradient table (EWC, LoRA) or an embedding-sized
   // gradient is MiBs, and a serial fill leaves the other threads spinning in their barrier.
   const int64_t n = numel();
+  float* x = data();
 #pragma omp parallel for simd schedule(static) if (n > (1 << 16))
-  for (int64_t i = 0; i < n; ++i) data_[i] = value;
+  for (int64_t i = 0; i < n; ++i) x[i] = value;
 }
 
 void Tensor::copy_from(const Tensor& other) {
   if (other.numel() != numel())
     throw Error("copy_from: " + shape_to_string(other.shape_) + " into " + shape_to_string(shape_));
-  if (numel() > 0) std::memcpy(data_, other.data_, sizeof(float) * numel());
+  const int64_t n = numel();
+  if (n == 0) return;
+  if (other.dtype_ == dtype_) {
+    std::memcpy(host_bytes(dtype_), other.host_bytes(dtype_), static_cast<size_t>(nbytes()));
+    return;
+  }
+  const bool half = dtype_ == DType::bf16 || dtype_ == DType::f16;
+  const bool other_half = other.dtype_ == DType::bf16 || other.dtype_ == DType::f16;
+  if (dtype_ == DType::f32 && other_half) {  // widening is exact
+    convert_to_f32(other.dtype_, other.host_bytes(other.dtype_), data(), n);
+    return;
+  }
+  if (half && other.dtype_ == DType::f32) {  // rounding to nearest even
+    const float* src = other.data();
+    uint16_t* dst = data_as<uint16_t>();
+    const bool bf16 = dtype_ == DType::bf16;
+#pragma omp parallel for schedule(static) if (n > (1 << 16))
+    for (int64_t i = 0; i < n; ++i) dst[i] = bf16 ? f32_to_bf16(src[i]) : f32_to_f16(src[i]);
+    return;
+  }
+  throw Error("copy_from: no conversion from " + dtype_name(other.dtype_) + " to " + dtype_name(dtype_), "tensor",
+              "convert through f32");
+}
+
+Tensor Tensor::to(DType dtype) const {
+  Tensor t = zeros(shape_, dtype);
+  t.copy_from(*this);
+  return t;
 }
 
 }  // namespace sculpt
