@@ -44,7 +44,7 @@ for method, extra in [("plain", []), ("osft", ["--unfreeze-rank-ratio", "0.5"])]
     out = os.path.join(work, method)
     r = run("train", "--model", model, "--data", data, "-o", out, "--max-steps", "1", "--effective-batch-size", "4",
             "--method", method, *extra)
-    m = re.search(r"peak resident memory ([\d.]+) MiB \(planned ([\d.]+) MiB\)", r.stderr)
+    m = re.search(r"peak resident memory ([\d.]+) MiB \(planned ([\d.]+) MiB[;)]", r.stderr)
     shape = re.search(r"saved activations +[\d.]+ MiB +(\d+) x (\d+) tokens", r.stderr)
     if not m or not shape:
         sys.exit(f"{method}: no memory lines in the log:\n{r.stderr}")
@@ -63,7 +63,7 @@ if check_peak:
     r = run("cl", "--model", model, "-o", out, "--task", f"a={data}:{data}", "--task", f"b={data}:{data}",
             "--methods", "osft,seqft", "--rank-policy", "adaptive", "--effective-batch-size", "4", "--max-steps", "1",
             "--max-test-samples", "2", "--eval-mode", "rank")
-    stages = re.findall(r"saved \S+/(\w+)/stage-(\d)-\w+/final; peak resident memory ([\d.]+) MiB \(planned ([\d.]+) MiB\)",
+    stages = re.findall(r"saved \S+/(\w+)/stage-(\d)-\w+/final; peak resident memory ([\d.]+) MiB \(planned ([\d.]+) MiB[;)]",
                         r.stderr)
     if len(stages) != 4 or "calibration pass" not in r.stderr or "base model" not in r.stderr:
         failures.append(f"cl: expected 4 stages, a calibration-pass line and a base-model line:\n{r.stderr}")

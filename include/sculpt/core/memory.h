@@ -19,6 +19,8 @@ std::string format_mib(int64_t bytes);
 // Peak resident memory of this process since it started or since the last
 // reset_peak_resident (getrusage; Linux keeps the mark in the address space's high-water RSS).
 int64_t peak_resident_bytes();
+// Resident memory of this process now (/proc/self/statm), or -1 where the kernel does not say.
+int64_t current_resident_bytes();
 // Lowers the peak mark to the current resident memory (Linux: "5" to /proc/self/clear_refs),
 // so that one phase of a longer process (a stage of `sculpt cl`) measures its own peak. Returns
 // false where the kernel does not allow it; the mark then keeps the earlier phases.
