@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git ccache   # ccache: builds reuse work across clones
   libopenblas-openmp-dev liblapacke-dev      # BLAS/LAPACK, OpenMP build (one threading runtime)
-  libdnnl-dev                                # oneDNN: the bf16 matmul candidate (bench/bench_bf16_gemm)
+  libdnnl-dev                                # oneDNN: the bf16 GEMM of --precision bf16 (linalg/bf16_gemm.h)
   nlohmann-json3-dev libcli11-dev libpcre2-dev libsentencepiece-dev
   libgtest-dev libbenchmark-dev
   tmux                                       # the terminal test of sculpt chat

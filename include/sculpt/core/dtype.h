@@ -19,6 +19,10 @@ float bf16_to_f32(uint16_t b);
 uint16_t f32_to_f16(float f);   // round to nearest even
 uint16_t f32_to_bf16(float f);  // round to nearest even, NaN kept
 
+// f32 → bf16 bits for a whole array (as f32_to_bf16, element by element), vectorised and, for
+// large arrays, spread over the threads: bf16 precision converts activations before every GEMM.
+void convert_f32_to_bf16(const float* src, uint16_t* dst, int64_t count);
+
 // Converts `count` elements of `dtype` at `src` to f32 (floating dtypes and integers).
 void convert_to_f32(DType dtype, const void* src, float* dst, int64_t count);
 
