@@ -3,7 +3,7 @@
 // 4 heads, SwiGLU 688, vocab 4096, batch 8 × 128, loss on every token.
 //   bench_train_step [--steps N] [--method plain|osft-update|osft-gradient|osft-factored] [--u U]
 //                    [--hidden D] [--layers L] [--heads H] [--ffn F] [--vocab V] [--batch B] [--seq T]
-//                    [--roofline] [--warmup N (default 2; 0 for a one-step profile under valgrind)]
+//                    [--precision fp32|bf16] [--roofline] [--warmup N (default 2; 0 for a one-step profile under valgrind)]
 //                    [--model PATH (a real model: HF directory, GGUF or llama2.c file, whose shapes then
 //                     replace --hidden ... --vocab; its weights are trained in fp32)]
 // Output: {"median_ms", "min_ms", "max_ms", "steps", "threads", "svd_ms", "peak_rss_kib", and with
@@ -43,6 +43,7 @@ struct Args {
   int64_t hidden = 256, layers = 4, heads = 4, ffn = 688, vocab = 4096, batch = 8, seq = 128;
   bool roofline = false;
   std::string model;  // empty: a random model of the shapes above
+  sculpt::Precision precision = sculpt::Precision::fp32;
 };
 
 Args parse(int argc, char** argv) {
@@ -70,6 +71,7 @@ Args parse(int argc, char** argv) {
     else if (flag == "--batch") a.batch = std::atoll(v);
     else if (flag == "--seq") a.seq = std::atoll(v);
     else if (flag == "--model") a.model = v;
+    else if (flag == "--precision") a.precision = sculpt::parse_precision(v);
     else {
       std::fprintf(stderr, "bench_train_step: unknown option %s\n", flag.c_str());
       std::exit(2);
@@ -144,7 +146,7 @@ int main(int argc, char** argv) {
     batch.targets.push_back(static_cast<int32_t>(rng.below(static_cast<uint64_t>(vocab))));
     batch.loss_mask.push_back(1.f);
   }
-  sculpt::TrainingGraph graph(model, a.batch, a.seq);
+  sculpt::TrainingGraph graph(model, a.batch, a.seq, a.precision);
   sculpt::Gradients grads(model);
   sculpt::AdamW adam(model.parameters(), {});
   std::unique_ptr<sculpt::OsftStrategy> osft;
@@ -179,8 +181,9 @@ int main(int argc, char** argv) {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);  // before the roofline's own buffers
   std::printf("{\"median_ms\": %.2f, \"min_ms\": %.2f, \"max_ms\": %.2f, \"steps\": %d, \"threads\": %d, "
-              "\"svd_ms\": %.2f, \"peak_rss_kib\": %ld",
-              ms[ms.size() / 2], ms.front(), ms.back(), a.steps, sculpt::num_threads(), svd_ms, usage.ru_maxrss);
+              "\"svd_ms\": %.2f, \"peak_rss_kib\": %ld, \"precision\": \"%s\"",
+              ms[ms.size() / 2], ms.front(), ms.back(), a.steps, sculpt::num_threads(), svd_ms, usage.ru_maxrss,
+              sculpt::precision_name(a.precision));
   if (a.roofline) {
     sculpt::set_gemm_observer(record);
     step();

@@ -22,6 +22,7 @@ struct PlanArgs {
   int64_t batch = 8, seq = 512;
   int threads = 0;
   std::string memory_limit = "auto";
+  Precision precision = Precision::fp32;
   OsftFlags osft;
 };
 
@@ -59,11 +60,12 @@ void run_plan(const PlanArgs& a) {
   // The table `sculpt train --method osft` checks at start-up (its OSFT line bounds what any task
   // of the policy can freeze; the ranks above are this plan's).
   const OsftStrategy strategy(o);
-  const TrainingShape shape{a.batch, a.seq, num_threads()};
+  const TrainingShape shape{a.batch, a.seq, num_threads(), a.precision};
   const MemoryPlan memory = plan_training_memory(c, shape, &strategy);
   const MemoryLimit limit = memory_limit(a.memory_limit);
-  std::printf("\nmemory plan, fp32, micro-batch %lld x %lld tokens, %d threads:\n%s",
-              static_cast<long long>(a.batch), static_cast<long long>(a.seq), shape.threads, memory.table().c_str());
+  std::printf("\nmemory plan, %s, micro-batch %lld x %lld tokens, %d threads:\n%s",
+              precision_name(a.precision), static_cast<long long>(a.batch), static_cast<long long>(a.seq), shape.threads,
+              memory.table().c_str());
   std::printf("%s available (%s): %s\n", format_mib(limit.bytes).c_str(), limit.source.c_str(),
               memory.total() <= limit.bytes ? "fits" : "does not fit");
   std::fflush(stdout);
@@ -83,6 +85,7 @@ void register_plan(CLI::App& app) {
       ->capture_default_str()
       ->check(byte_size_validator("--memory-limit", true));
   cmd->add_option("--threads", a->threads, "Threads (0 = all cores)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  add_precision_flag(cmd, a->precision);
   add_osft_flags(cmd, a->osft);
   cmd->callback([a] { run_plan(*a); });
 }

@@ -41,8 +41,18 @@ void add_train_option_flags(CLI::App* cmd, TrainOptions& t) {
                   "memory) or a size such as 8GiB")
       ->capture_default_str()
       ->check(byte_size_validator("--memory-limit", true));
+  add_precision_flag(cmd, t.precision);
   cmd->add_option("--logging-steps", t.logging_steps, "Print a progress line every N steps")->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--eval-steps", t.eval_steps, "Evaluate every N steps (and always at the end)")->check(CLI::NonNegativeNumber);
+}
+
+void add_precision_flag(CLI::App* cmd, Precision& precision) {
+  cmd->add_option_function<std::string>(
+         "--precision", [&precision](const std::string& name) { precision = parse_precision(name); },
+         "Arithmetic of the matrix products: fp32, or bf16 (bf16 operands, fp32 accumulation, fp32 master weights "
+         "and optimizer state)")
+      ->check(CLI::IsMember({"fp32", "bf16"}))
+      ->default_str("fp32");
 }
 
 CLI::Validator byte_size_validator(const std::string& option, bool allow_auto) {
@@ -79,7 +89,8 @@ nlohmann::json train_options_json(const TrainOptions& t) {
           {"max_shard_size", t.max_shard_size},
           {"save_total_limit", t.save_total_limit},
           {"eval_steps", t.eval_steps},
-          {"memory_limit", t.memory_limit}};
+          {"memory_limit", t.memory_limit},
+          {"precision", precision_name(t.precision)}};
 }
 
 }  // namespace sculpt::cli

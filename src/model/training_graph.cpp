@@ -10,6 +10,7 @@
 
 #include "sculpt/core/error.h"
 #include "sculpt/core/flat_tensors.h"
+#include "sculpt/linalg/bf16_gemm.h"
 #include "sculpt/linalg/blas.h"
 #include "sculpt/model/ops/attention.h"
 #include "sculpt/model/ops/cross_entropy.h"
@@ -89,16 +90,33 @@ int64_t total(std::span<const Shape> shapes) {
   for (const auto& s : shapes) n += Arena::footprint(s);
   return n;
 }
+// Room for n bf16 values in a float arena.
+Shape bf16_room(int64_t n) { return {(n + 1) / 2}; }
+// bf16: the rounded operands of the products. A projection's input (rows × its widest input) in
+// the forward; in the backward also its output gradient (rows × its widest output); the head's
+// rows of h and of the logits' gradient, a chunk at a time.
+std::vector<Shape> bf16_forward_shapes(const Dims& d) { return {bf16_room(d.rows * std::max({d.D, d.Q, d.F}))}; }
+std::vector<Shape> bf16_backward_shapes(const Dims& d, int64_t chunk) {
+  const int64_t widest = std::max({d.D, d.Q, d.KV, d.F}), n = std::min(chunk, d.rows);
+  return {bf16_room(d.rows * widest), bf16_room(d.rows * widest), bf16_room(n * d.D), bf16_room(n * d.V)};
+}
+uint16_t* alloc_bf16(Arena& arena, int64_t n) { return reinterpret_cast<uint16_t*>(arena.alloc(bf16_room(n)).data()); }
 }  // namespace
 
 TrainingMemoryPlan TrainingMemoryPlan::make(const ModelConfig& c, int64_t batch, int64_t seq, int threads,
-                                            int64_t head_chunk_rows) {
+                                            int64_t head_chunk_rows, Precision precision) {
   const Dims d = dims_of(c, batch, seq);
   TrainingMemoryPlan p;
   p.activations = c.num_layers * total(layer_shapes(d)) + total(final_shapes(d));
   p.backward = total(backward_shapes(c, d, threads, head_chunk_rows));
   p.forward_scratch = Arena::footprint(
       {attention_scratch_size({d.B, d.T, d.T, c.num_heads, c.num_kv_heads, c.head_dim, 0}, threads)});
+  if (precision == Precision::bf16) {
+    p.backward += total(bf16_backward_shapes(d, head_chunk_rows));
+    p.forward_scratch += total(bf16_forward_shapes(d));
+    const int64_t per_layer = (d.Q * d.D + 1) / 2 + 2 * ((d.KV * d.D + 1) / 2) + (d.D * d.Q + 1) / 2 + 3 * ((d.F * d.D + 1) / 2);
+    p.weight_copies = c.num_layers * per_layer + (d.V * d.D + 1) / 2;
+  }
   return p;
 }
 
@@ -108,19 +126,90 @@ std::string TrainingMemoryPlan::describe() const {
   out.precision(1);
   out << "saved activations " << activations * 4.0 / (1 << 20) << " MiB, backward workspace "
       << backward * 4.0 / (1 << 20) << " MiB";
+  if (weight_copies > 0) out << ", bf16 weight copies " << weight_copies * 4.0 / (1 << 20) << " MiB";
   return out.str();
 }
 
 // ---------------------------------------------------------------- graph
 
-TrainingGraph::TrainingGraph(const LlamaModel& model, int64_t max_batch, int64_t max_seq)
+TrainingGraph::TrainingGraph(const LlamaModel& model, int64_t max_batch, int64_t max_seq, Precision precision)
     : model_(model),
       max_batch_(max_batch),
       max_seq_(max_seq),
+      precision_(precision),
       rope_(model.config(), max_seq),
-      plan_(TrainingMemoryPlan::make(model.config(), max_batch, max_seq, omp_get_max_threads(), kHeadChunkRows)),
+      plan_(TrainingMemoryPlan::make(model.config(), max_batch, max_seq, omp_get_max_threads(), kHeadChunkRows,
+                                     precision)),
       saved_(plan_.activations, "saved activations"),
-      work_(plan_.backward, "backward workspace") {}
+      work_(plan_.backward, "backward workspace") {
+  if (precision_ != Precision::bf16) return;
+  check(bf16_gemm_available(), "this build of sculpt has no bf16 matrix multiply", "bf16 precision",
+        "install libdnnl-dev (scripts/install-deps.sh) and rebuild, or use --precision fp32");
+  auto copy_of = [](const Tensor& w) { return Tensor::zeros(w.shape(), DType::bf16); };
+  for (int64_t l = 0; l < model.config().num_layers; ++l) {
+    const LayerWeights& w = model.layer(l);
+    bf16_layers_.push_back({copy_of(w.wq), copy_of(w.wk), copy_of(w.wv), copy_of(w.wo), copy_of(w.w_gate),
+                            copy_of(w.w_up), copy_of(w.w_down)});
+  }
+  bf16_head_ = copy_of(model.lm_head());
+  load_weights();
+}
+
+void TrainingGraph::load_weights() {
+  if (precision_ != Precision::bf16) return;
+  auto round = [](const Tensor& w, Tensor& w16) { convert_f32_to_bf16(w.data(), w16.data_as<uint16_t>(), w.numel()); };
+  for (size_t l = 0; l < bf16_layers_.size(); ++l) {
+    const LayerWeights& w = model_.layer(static_cast<int64_t>(l));
+    Bf16Projections& b = bf16_layers_[l];
+    round(w.wq, b.wq), round(w.wk, b.wk), round(w.wv, b.wv), round(w.wo, b.wo);
+    round(w.w_gate, b.w_gate), round(w.w_up, b.w_up), round(w.w_down, b.w_down);
+  }
+  round(model_.lm_head(), bf16_head_);
+}
+
+void TrainingGraph::linear(const float* x, const Tensor& w, const Tensor& w16, const Tensor& bias,
+                           const float* residual, float* y, int64_t rows, int64_t in, int64_t out) {
+  const float* b = bias.empty() ? nullptr : bias.data();
+  if (precision_ == Precision::fp32) {
+    if (residual) linear_forward_residual(x, w.data(), b, residual, y, rows, in, out);
+    else linear_forward(x, w.data(), b, y, rows, in, out);
+    return;
+  }
+  // y = [residual] [+ bias], then y += bf16(x)·bf16(W)ᵀ accumulated in fp32.
+  if (residual && residual != y) std::memcpy(y, residual, sizeof(float) * static_cast<size_t>(rows * out));
+  if (b)
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t o = 0; o < out; ++o) y[r * out + o] = (residual ? y[r * out + o] : 0.f) + b[o];
+  if (x != in16_of_) {  // q, k and v (gate and up) share their input: round it once
+    convert_f32_to_bf16(x, in16_, rows * in);
+    in16_of_ = x;
+  }
+  gemm_bf16(Trans::no, Trans::yes, rows, out, in, in16_, in, w16.data_as<uint16_t>(), in, residual || b ? 1.f : 0.f,
+            y, out);
+}
+
+void TrainingGraph::linear_grad(const float* x, const Tensor& w, const Tensor& w16, const float* dy, float* dx,
+                                float* dw, float* db, int64_t rows, int64_t in, int64_t out, Write dx_write,
+                                Write dw_write) {
+  if (precision_ == Precision::fp32) {
+    linear_backward(x, w.data(), dy, dx, dw, db, rows, in, out, dx_write, dw_write);
+    return;
+  }
+  convert_f32_to_bf16(dy, out16_, rows * out);
+  if (dx)
+    gemm_bf16(Trans::no, Trans::no, rows, in, out, out16_, out, w16.data_as<uint16_t>(), in,
+              dx_write == Write::overwrite ? 0.f : 1.f, dx, in);
+  if (x != in16_of_) {
+    convert_f32_to_bf16(x, in16_, rows * in);
+    in16_of_ = x;
+  }
+  gemm_bf16(Trans::yes, Trans::no, out, in, rows, out16_, out, in16_, in, dw_write == Write::overwrite ? 0.f : 1.f, dw,
+            in);
+  if (db && dw_write == Write::overwrite) std::fill(db, db + out, 0.f);
+  if (db)
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t o = 0; o < out; ++o) db[o] += dy[r * out + o];
+}
 
 void TrainingGraph::forward(const TokenBatch& batch) {
   const ModelConfig& c = model_.config();
@@ -164,29 +253,30 @@ void TrainingGraph::forward(const TokenBatch& batch) {
   }
   const AttentionShape shape{B, T, T, c.num_heads, c.num_kv_heads, c.head_dim, c.sliding_window};
   Tensor scratch = work_.alloc({attention_scratch_size(shape, omp_get_max_threads())});
+  if (precision_ == Precision::bf16) in16_ = alloc_bf16(work_, d.rows * std::max({d.D, d.Q, d.F}));
+  in16_of_ = nullptr;
+  static const Bf16Projections kNone;  // fp32: linear() never reads the bf16 copies
   for (int64_t l = 0; l < c.num_layers; ++l) {
     const LayerWeights& w = model_.layer(l);
+    const Bf16Projections& w16 = precision_ == Precision::bf16 ? bf16_layers_[static_cast<size_t>(l)] : kNone;
     LayerActivations& a = layers_[l];
     rmsnorm_forward(a.x_in.data(), w.attn_norm.data(), a.h1.data(), d.rows, d.D, eps, a.inv_rms1.data());
-    linear_forward(a.h1.data(), w.wq.data(), w.bq.empty() ? nullptr : w.bq.data(), a.q.data(), d.rows, d.D, d.Q);
-    linear_forward(a.h1.data(), w.wk.data(), w.bk.empty() ? nullptr : w.bk.data(), a.k.data(), d.rows, d.D, d.KV);
-    linear_forward(a.h1.data(), w.wv.data(), w.bv.empty() ? nullptr : w.bv.data(), a.v.data(), d.rows, d.D, d.KV);
+    linear(a.h1.data(), w.wq, w16.wq, w.bq, nullptr, a.q.data(), d.rows, d.D, d.Q);
+    linear(a.h1.data(), w.wk, w16.wk, w.bk, nullptr, a.k.data(), d.rows, d.D, d.KV);
+    linear(a.h1.data(), w.wv, w16.wv, w.bv, nullptr, a.v.data(), d.rows, d.D, d.KV);
     rope_forward(a.q.data(), positions_.data(), d.rows, c.num_heads, c.head_dim, rope_);
     rope_forward(a.k.data(), positions_.data(), d.rows, c.num_kv_heads, c.head_dim, rope_);
     attention_forward(a.q.data(), a.k.data(), a.v.data(), a.att.data(), starts_.data(), shape, scratch.data(),
                       a.lse.data());
     // x_mid = x_in + att·Woᵀ (+ bo)
-    linear_forward_residual(a.att.data(), w.wo.data(), w.bo.empty() ? nullptr : w.bo.data(), a.x_in.data(),
-                            a.x_mid.data(), d.rows, d.Q, d.D);
+    linear(a.att.data(), w.wo, w16.wo, w.bo, a.x_in.data(), a.x_mid.data(), d.rows, d.Q, d.D);
     rmsnorm_forward(a.x_mid.data(), w.mlp_norm.data(), a.h2.data(), d.rows, d.D, eps, a.inv_rms2.data());
-    linear_forward(a.h2.data(), w.w_gate.data(), w.b_gate.empty() ? nullptr : w.b_gate.data(), a.gate.data(), d.rows,
-                   d.D, d.F);
-    linear_forward(a.h2.data(), w.w_up.data(), w.b_up.empty() ? nullptr : w.b_up.data(), a.up.data(), d.rows, d.D, d.F);
+    linear(a.h2.data(), w.w_gate, w16.w_gate, w.b_gate, nullptr, a.gate.data(), d.rows, d.D, d.F);
+    linear(a.h2.data(), w.w_up, w16.w_up, w.b_up, nullptr, a.up.data(), d.rows, d.D, d.F);
     swiglu_forward(a.gate.data(), a.up.data(), a.act.data(), d.rows * d.F);
     // next input = x_mid + act·Wdᵀ (+ bd)
     Tensor next = l + 1 < c.num_layers ? layers_[l + 1].x_in : x_final_;
-    linear_forward_residual(a.act.data(), w.w_down.data(), w.b_down.empty() ? nullptr : w.b_down.data(),
-                            a.x_mid.data(), next.data(), d.rows, d.F, d.D);
+    linear(a.act.data(), w.w_down, w16.w_down, w.b_down, a.x_mid.data(), next.data(), d.rows, d.F, d.D);
   }
   rmsnorm_forward(x_final_.data(), model_.final_norm().data(), h_final_.data(), d.rows, d.D, eps,
                   inv_rms_final_.data());
@@ -199,19 +289,34 @@ double TrainingGraph::head(const TokenBatch& batch, float scale, Gradients* grad
   Tensor logits = work_.alloc({chunk, V});
   Tensor weight = work_.alloc({chunk});  // (chunk,) each row's loss weight
   Tensor* d_head = grads ? &grads->lm_head() : nullptr;
+  const bool bf16 = precision_ == Precision::bf16;
+  uint16_t* h16 = bf16 ? alloc_bf16(work_, chunk * D) : nullptr;       // (chunk, D) rows of h, rounded
+  uint16_t* dlogits16 = bf16 && grads ? alloc_bf16(work_, chunk * V) : nullptr;  // (chunk, V)
+  const uint16_t* w16 = bf16 ? bf16_head_.data_as<uint16_t>() : nullptr;
   double loss = 0.0, scale_d = scale;
   for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
     const int64_t n = std::min(chunk, rows - r0);
     const float* h = h_final_.data() + r0 * D;
-    gemm(Trans::no, Trans::yes, n, V, D, 1.f, h, D, model_.lm_head().data(), D, 0.f, logits.data(), V);
+    if (bf16) {
+      convert_f32_to_bf16(h, h16, n * D);
+      gemm_bf16(Trans::no, Trans::yes, n, V, D, h16, D, w16, D, 0.f, logits.data(), V);
+    } else {
+      gemm(Trans::no, Trans::yes, n, V, D, 1.f, h, D, model_.lm_head().data(), D, 0.f, logits.data(), V);
+    }
     for (int64_t i = 0; i < n; ++i) weight[i] = batch.loss_mask[r0 + i] != 0.f ? scale : 0.f;
     loss += cross_entropy_forward_backward(logits.data(), batch.targets.data() + r0, weight.data(), n, V) / scale_d;
     if (grads) {
       // d h = dlogits · W_head;  dW_head += dlogitsᵀ · h
-      gemm(Trans::no, Trans::no, n, D, V, 1.f, logits.data(), V, model_.lm_head().data(), D, 0.f,
-           d_h_final_.data() + r0 * D, D);
       const float beta = r0 == 0 && grads_write == Write::overwrite ? 0.f : 1.f;
-      gemm(Trans::yes, Trans::no, V, D, n, 1.f, logits.data(), V, h, D, beta, d_head->data(), D);
+      float* dh = d_h_final_.data() + r0 * D;
+      if (bf16) {
+        convert_f32_to_bf16(logits.data(), dlogits16, n * V);
+        gemm_bf16(Trans::no, Trans::no, n, D, V, dlogits16, V, w16, D, 0.f, dh, D);
+        gemm_bf16(Trans::yes, Trans::no, V, D, n, dlogits16, V, h16, D, beta, d_head->data(), D);
+      } else {
+        gemm(Trans::no, Trans::no, n, D, V, 1.f, logits.data(), V, model_.lm_head().data(), D, 0.f, dh, D);
+        gemm(Trans::yes, Trans::no, V, D, n, 1.f, logits.data(), V, h, D, beta, d_head->data(), D);
+      }
     }
   }
   return loss;
@@ -238,7 +343,14 @@ double TrainingGraph::forward_backward(const TokenBatch& batch, float scale, Gra
   Tensor dact = work_.alloc({d.rows, d.F}), dgate = work_.alloc({d.rows, d.F}), dup = work_.alloc({d.rows, d.F});
   const AttentionShape shape{d.B, d.T, d.T, c.num_heads, c.num_kv_heads, c.head_dim, c.sliding_window};
   Tensor scratch = work_.alloc({attention_scratch_size(shape, omp_get_max_threads())});
+  if (precision_ == Precision::bf16) {
+    const int64_t widest = std::max({d.D, d.Q, d.KV, d.F});
+    in16_ = alloc_bf16(work_, d.rows * widest);
+    out16_ = alloc_bf16(work_, d.rows * widest);
+  }
+  in16_of_ = nullptr;
   auto bias = [](Tensor& b) { return b.empty() ? nullptr : b.data(); };
+  static const Bf16Projections kNone;
 
   rmsnorm_backward(x_final_.data(), model_.final_norm().data(), inv_rms_final_.data(), d_h_final_.data(), dx.data(),
                    grads.final_norm().data(), d.rows, d.D, Write::overwrite, grads_write);
@@ -246,29 +358,30 @@ double TrainingGraph::forward_backward(const TokenBatch& batch, float scale, Gra
     const LayerWeights& w = model_.layer(l);
     LayerWeights& g = grads.layer(l);  // gradients, laid out like the weights
     const LayerActivations& a = layers_[l];
+    const Bf16Projections& w16 = precision_ == Precision::bf16 ? bf16_layers_[static_cast<size_t>(l)] : kNone;
     // MLP: out = x_mid + act·Wdᵀ. The residual passes dx through unchanged.
-    linear_backward(a.act.data(), w.w_down.data(), dx.data(), dact.data(), g.w_down.data(),
-                    bias(g.b_down), d.rows, d.F, d.D, Write::overwrite, grads_write);
+    linear_grad(a.act.data(), w.w_down, w16.w_down, dx.data(), dact.data(), g.w_down.data(), bias(g.b_down), d.rows,
+                d.F, d.D, Write::overwrite, grads_write);
     swiglu_backward(a.gate.data(), a.up.data(), dact.data(), dgate.data(), dup.data(), d.rows * d.F);
-    linear_backward(a.h2.data(), w.w_gate.data(), dgate.data(), dh.data(), g.w_gate.data(),
-                    bias(g.b_gate), d.rows, d.D, d.F, Write::overwrite, grads_write);
-    linear_backward(a.h2.data(), w.w_up.data(), dup.data(), dh.data(), g.w_up.data(),
-                    bias(g.b_up), d.rows, d.D, d.F, Write::accumulate, grads_write);
+    linear_grad(a.h2.data(), w.w_gate, w16.w_gate, dgate.data(), dh.data(), g.w_gate.data(), bias(g.b_gate), d.rows,
+                d.D, d.F, Write::overwrite, grads_write);
+    linear_grad(a.h2.data(), w.w_up, w16.w_up, dup.data(), dh.data(), g.w_up.data(), bias(g.b_up), d.rows, d.D, d.F,
+                Write::accumulate, grads_write);
     rmsnorm_backward(a.x_mid.data(), w.mlp_norm.data(), a.inv_rms2.data(), dh.data(), dx.data(),
                      g.mlp_norm.data(), d.rows, d.D, Write::accumulate, grads_write);
     // Attention: x_mid = x_in + att·Woᵀ.
-    linear_backward(a.att.data(), w.wo.data(), dx.data(), datt.data(), g.wo.data(),
-                    bias(g.bo), d.rows, d.Q, d.D, Write::overwrite, grads_write);
+    linear_grad(a.att.data(), w.wo, w16.wo, dx.data(), datt.data(), g.wo.data(), bias(g.bo), d.rows, d.Q, d.D,
+                Write::overwrite, grads_write);
     attention_backward(a.q.data(), a.k.data(), a.v.data(), a.att.data(), a.lse.data(), datt.data(), dq.data(),
                        dk.data(), dv.data(), starts_.data(), shape, scratch.data());
     rope_backward(dq.data(), positions_.data(), d.rows, c.num_heads, c.head_dim, rope_);
     rope_backward(dk.data(), positions_.data(), d.rows, c.num_kv_heads, c.head_dim, rope_);
-    linear_backward(a.h1.data(), w.wq.data(), dq.data(), dh.data(), g.wq.data(),
-                    bias(g.bq), d.rows, d.D, d.Q, Write::overwrite, grads_write);
-    linear_backward(a.h1.data(), w.wk.data(), dk.data(), dh.data(), g.wk.data(),
-                    bias(g.bk), d.rows, d.D, d.KV, Write::accumulate, grads_write);
-    linear_backward(a.h1.data(), w.wv.data(), dv.data(), dh.data(), g.wv.data(),
-                    bias(g.bv), d.rows, d.D, d.KV, Write::accumulate, grads_write);
+    linear_grad(a.h1.data(), w.wq, w16.wq, dq.data(), dh.data(), g.wq.data(), bias(g.bq), d.rows, d.D, d.Q,
+                Write::overwrite, grads_write);
+    linear_grad(a.h1.data(), w.wk, w16.wk, dk.data(), dh.data(), g.wk.data(), bias(g.bk), d.rows, d.D, d.KV,
+                Write::accumulate, grads_write);
+    linear_grad(a.h1.data(), w.wv, w16.wv, dv.data(), dh.data(), g.wv.data(), bias(g.bv), d.rows, d.D, d.KV,
+                Write::accumulate, grads_write);
     rmsnorm_backward(a.x_in.data(), w.attn_norm.data(), a.inv_rms1.data(), dh.data(), dx.data(),
                      g.attn_norm.data(), d.rows, d.D, Write::accumulate, grads_write);
   }

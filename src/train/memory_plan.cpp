@@ -47,7 +47,8 @@ MemoryPlan plan_training_memory(const ModelConfig& c, const TrainingShape& shape
                                 const std::vector<MemoryLine>& held) {
   const int64_t params = c.parameter_count();
   const std::string p = std::to_string(params) + " fp32 parameters";
-  const auto act = TrainingMemoryPlan::make(c, shape.rows, shape.seq, shape.threads, TrainingGraph::kHeadChunkRows);
+  const auto act = TrainingMemoryPlan::make(c, shape.rows, shape.seq, shape.threads, TrainingGraph::kHeadChunkRows,
+                                            shape.precision);
   int64_t activations = act.activations, workspace = act.backward;
   std::string batch = std::to_string(shape.rows) + " x " + std::to_string(shape.seq) + " tokens";
   std::string workspace_detail = std::to_string(shape.threads) + " threads";
@@ -71,6 +72,8 @@ MemoryPlan plan_training_memory(const ModelConfig& c, const TrainingShape& shape
     MemoryLine state = strategy->planned_memory(c, shape.seq, shape.threads);
     if (state.bytes > 0) plan.lines.push_back(std::move(state));
   }
+  if (act.weight_copies > 0)
+    plan.lines.push_back({"bf16 weight copies", act.weight_copies * kFloat, "projections and head, for bf16 products"});
   plan.lines.push_back({"saved activations", activations * kFloat, batch});
   plan.lines.push_back({"backward workspace", workspace * kFloat, workspace_detail});
   plan.lines.insert(plan.lines.end(), held.begin(), held.end());

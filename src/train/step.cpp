@@ -17,6 +17,7 @@ StepStats optimizer_step(LlamaModel& model, TrainingGraph& graph, Gradients& gra
   }
   check(stats.target_tokens > 0, "the step has no target tokens", "training",
         "every example needs at least one completion token inside --max-seq-len");
+  graph.load_weights();  // bf16: the weights the last step changed, rounded for this step's products
   // The first micro-batch writes the gradients and the rest add to them: no zero-fill.
   const float scale = 1.f / static_cast<float>(stats.target_tokens);
   double loss_sum = 0;

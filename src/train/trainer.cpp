@@ -100,7 +100,8 @@ TrainResult run_training(LlamaModel& model, const Tokenizer& tokenizer, const st
   // The memory plan, checked before the gradients, moments, graph and strategy state exist and
   // before the output directory is made, so a refused run leaves nothing behind.
   const TrainingShape shape{(max_tokens + longest - 1) / std::max<int64_t>(longest, 1), std::max<int64_t>(longest, 1),
-                            num_threads()};
+                            num_threads(), o.precision};
+  if (o.precision == Precision::bf16) parse_precision("bf16");  // a build without oneDNN refuses here, before any output
   const MemoryPlan memory = plan_training_memory(model.config(), shape, strategy, o.held_beside);
   const MemoryLimit limit = memory_limit(o.memory_limit);
   log_info("memory plan (", format_mib(limit.bytes), " available, ", limit.source, "):\n", memory.table());
@@ -149,7 +150,7 @@ TrainResult run_training(LlamaModel& model, const Tokenizer& tokenizer, const st
   release_free_memory();
   // Built after begin_task, whose own graph (OSFT's calibration pass) is freed by then: the two
   // never coexist, and the memory plan counts the larger.
-  auto graph = std::make_unique<TrainingGraph>(model, (max_tokens + longest - 1) / longest, longest);
+  auto graph = std::make_unique<TrainingGraph>(model, (max_tokens + longest - 1) / longest, longest, o.precision);
   log_info("training: ", examples.size(), " examples, ", batcher.steps_per_epoch(), " steps/epoch, ", total_steps,
            " steps; effective batch ", o.effective_batch_size, ", ≤ ", max_tokens, " tokens per micro-batch; ",
            graph->plan().describe(), "; ", num_threads(), " threads");

@@ -40,10 +40,16 @@ with open(data, "w") as f:
 
 failures = []
 totals = {}
-for method, extra in [("plain", []), ("osft", ["--unfreeze-rank-ratio", "0.5"])]:
+# (bf16 precision adds the bf16 weight copies and rounded-operand buffers, in a build that has it.)
+runs = [("plain", "plain", []), ("osft", "osft", ["--unfreeze-rank-ratio", "0.5"])]
+bf16_plan = run("plan", "--model", model, "--batch", "4", "--max-seq-len", "64", "--precision", "bf16",
+                "--unfreeze-rank-ratio", "0.5", "-o", os.path.join(work, "bf16_plan.json"), ok=False)
+if "bf16 weight copies" in bf16_plan.stdout:
+    runs.append(("bf16", "plain", ["--precision", "bf16"]))
+for method, strategy, extra in runs:
     out = os.path.join(work, method)
     r = run("train", "--model", model, "--data", data, "-o", out, "--max-steps", "1", "--effective-batch-size", "4",
-            "--method", method, *extra)
+            "--method", strategy, *extra)
     m = re.search(r"peak resident memory ([\d.]+) MiB \(planned ([\d.]+) MiB[;)]", r.stderr)
     shape = re.search(r"saved activations +[\d.]+ MiB +(\d+) x (\d+) tokens", r.stderr)
     if not m or not shape:

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "sculpt/core/dtype.h"
@@ -61,7 +62,12 @@ INSTANTIATE_TEST_SUITE_P(Linalg, Bf16Gemm,
                                            Bf16Case{33, 17, 1, false, true, true},
                                            Bf16Case{64, 192, 576, false, true, false},
                                            Bf16Case{64, 576, 1536, false, false, true},
-                                           Bf16Case{576, 1536, 64, true, false, true}));
+                                           Bf16Case{576, 1536, 64, true, false, true}),
+                         [](const ::testing::TestParamInfo<Bf16Case>& case_info) {
+                           const Bf16Case& p = case_info.param;
+                           return std::to_string(p.m) + "x" + std::to_string(p.n) + "x" + std::to_string(p.k) + "_" +
+                                  (p.ta ? "T" : "N") + (p.tb ? "T" : "N") + (p.accumulate ? "_accumulate" : "");
+                         });
 
 TEST(Bf16Conversion, ArrayConversionMatchesTheScalarOneBitForBit) {
   std::vector<float> x = {0.f,  -0.f, 1.f, -1.f, 1.00390625f /* tie, even below */, 1.01171875f /* tie, odd below */,

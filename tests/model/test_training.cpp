@@ -9,6 +9,7 @@
 #include "sculpt/core/error.h"
 #include "sculpt/core/rng.h"
 #include "sculpt/io/safetensors.h"
+#include "sculpt/linalg/bf16_gemm.h"
 #include "sculpt/model/training_graph.h"
 #include "sculpt/optim/adamw.h"
 #include "sculpt/optim/schedule.h"
@@ -130,6 +131,54 @@ TEST_P(TwinGradients, AccumulationGivesTheSameUpdate) {
     const Tensor& x = a.model.parameters()[i].value;
     const Tensor& y = b.model.parameters()[i].value;
     EXPECT_LE(testing::max_abs_diff(x, y), 1e-6) << a.model.parameters()[i].name;
+  }
+}
+
+// bf16 precision: the products take bf16 operands, so every gradient moves from the fp32 twin's by
+// about bf16's rounding (2⁻⁸ relative per operand), not more: a wrong transpose, a missed bias or
+// accumulation, or stale weight copies would be off by O(1).
+TEST_P(TwinGradients, Bf16GradientsWithinBf16RoundingOfTheTwins) {
+  if (!bf16_gemm_available()) GTEST_SKIP() << "this build has no oneDNN (libdnnl-dev): no bf16 precision";
+  TrainCase c = load_train_case(GetParam());
+  TrainingGraph graph(c.model, c.batch.batch, c.batch.seq, Precision::bf16);
+  Gradients grads(c.model);
+  const int64_t n = c.batch.target_tokens();
+  const double loss = graph.forward_backward(c.batch, 1.f / static_cast<float>(n), grads, Write::overwrite) / n;
+  const double ref_loss = c.golden->read_f32("loss")[0];
+  EXPECT_NEAR(loss, ref_loss, 1e-2 * ref_loss);
+  EXPECT_NE(loss, ref_loss);  // the bf16 path ran
+  double worst = 0;
+  for (const auto& g : grads.table()) {
+    Tensor ref = c.golden->read_f32("grad." + g.name);
+    double diff = 0, norm = 0;
+    for (int64_t i = 0; i < ref.numel(); ++i) {
+      diff += std::pow(static_cast<double>(g.value[i]) - ref[i], 2);
+      norm += std::pow(static_cast<double>(ref[i]), 2);
+    }
+    worst = std::max(worst, std::sqrt(diff) / (std::sqrt(norm) + 1e-12));
+    EXPECT_LE(std::sqrt(diff), 3e-2 * std::sqrt(norm) + 1e-9) << g.name;
+  }
+  std::printf("bf16 loss %.6f vs twin %.6f; worst relative gradient error %.2e\n", loss, ref_loss, worst);
+}
+
+TEST_P(TwinGradients, Bf16TenAdamWStepsFollowTheTwinLosses) {
+  // Ten steps change the weights ten times: the losses stay on the fp32 curve only if every step
+  // rounds the updated masters into the bf16 copies.
+  if (!bf16_gemm_available()) GTEST_SKIP() << "this build has no oneDNN (libdnnl-dev): no bf16 precision";
+  TrainCase c = load_train_case(GetParam());
+  const auto& meta = c.golden->metadata();
+  AdamWOptions o;
+  o.beta1 = 0.9f, o.beta2 = 0.95f, o.eps = std::stof(meta.at("eps")), o.weight_decay = std::stof(meta.at("weight_decay"));
+  LrSchedule schedule{ScheduleKind::cosine, std::stof(meta.at("lr")), std::stoll(meta.at("warmup")),
+                      std::stoll(meta.at("steps"))};
+  TrainingGraph graph(c.model, c.batch.batch, c.batch.seq, Precision::bf16);
+  Gradients grads(c.model);
+  AdamW adam(c.model.parameters(), o);
+  Tensor ref_losses = c.golden->read_f32("adamw.losses");
+  for (int64_t step = 1; step <= schedule.total_steps; ++step) {
+    StepStats s = optimizer_step(c.model, graph, grads, adam, {c.batch}, schedule.at(step),
+                                 std::stof(meta.at("max_grad_norm")));
+    EXPECT_NEAR(s.loss, ref_losses[step - 1], 1e-2 * ref_losses[step - 1]) << "step " << step;
   }
 }
 

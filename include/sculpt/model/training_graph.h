@@ -12,6 +12,7 @@
 #include "sculpt/core/write.h"
 #include "sculpt/model/llama.h"
 #include "sculpt/model/ops/rope.h"
+#include "sculpt/model/precision.h"
 
 namespace sculpt {
 
@@ -51,12 +52,14 @@ class Gradients {
 };
 
 // Float counts of the saved activations and the backward workspace for a batch shape, and of the
-// part of that workspace a forward pass alone touches (the attention scratch): the arena's other
-// pages are reserved, never written, so a forward-only use of the graph keeps them out of memory.
+// part of that workspace a forward pass alone touches (the attention scratch, and in bf16 the
+// rounded input of one product): the arena's other pages are reserved, never written, so a
+// forward-only use of the graph keeps them out of memory. In bf16, weight_copies counts the
+// bf16 copies of the projections and the head (in floats' room: two bf16 to a float).
 struct TrainingMemoryPlan {
-  int64_t activations = 0, backward = 0, forward_scratch = 0;
+  int64_t activations = 0, backward = 0, forward_scratch = 0, weight_copies = 0;
   static TrainingMemoryPlan make(const ModelConfig& config, int64_t batch, int64_t seq, int threads,
-                                 int64_t head_chunk_rows);
+                                 int64_t head_chunk_rows, Precision precision = Precision::fp32);
   std::string describe() const;
 };
 
@@ -64,7 +67,12 @@ class TrainingGraph {
  public:
   // Workspace for micro-batches of up to max_batch × max_seq tokens in all (any split into
   // sequences of at most max_seq tokens).
-  TrainingGraph(const LlamaModel& model, int64_t max_batch, int64_t max_seq);
+  TrainingGraph(const LlamaModel& model, int64_t max_batch, int64_t max_seq, Precision precision = Precision::fp32);
+
+  // bf16: rounds the model's fp32 weights into the graph's bf16 copies. Call it after every
+  // change of the weights (optimizer_step does, once per step); fp32: nothing to do.
+  void load_weights();
+  Precision precision() const { return precision_; }
 
   // Forward and backward; adds the gradient of Σ scale·mask·CE into `grads`, or with
   // Write::overwrite writes it over whatever they held (a step's first micro-batch: no
@@ -94,11 +102,30 @@ class TrainingGraph {
     Tensor gate, up;  // (rows, F) projections before the activation
     Tensor act;       // (rows, F) silu(gate) ⊙ up
   };
+  // The bf16 copies of one layer's projections, (out, in) as the fp32 weights.
+  struct Bf16Projections {
+    Tensor wq, wk, wv, wo, w_gate, w_up, w_down;
+  };
   void forward(const TokenBatch& batch);
+  // y (rows×out) = [residual +] x·Wᵀ [+ bias] in the graph's precision (w16: W's bf16 copy).
+  void linear(const float* x, const Tensor& w, const Tensor& w16, const Tensor& bias, const float* residual, float* y,
+              int64_t rows, int64_t in, int64_t out);
+  // Its backward: dx (=|+=) dy·W, dW (=|+=) dyᵀ·x, db (=|+=) Σ_rows dy (dx, db may be null).
+  void linear_grad(const float* x, const Tensor& w, const Tensor& w16, const float* dy, float* dx, float* dw, float* db,
+                   int64_t rows, int64_t in, int64_t out, Write dx_write, Write dw_write);
   double head(const TokenBatch& batch, float scale, Gradients* grads, Write grads_write = Write::accumulate);
 
   const LlamaModel& model_;
   int64_t max_batch_, max_seq_;
+  Precision precision_;
+  std::vector<Bf16Projections> bf16_layers_;  // bf16 only, one per layer
+  Tensor bf16_head_;                          // (V, D) bf16 copy of the head, bf16 only
+  // bf16: the rounded operands of the current products, in work_: a projection's input (and
+  // which fp32 array it was rounded from, so that shared inputs are rounded once) and, in the
+  // backward, its output gradient.
+  uint16_t* in16_ = nullptr;
+  uint16_t* out16_ = nullptr;
+  const float* in16_of_ = nullptr;
   RopeTable rope_;
   TrainingMemoryPlan plan_;
   Arena saved_, work_;

@@ -12,6 +12,7 @@
 
 #include "sculpt/core/memory.h"
 #include "sculpt/io/model_config.h"
+#include "sculpt/model/precision.h"
 
 namespace sculpt {
 
@@ -28,6 +29,7 @@ struct MemoryPlan {
 struct TrainingShape {
   int64_t rows = 1, seq = 1;
   int threads = 1;
+  Precision precision = Precision::fp32;
 };
 
 // Code, libraries, tokenizer and data held beside the tensors: the measured peaks exceed the

@@ -9,6 +9,7 @@
 #include "sculpt/cl/strategy.h"
 #include "sculpt/data/example.h"
 #include "sculpt/model/llama.h"
+#include "sculpt/model/precision.h"
 #include "sculpt/text/tokenizer.h"
 
 namespace sculpt {
@@ -36,6 +37,7 @@ struct TrainOptions {
   int64_t eval_steps = 0;        // > 0: evaluate every N steps (and at the end)
   // Memory the run may plan for: "auto" (cgroup limit or physical memory) or a size (8GiB).
   std::string memory_limit = "auto";
+  Precision precision = Precision::fp32;  // the training graph's products (model/precision.h)
   // What the caller keeps in memory beside the run (`sculpt cl`: the base model), planned with it.
   std::vector<MemoryLine> held_beside;
 };
