@@ -70,27 +70,30 @@ CLI::Validator byte_size_validator(const std::string& option, bool allow_auto) {
 }
 
 nlohmann::json train_options_json(const TrainOptions& t) {
-  return {{"model", t.model_path},
-          {"output_dir", t.output_dir},
-          {"learning_rate", t.learning_rate},
-          {"num_epochs", t.num_epochs},
-          {"max_steps", t.max_steps},
-          {"warmup_steps", t.warmup_steps},
-          {"lr_scheduler", t.lr_scheduler},
-          {"effective_batch_size", t.effective_batch_size},
-          {"max_tokens_per_batch", t.max_tokens_per_batch},
-          {"weight_decay", t.weight_decay},
-          {"beta1", t.beta1},
-          {"beta2", t.beta2},
-          {"epsilon", t.epsilon},
-          {"max_grad_norm", t.max_grad_norm},
-          {"seed", t.seed},
-          {"save_steps", t.save_steps},
-          {"max_shard_size", t.max_shard_size},
-          {"save_total_limit", t.save_total_limit},
-          {"eval_steps", t.eval_steps},
-          {"memory_limit", t.memory_limit},
-          {"precision", precision_name(t.precision)}};
+  nlohmann::json j = {{"model", t.model_path},
+                      {"output_dir", t.output_dir},
+                      {"learning_rate", t.learning_rate},
+                      {"num_epochs", t.num_epochs},
+                      {"max_steps", t.max_steps},
+                      {"warmup_steps", t.warmup_steps},
+                      {"lr_scheduler", t.lr_scheduler},
+                      {"effective_batch_size", t.effective_batch_size},
+                      {"max_tokens_per_batch", t.max_tokens_per_batch},
+                      {"weight_decay", t.weight_decay},
+                      {"beta1", t.beta1},
+                      {"beta2", t.beta2},
+                      {"epsilon", t.epsilon},
+                      {"max_grad_norm", t.max_grad_norm},
+                      {"seed", t.seed},
+                      {"save_steps", t.save_steps},
+                      {"max_shard_size", t.max_shard_size},
+                      {"save_total_limit", t.save_total_limit},
+                      {"eval_steps", t.eval_steps},
+                      {"memory_limit", t.memory_limit}};
+  // Only a non-default precision is recorded: an experiment begun before the flag existed still
+  // matches its experiment.json and resumes.
+  if (t.precision != Precision::fp32) j["precision"] = precision_name(t.precision);
+  return j;
 }
 
 }  // namespace sculpt::cli
