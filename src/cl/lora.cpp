@@ -16,9 +16,16 @@ namespace sculpt {
 
 namespace fs = std::filesystem;
 
+const char* lora_variant_name(LoraVariant variant) {
+  switch (variant) {
+    case LoraVariant::seqlora: return "seqlora";
+    case LoraVariant::inclora: return "inclora";
+    case LoraVariant::olora: return "olora";
+  }
+  return "?";
+}
+
 LoraStrategy::LoraStrategy(LoraOptions options) : options_(std::move(options)) {
-  check(options_.variant == "seqlora" || options_.variant == "inclora" || options_.variant == "olora",
-        "unknown LoRA variant '" + options_.variant + "'", "--methods", "choose seqlora, inclora or olora");
   check(options_.rank > 0, "LoRA rank must be positive", "--lora-rank", "choose e.g. 8");
   check(options_.dropout == 0, "LoRA dropout is not supported (adapters are trained merged)", "--lora-dropout",
         "use --lora-dropout 0");
@@ -60,10 +67,10 @@ MemoryLine LoraStrategy::planned_memory(const ModelConfig& config, int64_t /*seq
   for (size_t i : select_targets(specs, config.model_type, options_.target_patterns)) {
     const int64_t n = specs[i].shape[0], m = specs[i].shape[1];
     // W_base; A, B with their gradients and moments; O-LoRA's earlier A of every finished task.
-    floats += n * m + 4 * r * (n + m) + (options_.variant == "olora" ? tasks_started_ * r * m : 0);
+    floats += n * m + 4 * r * (n + m) + (options_.variant == LoraVariant::olora ? tasks_started_ * r * m : 0);
     ++targets;
   }
-  return {options_.variant + " state", floats * 4,
+  return {name() + " state", floats * 4,
           std::to_string(targets) + " adapters of rank " + std::to_string(r) + " and their base weights"};
 }
 
@@ -86,11 +93,11 @@ void LoraStrategy::begin_task(LlamaModel& model, AdamW& optimizer) {
       init_a(ad.a, ad.m, rng);
       adapters_.push_back(std::move(ad));
     }
-  } else if (options_.variant != "seqlora") {
+  } else if (options_.variant != LoraVariant::seqlora) {
     // A new adapter: the finished one is merged into the base (frozen); O-LoRA remembers its A.
     for (auto& ad : adapters_) {
       ad.w_base.copy_from(params[ad.index].value);
-      if (options_.variant == "olora") ad.previous_a.push_back(ad.a.clone());
+      if (options_.variant == LoraVariant::olora) ad.previous_a.push_back(ad.a.clone());
       init_a(ad.a, ad.m, rng);
       ad.b.fill(0.f);
     }
@@ -98,8 +105,8 @@ void LoraStrategy::begin_task(LlamaModel& model, AdamW& optimizer) {
   make_optimizer(optimizer);
   merge_into(model);
   ++tasks_started_;
-  log_info(options_.variant, ": ", adapters_.size(), " adapters of rank ", r, " (alpha ", options_.alpha, "), task ",
-           tasks_started_, options_.variant == "olora" && !adapters_.empty()
+  log_info(name(), ": ", adapters_.size(), " adapters of rank ", r, " (alpha ", options_.alpha, "), task ",
+           tasks_started_, options_.variant == LoraVariant::olora && !adapters_.empty()
                                ? ", orthogonal to " + std::to_string(adapters_[0].previous_a.size()) + " earlier"
                                : std::string());
 }
@@ -120,7 +127,7 @@ void LoraStrategy::on_gradients(LlamaModel& model, Gradients& grads) {
   const float s = scale();
   const int64_t r = options_.rank;
   const auto l1 = static_cast<float>(options_.lambda1), l2 = static_cast<float>(options_.lambda2);
-  const bool olora = options_.variant == "olora";
+  const bool olora = options_.variant == LoraVariant::olora;
 #pragma omp parallel for schedule(dynamic, 1)
   for (size_t i = 0; i < adapters_.size(); ++i) {
     Adapter& ad = adapters_[i];
@@ -165,7 +172,7 @@ void LoraStrategy::after_step(LlamaModel& model, Gradients& /*grads*/, float lr,
 }
 
 std::vector<std::pair<std::string, double>> LoraStrategy::step_metrics() const {
-  if (options_.variant != "olora" || adapters_.empty() || adapters_[0].previous_a.empty()) return {};
+  if (options_.variant != LoraVariant::olora || adapters_.empty() || adapters_[0].previous_a.empty()) return {};
   return {{"olora_orthogonality", last_orthogonality_}};
 }
 

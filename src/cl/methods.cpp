@@ -5,13 +5,12 @@
 namespace sculpt {
 
 namespace {
-template <const char* Variant>
+template <LoraVariant Variant>
 std::unique_ptr<Strategy> make_lora(const MethodSettings& s) {
   LoraOptions o = s.lora;
   o.variant = Variant;
   return std::make_unique<LoraStrategy>(o);
 }
-constexpr char kSeqLora[] = "seqlora", kIncLora[] = "inclora", kOLora[] = "olora";
 }  // namespace
 
 const std::vector<MethodInfo>& methods() {
@@ -20,9 +19,9 @@ const std::vector<MethodInfo>& methods() {
        [](const MethodSettings&) -> std::unique_ptr<Strategy> { return std::make_unique<SeqFtStrategy>(); }},
       {"osft", "Orthogonal Subspace Fine-Tuning (adaptive SVD)",
        [](const MethodSettings& s) -> std::unique_ptr<Strategy> { return std::make_unique<OsftStrategy>(s.osft); }},
-      {"seqlora", "one LoRA adapter trained through all tasks", make_lora<kSeqLora>},
-      {"inclora", "a new LoRA adapter per task, earlier ones merged", make_lora<kIncLora>},
-      {"olora", "O-LoRA: new adapters orthogonal to the earlier ones", make_lora<kOLora>},
+      {"seqlora", "one LoRA adapter trained through all tasks", make_lora<LoraVariant::seqlora>},
+      {"inclora", "a new LoRA adapter per task, earlier ones merged", make_lora<LoraVariant::inclora>},
+      {"olora", "O-LoRA: new adapters orthogonal to the earlier ones", make_lora<LoraVariant::olora>},
       {"ewc", "Elastic Weight Consolidation (diagonal Fisher)",
        [](const MethodSettings& s) -> std::unique_ptr<Strategy> { return std::make_unique<EwcStrategy>(s.ewc); }},
       {"replay", "sequential fine-tuning with a fraction of earlier tasks replayed",

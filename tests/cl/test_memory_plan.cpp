@@ -143,9 +143,10 @@ TEST(MemoryPlan, AdaptiveRanksArePlannedAtTheirLargestK) {
 
 TEST(MemoryPlan, LoraStateIsExactlyWhatTheAdaptersHold) {
   SKIP_WITHOUT_GLIBC_HEAP();
-  for (const std::string variant : {"seqlora", "olora"}) {
+  for (const LoraVariant lora_variant : {LoraVariant::seqlora, LoraVariant::olora}) {
+    const std::string variant = lora_variant_name(lora_variant);
     LoraOptions o;
-    o.variant = variant;
+    o.variant = lora_variant;
     o.rank = 4;
     LoraStrategy lora(o);
     const Measured plain = train_one_step(nullptr);

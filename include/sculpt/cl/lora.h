@@ -22,8 +22,11 @@
 
 namespace sculpt {
 
+enum class LoraVariant { seqlora, inclora, olora };
+const char* lora_variant_name(LoraVariant variant);  // the method's name: "seqlora", ...
+
 struct LoraOptions {
-  std::string variant = "seqlora";           // seqlora | inclora | olora
+  LoraVariant variant = LoraVariant::seqlora;
   int64_t rank = 8;
   double alpha = 16;
   double dropout = 0;
@@ -35,7 +38,7 @@ struct LoraOptions {
 class LoraStrategy : public Strategy {
  public:
   explicit LoraStrategy(LoraOptions options);
-  std::string name() const override { return options_.variant; }
+  std::string name() const override { return lora_variant_name(options_.variant); }
   MemoryLine planned_memory(const ModelConfig& config, int64_t seq, int threads) const override;
   void begin_task(LlamaModel& model, AdamW& optimizer) override;
   void on_gradients(LlamaModel& model, Gradients& grads) override;
