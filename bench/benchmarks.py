@@ -352,14 +352,15 @@ from peft_osf import section as peft_osf_section  # noqa: E402 - the one rendere
 lines += [""] + peft_osf_section(peft_osf, modern_version)
 lines += ["", "## All step timings (ms)", "", "| variant | median (min–max) |", "|---|---|"]
 lines += [f"| {k} | {v.text()} |" for k, v in step_ms.items()]
-# The real-shape and bf16-kernel sections are measured apart (bench/real_shape.py, ~15 minutes;
-# bench/bf16_gemm.py): carried over as they are.
+# The real-shape, bf16-kernel and bf16-precision sections are measured apart (bench/real_shape.py,
+# ~15 minutes; bench/bf16_gemm.py; bench/bf16_step.py): carried over as they are.
 from real_shape import HEADING as REAL_SHAPE  # noqa: E402
 from bf16_gemm import TITLE as BF16_KERNEL  # noqa: E402
+from bf16_step import TITLE as BF16_STEP  # noqa: E402
 if os.path.exists(a.output):
     with open(a.output) as f:
         old = f.read().rstrip("\n").split("\n")
-    for heading in (REAL_SHAPE, BF16_KERNEL):
+    for heading in (REAL_SHAPE, BF16_KERNEL, BF16_STEP):
         if heading in old:
             start = old.index(heading)
             end = next((i for i in range(start + 1, len(old)) if old[i].startswith("## ")), len(old))

@@ -48,7 +48,9 @@ def step_ms(rows):
     return statistics.median(1000 * r["tokens"] / r["tok_per_s"] for r in rows[3:])
 
 
+commit_file = os.path.join(work, "commit")
 out = {
+    "commit": open(commit_file).read().strip() if os.path.exists(commit_file) else None,
     "steps": steps,
     "loss_rel_diff_max": max(rel),
     "loss_rel_diff_mean": statistics.fmean(rel),

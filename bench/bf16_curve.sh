@@ -15,6 +15,8 @@ steps=${STEPS:-200} batch=${BATCH:-4} seq=${SEQ:-128}
 [ -f "$model" ] || { echo "bf16_curve: no $model (scripts/fetch-models.sh fetches it)" >&2; exit 1; }
 [ -d "$data" ] || { echo "bf16_curve: no $data (../shared/data is not here)" >&2; exit 1; }
 mkdir -p "$work"
+# The commit of the binary that ran (by default HEAD at the first start; a resumed run keeps it).
+[ -f "$work/commit" ] || git -C "$root" rev-parse --short HEAD > "$work/commit"
 for precision in fp32 bf16; do
   out=$work/$precision
   [ -d "$out/final" ] && continue
