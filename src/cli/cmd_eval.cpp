@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "train_flags.h"
 #include "sculpt/core/threads.h"
 #include "sculpt/data/readers.h"
 #include "sculpt/eval/exact_match.h"
@@ -18,6 +19,7 @@ struct EvalArgs {
   bool no_generation = false;
   uint64_t seed = 42;
   int threads = 0;
+  Precision precision = Precision::fp32;
 };
 
 void run_eval(const EvalArgs& a) {
@@ -32,15 +34,16 @@ void run_eval(const EvalArgs& a) {
   ro.max_samples = a.samples;
   ro.seed = a.seed;
   Dataset d = read_dataset(a.data, *tokenizer, ro);
-  LossResult loss = held_out_loss(model, d.examples);
+  LossResult loss = held_out_loss(model, d.examples, 8, a.precision);
   nlohmann::json out = {{"model", a.model},
                         {"data", d.source},
                         {"samples", d.examples.size()},
                         {"loss", loss.loss},
                         {"perplexity", loss.perplexity()},
-                        {"target_tokens", loss.target_tokens}};
+                        {"target_tokens", loss.target_tokens},
+                        {"precision", precision_name(a.precision)}};
   if (!a.no_generation) {
-    ExactMatchResult em = exact_match(model, *tokenizer, d.examples);
+    ExactMatchResult em = exact_match(model, *tokenizer, d.examples, 16, a.precision);
     out["exact_match"] = em.accuracy();
   }
   std::printf("%s\n", out.dump().c_str());
@@ -60,6 +63,7 @@ void register_eval(CLI::App& app) {
   cmd->add_option("-s,--seed", a->seed, "Seed of the subset")->capture_default_str();
   cmd->add_flag("--no-generation", a->no_generation, "Only loss and perplexity (for plain text)");
   cmd->add_option("--threads", a->threads, "Threads (0 = all cores)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  add_precision_flag(cmd, a->precision);
   cmd->callback([a] { run_eval(*a); });
 }
 

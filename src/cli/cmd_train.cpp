@@ -60,8 +60,8 @@ void run_train(TrainArgs& a) {
   EvalHook hook;
   if (!eval.examples.empty())
     hook = [&](int64_t, const LlamaModel& m) {
-      ExactMatchResult em = exact_match(m, *tokenizer, eval.examples);
-      return json{{"eval_loss", held_out_loss(m, eval.examples, a.train.effective_batch_size).loss},
+      ExactMatchResult em = exact_match(m, *tokenizer, eval.examples, 16, a.train.precision);
+      return json{{"eval_loss", held_out_loss(m, eval.examples, a.train.effective_batch_size, a.train.precision).loss},
                   {"eval_exact_match", em.accuracy()},
                   {"eval_samples", em.total}};
     };

@@ -10,7 +10,7 @@ namespace sculpt::cli {
 
 void add_train_option_flags(CLI::App* cmd, TrainOptions& t);
 nlohmann::json train_options_json(const TrainOptions& t);
-// --precision fp32|bf16 (model/precision.h), shared with `sculpt plan`.
+// --precision fp32|bf16 (model/precision.h), shared with `sculpt plan` and `sculpt eval`.
 void add_precision_flag(CLI::App* cmd, Precision& precision);
 // Accepts what parse_byte_size reads (500MB, 2GiB) and, with allow_auto, "auto"; CLI11 names the
 // flag in front of the message.

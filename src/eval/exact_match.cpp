@@ -17,7 +17,7 @@ std::string normalize_answer(const std::string& text) {
 }
 
 ExactMatchResult exact_match(const LlamaModel& model, const Tokenizer& tokenizer, const std::vector<Example>& examples,
-                             int64_t batch) {
+                             int64_t batch, Precision precision) {
   ExactMatchResult result;
   int64_t longest_target = 0;
   for (const auto& e : examples) {
@@ -27,6 +27,7 @@ ExactMatchResult exact_match(const LlamaModel& model, const Tokenizer& tokenizer
   }
   GenerationOptions o;
   o.max_new_tokens = longest_target + 2;
+  o.precision = precision;
   if (tokenizer.eos_id() >= 0) o.stop_tokens.push_back(tokenizer.eos_id());
   const int64_t context = model.config().max_position_embeddings;
   for (size_t start = 0; start < examples.size(); start += static_cast<size_t>(batch)) {

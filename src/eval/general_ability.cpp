@@ -18,13 +18,13 @@ void log_softmax(const float* logits, int64_t V, std::vector<double>& out) {
 }  // namespace
 
 GeneralAbility general_ability(const LlamaModel& model, const LlamaModel& base, const std::vector<Example>& texts,
-                               int64_t rows) {
+                               int64_t rows, Precision precision) {
   const int64_t V = model.config().vocab_size;
   check(base.config().vocab_size == V, "the base model's vocabulary differs from the model's", "general ability",
         "compare models that share a tokenizer");
   int64_t longest = 1;
   for (const auto& e : texts) longest = std::max<int64_t>(longest, static_cast<int64_t>(e.tokens.size()) - 1);
-  LlamaForward fm(model, rows, longest, longest), fb(base, rows, longest, longest);
+  LlamaForward fm(model, rows, longest, longest, precision), fb(base, rows, longest, longest, precision);
   std::vector<double> lm(static_cast<size_t>(V)), lb(static_cast<size_t>(V));
   double nll = 0, kl = 0;
   GeneralAbility g;

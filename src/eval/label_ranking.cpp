@@ -38,7 +38,7 @@ std::vector<Label> label_set(const std::vector<Example>& examples, std::vector<L
 }
 
 RankingResult rank_labels(const LlamaModel& model, const std::vector<Example>& examples,
-                          const std::vector<Label>& labels, int64_t batch) {
+                          const std::vector<Label>& labels, int64_t batch, Precision precision) {
   check(!labels.empty(), "no labels to rank", "evaluation", "the task's examples have no target text");
   check(batch >= 1, "the evaluation batch must be at least 1", "evaluation");
   const int64_t L = static_cast<int64_t>(labels.size()), V = model.config().vocab_size;
@@ -70,7 +70,7 @@ RankingResult rank_labels(const LlamaModel& model, const std::vector<Example>& e
       prompts.push_back(std::move(prompt));
     }
     const int64_t capacity = longest_prompt + longest_label;  // ≤ context after the cuts
-    LlamaForward forward(model, B, longest_prompt, capacity);
+    LlamaForward forward(model, B, longest_prompt, capacity, precision);
     KVCache cache(model.config(), B, capacity);
     // 1. Every prompt once per label (right-padded with its own last token, never read).
     std::vector<int32_t> tokens(static_cast<size_t>(B * longest_prompt));

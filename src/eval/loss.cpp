@@ -10,10 +10,11 @@ namespace sculpt {
 
 double LossResult::perplexity() const { return std::exp(loss); }
 
-LossResult held_out_loss(const LlamaModel& model, const std::vector<Example>& examples, int64_t rows) {
+LossResult held_out_loss(const LlamaModel& model, const std::vector<Example>& examples, int64_t rows,
+                         Precision precision) {
   int64_t longest = 1;
   for (const auto& e : examples) longest = std::max<int64_t>(longest, static_cast<int64_t>(e.tokens.size()) - 1);
-  TrainingGraph graph(model, rows, longest);
+  TrainingGraph graph(model, rows, longest, precision);  // (a new graph: its bf16 copies are the model's now)
   double sum = 0;
   LossResult r;
   for (size_t i = 0; i < examples.size(); i += static_cast<size_t>(rows)) {

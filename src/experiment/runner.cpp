@@ -51,18 +51,18 @@ EvalRow evaluate_all(const LlamaModel& model, const LlamaModel& base, const Toke
     if (o.eval_mode == "rank") {
       // The label set: every label of the task, train and test.
       const std::vector<Label> labels = label_set(t.test, label_set(t.train));
-      const ExactMatchResult m = rank_labels(model, t.test, labels, o.eval_batch).match;
+      const ExactMatchResult m = rank_labels(model, t.test, labels, o.eval_batch, o.train.precision).match;
       row.accuracy.push_back(m.accuracy());
       row.matched.push_back(m.matched);
     } else {
-      const ExactMatchResult m = exact_match(model, tok, t.test, o.eval_batch);
+      const ExactMatchResult m = exact_match(model, tok, t.test, o.eval_batch, o.train.precision);
       row.accuracy.push_back(m.accuracy());
       row.matched.push_back(m.matched);
     }
     line += " " + t.name + " " + fmt_pct(row.accuracy.back());
   }
   if (!o.general.empty()) {
-    const GeneralAbility g = general_ability(model, base, o.general);
+    const GeneralAbility g = general_ability(model, base, o.general, 8, o.train.precision);
     row.general_perplexity = g.perplexity;
     row.general_kl = g.kl_to_base;
     char b[96];

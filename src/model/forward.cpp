@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "sculpt/core/error.h"
+#include "sculpt/linalg/bf16_gemm.h"
 #include "sculpt/linalg/blas.h"
 #include "sculpt/model/ops/attention.h"
 #include "sculpt/model/ops/rmsnorm.h"
@@ -23,7 +24,7 @@ KVCache::KVCache(const ModelConfig& config, int64_t batch_, int64_t capacity_)
 }
 
 ForwardMemoryPlan ForwardMemoryPlan::make(const ModelConfig& c, int64_t batch, int64_t tokens, int64_t kv_capacity,
-                                          int threads) {
+                                          int threads, Precision precision) {
   const int64_t rows = batch * tokens;
   ForwardMemoryPlan p;
   // x, h, final, head input (D); q, attention out (Q); k, v (KV); gate, up (F).
@@ -35,6 +36,12 @@ ForwardMemoryPlan ForwardMemoryPlan::make(const ModelConfig& c, int64_t batch, i
   p.scratch = Arena::footprint(
       {attention_scratch_size({batch, tokens, kv_capacity, c.num_heads, c.num_kv_heads, c.head_dim, 0}, threads)});
   p.logits = Arena::footprint({rows, c.vocab_size});
+  if (precision == Precision::bf16) {
+    // One product's rounded input (rows × its widest input) and the head's rounded rows.
+    const int64_t widest = std::max({c.hidden_size, c.q_dim(), c.intermediate_size});
+    p.scratch += Arena::footprint({(rows * widest + 1) / 2}) + Arena::footprint({(rows * c.hidden_size + 1) / 2});
+    p.weight_copies = (Bf16Weights::bytes(c) + 3) / 4;
+  }
   return p;
 }
 
@@ -45,18 +52,22 @@ std::string ForwardMemoryPlan::describe() const {
   out.precision(2);
   out << "activations " << mib(activations) << " MiB, attention scratch " << mib(scratch) << " MiB, logits "
       << mib(logits) << " MiB";
+  if (weight_copies > 0) out << ", bf16 weight copies " << mib(weight_copies) << " MiB";
   return out.str();
 }
 
-LlamaForward::LlamaForward(const LlamaModel& model, int64_t max_batch, int64_t max_tokens, int64_t max_positions)
+LlamaForward::LlamaForward(const LlamaModel& model, int64_t max_batch, int64_t max_tokens, int64_t max_positions,
+                           Precision precision)
     : model_(model),
       max_batch_(max_batch),
       max_tokens_(max_tokens),
       max_positions_(max_positions),
       rope_(model.config(), max_positions),
       plan_(ForwardMemoryPlan::make(model.config(), max_batch, max_tokens, std::max(max_tokens, max_positions),
-                                    omp_get_max_threads())),
-      arena_(plan_.activations + plan_.scratch, "forward workspace") {}
+                                    omp_get_max_threads(), precision)),
+      arena_(plan_.activations + plan_.scratch, "forward workspace") {
+  if (precision == Precision::bf16) bf16_.emplace(model);
+}
 
 void LlamaForward::run_layers(const std::vector<int32_t>& tokens, int64_t B, int64_t T, const int64_t* start,
                               KVCache* cache) {
@@ -94,12 +105,26 @@ void LlamaForward::run_layers(const std::vector<int32_t>& tokens, int64_t B, int
 
   AttentionShape shape{B, T, kv_capacity, c.num_heads, c.num_kv_heads, c.head_dim, c.sliding_window};
   Tensor scratch = arena_.alloc({attention_scratch_size(shape, omp_get_max_threads())});
+  // bf16: y (=|+=) bf16(in)·W16ᵀ + bias, the input rounded into in16 first.
+  uint16_t* in16 = bf16_ ? reinterpret_cast<uint16_t*>(
+                               arena_.alloc({(rows * std::max({D, Q, F}) + 1) / 2}).data())
+                         : nullptr;
+  auto round_input = [&](const Tensor& in, int64_t width) { convert_f32_to_bf16(in.data(), in16, rows * width); };
+  auto bias_of = [](const Tensor& b) { return b.empty() ? nullptr : b.data(); };
   for (int64_t l = 0; l < c.num_layers; ++l) {
     const LayerWeights& w = model_.layer(l);
     rmsnorm_forward(x.data(), w.attn_norm.data(), h.data(), rows, D, eps);
-    linear_forward(h.data(), w.wq.data(), w.bq.empty() ? nullptr : w.bq.data(), q.data(), rows, D, Q);
-    linear_forward(h.data(), w.wk.data(), w.bk.empty() ? nullptr : w.bk.data(), k.data(), rows, D, KV);
-    linear_forward(h.data(), w.wv.data(), w.bv.empty() ? nullptr : w.bv.data(), v.data(), rows, D, KV);
+    if (bf16_) {
+      const Bf16Weights::Layer& w16 = bf16_->layer(l);
+      round_input(h, D);
+      linear_bf16(in16, w16.wq, bias_of(w.bq), 0.f, q.data(), rows, D, Q);
+      linear_bf16(in16, w16.wk, bias_of(w.bk), 0.f, k.data(), rows, D, KV);
+      linear_bf16(in16, w16.wv, bias_of(w.bv), 0.f, v.data(), rows, D, KV);
+    } else {
+      linear_forward(h.data(), w.wq.data(), bias_of(w.bq), q.data(), rows, D, Q);
+      linear_forward(h.data(), w.wk.data(), bias_of(w.bk), k.data(), rows, D, KV);
+      linear_forward(h.data(), w.wv.data(), bias_of(w.bv), v.data(), rows, D, KV);
+    }
     rope_forward(q.data(), positions.data(), rows, c.num_heads, c.head_dim, rope_);
     rope_forward(k.data(), positions.data(), rows, c.num_kv_heads, c.head_dim, rope_);
     const float* keys = k.data();
@@ -116,19 +141,35 @@ void LlamaForward::run_layers(const std::vector<int32_t>& tokens, int64_t B, int
     }
     attention_forward(q.data(), keys, values, att.data(), start, shape, scratch.data());
     // x += att · Woᵀ (+ bo)
-    if (!w.bo.empty())
-      for (int64_t r = 0; r < rows; ++r)
-        for (int64_t i = 0; i < D; ++i) x[r * D + i] += w.bo[i];
-    gemm(Trans::no, Trans::yes, rows, D, Q, 1.f, att.data(), Q, w.wo.data(), Q, 1.f, x.data(), D);
+    if (bf16_) {
+      round_input(att, Q);
+      linear_bf16(in16, bf16_->layer(l).wo, bias_of(w.bo), 1.f, x.data(), rows, Q, D);
+    } else {
+      if (!w.bo.empty())
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t i = 0; i < D; ++i) x[r * D + i] += w.bo[i];
+      gemm(Trans::no, Trans::yes, rows, D, Q, 1.f, att.data(), Q, w.wo.data(), Q, 1.f, x.data(), D);
+    }
 
     rmsnorm_forward(x.data(), w.mlp_norm.data(), h.data(), rows, D, eps);
-    linear_forward(h.data(), w.w_gate.data(), w.b_gate.empty() ? nullptr : w.b_gate.data(), gate.data(), rows, D, F);
-    linear_forward(h.data(), w.w_up.data(), w.b_up.empty() ? nullptr : w.b_up.data(), up.data(), rows, D, F);
+    if (bf16_) {
+      round_input(h, D);
+      linear_bf16(in16, bf16_->layer(l).w_gate, bias_of(w.b_gate), 0.f, gate.data(), rows, D, F);
+      linear_bf16(in16, bf16_->layer(l).w_up, bias_of(w.b_up), 0.f, up.data(), rows, D, F);
+    } else {
+      linear_forward(h.data(), w.w_gate.data(), bias_of(w.b_gate), gate.data(), rows, D, F);
+      linear_forward(h.data(), w.w_up.data(), bias_of(w.b_up), up.data(), rows, D, F);
+    }
     swiglu_forward(gate.data(), up.data(), gate.data(), rows * F);
-    if (!w.b_down.empty())
-      for (int64_t r = 0; r < rows; ++r)
-        for (int64_t i = 0; i < D; ++i) x[r * D + i] += w.b_down[i];
-    gemm(Trans::no, Trans::yes, rows, D, F, 1.f, gate.data(), F, w.w_down.data(), F, 1.f, x.data(), D);
+    if (bf16_) {
+      round_input(gate, F);
+      linear_bf16(in16, bf16_->layer(l).w_down, bias_of(w.b_down), 1.f, x.data(), rows, F, D);
+    } else {
+      if (!w.b_down.empty())
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t i = 0; i < D; ++i) x[r * D + i] += w.b_down[i];
+      gemm(Trans::no, Trans::yes, rows, D, F, 1.f, gate.data(), F, w.w_down.data(), F, 1.f, x.data(), D);
+    }
   }
   rmsnorm_forward(x.data(), model_.final_norm().data(), hidden_.data(), rows, D, eps);
 }
@@ -140,8 +181,15 @@ Tensor LlamaForward::head(const std::vector<int64_t>& rows) {
   for (int64_t i = 0; i < n; ++i)
     std::memcpy(picked.data() + i * D, hidden_.data() + rows[i] * D, sizeof(float) * D);
   Tensor logits = Tensor::zeros({n, c.vocab_size});
-  gemm(Trans::no, Trans::yes, n, c.vocab_size, D, 1.f, picked.data(), D, model_.lm_head().data(), D, 0.f,
-       logits.data(), c.vocab_size);
+  if (bf16_) {
+    auto* picked16 = reinterpret_cast<uint16_t*>(arena_.alloc({(n * D + 1) / 2}).data());
+    convert_f32_to_bf16(picked.data(), picked16, n * D);
+    gemm_bf16(Trans::no, Trans::yes, n, c.vocab_size, D, picked16, D, bf16_->head().data_as<uint16_t>(), D, 0.f,
+              logits.data(), c.vocab_size);
+  } else {
+    gemm(Trans::no, Trans::yes, n, c.vocab_size, D, 1.f, picked.data(), D, model_.lm_head().data(), D, 0.f,
+         logits.data(), c.vocab_size);
+  }
   return logits;
 }
 

@@ -53,7 +53,7 @@ std::vector<std::vector<int32_t>> generate(const LlamaModel& model, const std::v
         "prompt (" + std::to_string(longest) + " tokens) + max_new_tokens (" + std::to_string(o.max_new_tokens) +
             ") exceeds the model's context of " + std::to_string(model.config().max_position_embeddings),
         "generate", "shorten the prompt or lower --max-new-tokens");
-  LlamaForward forward(model, B, longest, capacity);
+  LlamaForward forward(model, B, longest, capacity, o.precision);
   KVCache cache(model.config(), B, capacity);
   Rng rng(o.seed);
   const int64_t V = model.config().vocab_size;

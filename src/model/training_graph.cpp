@@ -114,8 +114,7 @@ TrainingMemoryPlan TrainingMemoryPlan::make(const ModelConfig& c, int64_t batch,
   if (precision == Precision::bf16) {
     p.backward += total(bf16_backward_shapes(d, head_chunk_rows));
     p.forward_scratch += total(bf16_forward_shapes(d));
-    const int64_t per_layer = (d.Q * d.D + 1) / 2 + 2 * ((d.KV * d.D + 1) / 2) + (d.D * d.Q + 1) / 2 + 3 * ((d.F * d.D + 1) / 2);
-    p.weight_copies = c.num_layers * per_layer + (d.V * d.D + 1) / 2;
+    p.weight_copies = (Bf16Weights::bytes(c) + 3) / 4;
   }
   return p;
 }
@@ -142,29 +141,11 @@ TrainingGraph::TrainingGraph(const LlamaModel& model, int64_t max_batch, int64_t
                                      precision)),
       saved_(plan_.activations, "saved activations"),
       work_(plan_.backward, "backward workspace") {
-  if (precision_ != Precision::bf16) return;
-  check(bf16_gemm_available(), "this build of sculpt has no bf16 matrix multiply", "bf16 precision",
-        "install libdnnl-dev (scripts/install-deps.sh) and rebuild, or use --precision fp32");
-  auto copy_of = [](const Tensor& w) { return Tensor::zeros(w.shape(), DType::bf16); };
-  for (int64_t l = 0; l < model.config().num_layers; ++l) {
-    const LayerWeights& w = model.layer(l);
-    bf16_layers_.push_back({copy_of(w.wq), copy_of(w.wk), copy_of(w.wv), copy_of(w.wo), copy_of(w.w_gate),
-                            copy_of(w.w_up), copy_of(w.w_down)});
-  }
-  bf16_head_ = copy_of(model.lm_head());
-  load_weights();
+  if (precision_ == Precision::bf16) bf16_.emplace(model);
 }
 
 void TrainingGraph::load_weights() {
-  if (precision_ != Precision::bf16) return;
-  auto round = [](const Tensor& w, Tensor& w16) { convert_f32_to_bf16(w.data(), w16.data_as<uint16_t>(), w.numel()); };
-  for (size_t l = 0; l < bf16_layers_.size(); ++l) {
-    const LayerWeights& w = model_.layer(static_cast<int64_t>(l));
-    Bf16Projections& b = bf16_layers_[l];
-    round(w.wq, b.wq), round(w.wk, b.wk), round(w.wv, b.wv), round(w.wo, b.wo);
-    round(w.w_gate, b.w_gate), round(w.w_up, b.w_up), round(w.w_down, b.w_down);
-  }
-  round(model_.lm_head(), bf16_head_);
+  if (bf16_) bf16_->load(model_);
 }
 
 void TrainingGraph::linear(const float* x, const Tensor& w, const Tensor& w16, const Tensor& bias,
@@ -175,17 +156,13 @@ void TrainingGraph::linear(const float* x, const Tensor& w, const Tensor& w16, c
     else linear_forward(x, w.data(), b, y, rows, in, out);
     return;
   }
-  // y = [residual] [+ bias], then y += bf16(x)·bf16(W)ᵀ accumulated in fp32.
+  // y = [residual +] bf16(x)·bf16(W)ᵀ [+ bias], accumulated in fp32.
   if (residual && residual != y) std::memcpy(y, residual, sizeof(float) * static_cast<size_t>(rows * out));
-  if (b)
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t o = 0; o < out; ++o) y[r * out + o] = (residual ? y[r * out + o] : 0.f) + b[o];
   if (x != in16_of_) {  // q, k and v (gate and up) share their input: round it once
     convert_f32_to_bf16(x, in16_, rows * in);
     in16_of_ = x;
   }
-  gemm_bf16(Trans::no, Trans::yes, rows, out, in, in16_, in, w16.data_as<uint16_t>(), in, residual || b ? 1.f : 0.f,
-            y, out);
+  linear_bf16(in16_, w16, b, residual ? 1.f : 0.f, y, rows, in, out);
 }
 
 void TrainingGraph::linear_grad(const float* x, const Tensor& w, const Tensor& w16, const float* dy, float* dx,
@@ -255,10 +232,10 @@ void TrainingGraph::forward(const TokenBatch& batch) {
   Tensor scratch = work_.alloc({attention_scratch_size(shape, omp_get_max_threads())});
   if (precision_ == Precision::bf16) in16_ = alloc_bf16(work_, d.rows * std::max({d.D, d.Q, d.F}));
   in16_of_ = nullptr;
-  static const Bf16Projections kNone;  // fp32: linear() never reads the bf16 copies
+  static const Bf16Weights::Layer kNone;  // fp32: linear() never reads the bf16 copies
   for (int64_t l = 0; l < c.num_layers; ++l) {
     const LayerWeights& w = model_.layer(l);
-    const Bf16Projections& w16 = precision_ == Precision::bf16 ? bf16_layers_[static_cast<size_t>(l)] : kNone;
+    const Bf16Weights::Layer& w16 = bf16_ ? bf16_->layer(l) : kNone;
     LayerActivations& a = layers_[l];
     rmsnorm_forward(a.x_in.data(), w.attn_norm.data(), a.h1.data(), d.rows, d.D, eps, a.inv_rms1.data());
     linear(a.h1.data(), w.wq, w16.wq, w.bq, nullptr, a.q.data(), d.rows, d.D, d.Q);
@@ -292,7 +269,7 @@ double TrainingGraph::head(const TokenBatch& batch, float scale, Gradients* grad
   const bool bf16 = precision_ == Precision::bf16;
   uint16_t* h16 = bf16 ? alloc_bf16(work_, chunk * D) : nullptr;       // (chunk, D) rows of h, rounded
   uint16_t* dlogits16 = bf16 && grads ? alloc_bf16(work_, chunk * V) : nullptr;  // (chunk, V)
-  const uint16_t* w16 = bf16 ? bf16_head_.data_as<uint16_t>() : nullptr;
+  const uint16_t* w16 = bf16 ? bf16_->head().data_as<uint16_t>() : nullptr;
   double loss = 0.0, scale_d = scale;
   for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
     const int64_t n = std::min(chunk, rows - r0);
@@ -350,7 +327,7 @@ double TrainingGraph::forward_backward(const TokenBatch& batch, float scale, Gra
   }
   in16_of_ = nullptr;
   auto bias = [](Tensor& b) { return b.empty() ? nullptr : b.data(); };
-  static const Bf16Projections kNone;
+  static const Bf16Weights::Layer kNone;
 
   rmsnorm_backward(x_final_.data(), model_.final_norm().data(), inv_rms_final_.data(), d_h_final_.data(), dx.data(),
                    grads.final_norm().data(), d.rows, d.D, Write::overwrite, grads_write);
@@ -358,7 +335,7 @@ double TrainingGraph::forward_backward(const TokenBatch& batch, float scale, Gra
     const LayerWeights& w = model_.layer(l);
     LayerWeights& g = grads.layer(l);  // gradients, laid out like the weights
     const LayerActivations& a = layers_[l];
-    const Bf16Projections& w16 = precision_ == Precision::bf16 ? bf16_layers_[static_cast<size_t>(l)] : kNone;
+    const Bf16Weights::Layer& w16 = bf16_ ? bf16_->layer(l) : kNone;
     // MLP: out = x_mid + act·Wdᵀ. The residual passes dx through unchanged.
     linear_grad(a.act.data(), w.w_down, w16.w_down, dx.data(), dact.data(), g.w_down.data(), bias(g.b_down), d.rows,
                 d.F, d.D, Write::overwrite, grads_write);

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "sculpt/io/safetensors.h"
+#include "sculpt/linalg/bf16_gemm.h"
 #include "sculpt/model/forward.h"
 #include "sculpt/model/llama.h"
 #include "test_support.h"
@@ -100,6 +101,30 @@ TEST_P(TwinLogits, KvCacheDecodingMatchesFullForward) {
     }
   }
   EXPECT_LE(worst, 1e-4);
+}
+
+TEST_P(TwinLogits, Bf16LogitsWithinBf16RoundingOfTheTwinAndTheCacheAgrees) {
+  // bf16 precision: every product's operands rounded to bf16, so the logits move from the fp32
+  // twin's by bf16 rounding (a few 1e-3 of their range), not more; and KV-cached decoding with
+  // the same bf16 copies gives the full forward's logits up to fp32 summation order.
+  if (!bf16_gemm_available()) GTEST_SKIP() << "this build has no oneDNN (libdnnl-dev): no bf16 precision";
+  Case c = load_case(GetParam());
+  const int64_t V = c.logits.dim(2);
+  LlamaForward forward(c.model, c.batch, c.seq, c.seq, Precision::bf16);
+  Tensor logits = forward.logits_all(c.tokens, c.batch, c.seq);
+  double range = 0;
+  for (int64_t i = 0; i < c.logits.numel(); ++i) range = std::max(range, std::fabs(static_cast<double>(c.logits[i])));
+  const double off = worst_valid_diff(c, logits);
+  EXPECT_LE(off, 2e-2 * range);
+  EXPECT_GT(off, 1e-6 * range);  // the bf16 path ran
+  std::printf("bf16 logits: worst |Δ| %.2e of a range %.2e\n", off, range);
+  KVCache cache(c.model.config(), c.batch, c.seq);
+  std::vector<int64_t> lengths(c.lengths.begin(), c.lengths.end());
+  Tensor last = forward.step(c.tokens, c.batch, c.seq, lengths, cache);  // one prefill of every sequence
+  for (int64_t b = 0; b < c.batch; ++b)
+    EXPECT_LE(testing::max_abs_diff(last.data() + b * V, logits.data() + (b * c.seq + c.lengths[b] - 1) * V, V),
+              1e-4 * range)
+        << "sequence " << b;
 }
 
 INSTANTIATE_TEST_SUITE_P(Model, TwinLogits,

@@ -7,6 +7,7 @@
 
 #include "sculpt/data/example.h"
 #include "sculpt/model/llama.h"
+#include "sculpt/model/precision.h"
 #include "sculpt/text/tokenizer.h"
 
 namespace sculpt {
@@ -20,8 +21,9 @@ struct ExactMatchResult {
 
 std::string normalize_answer(const std::string& text);  // trim whitespace, lower-case ASCII
 
-// Greedy generation of up to (longest target in tokens + 2) tokens, `batch` prompts at a time.
+// Greedy generation of up to (longest target in tokens + 2) tokens, `batch` prompts at a time, in
+// `precision` (model/precision.h).
 ExactMatchResult exact_match(const LlamaModel& model, const Tokenizer& tokenizer, const std::vector<Example>& examples,
-                             int64_t batch = 16);
+                             int64_t batch = 16, Precision precision = Precision::fp32);
 
 }  // namespace sculpt

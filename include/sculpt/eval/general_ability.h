@@ -7,6 +7,7 @@
 
 #include "sculpt/data/example.h"
 #include "sculpt/model/llama.h"
+#include "sculpt/model/precision.h"
 
 namespace sculpt {
 
@@ -17,6 +18,6 @@ struct GeneralAbility {
 
 // Both models must share the vocabulary. `rows` sequences per forward pass.
 GeneralAbility general_ability(const LlamaModel& model, const LlamaModel& base, const std::vector<Example>& texts,
-                               int64_t rows = 8);
+                               int64_t rows = 8, Precision precision = Precision::fp32);
 
 }  // namespace sculpt

@@ -11,6 +11,7 @@
 #include "sculpt/data/example.h"
 #include "sculpt/eval/exact_match.h"
 #include "sculpt/model/llama.h"
+#include "sculpt/model/precision.h"
 
 namespace sculpt {
 
@@ -34,6 +35,6 @@ struct RankingResult {
 // longest label is cut in the middle (cut_middle: its start and its last kCueTokens stay).
 // An example whose own label is not in `labels` counts as wrong.
 RankingResult rank_labels(const LlamaModel& model, const std::vector<Example>& examples,
-                          const std::vector<Label>& labels, int64_t batch = 16);
+                          const std::vector<Label>& labels, int64_t batch = 16, Precision precision = Precision::fp32);
 
 }  // namespace sculpt

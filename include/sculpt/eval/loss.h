@@ -5,6 +5,7 @@
 
 #include "sculpt/data/example.h"
 #include "sculpt/model/llama.h"
+#include "sculpt/model/precision.h"
 
 namespace sculpt {
 
@@ -15,6 +16,7 @@ struct LossResult {
 };
 
 // Forward passes in micro-batches of `rows` sequences (no gradients).
-LossResult held_out_loss(const LlamaModel& model, const std::vector<Example>& examples, int64_t rows = 8);
+LossResult held_out_loss(const LlamaModel& model, const std::vector<Example>& examples, int64_t rows = 8,
+                         Precision precision = Precision::fp32);
 
 }  // namespace sculpt

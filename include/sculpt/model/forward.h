@@ -10,13 +10,16 @@
 // never sees a pad; rows at pad positions produce logits nobody reads.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "sculpt/core/arena.h"
 #include "sculpt/core/tensor.h"
+#include "sculpt/model/bf16_weights.h"
 #include "sculpt/model/llama.h"
 #include "sculpt/model/ops/rope.h"
+#include "sculpt/model/precision.h"
 
 namespace sculpt {
 
@@ -28,14 +31,15 @@ struct KVCache {
   std::vector<int64_t> length;  // (B,) positions filled per sequence
 };
 
-// Float counts of the forward workspace, a pure function of the config and batch shape.
+// Float counts of the forward workspace, a pure function of the config, batch shape and precision.
 struct ForwardMemoryPlan {
-  int64_t activations = 0;  // residual stream, projections, MLP
-  int64_t scratch = 0;      // per-thread attention scores
-  int64_t logits = 0;      // returned to the caller, not part of the arena
-  int64_t total() const { return activations + scratch + logits; }
+  int64_t activations = 0;    // residual stream, projections, MLP
+  int64_t scratch = 0;        // per-thread attention scores; bf16: the products' rounded inputs
+  int64_t logits = 0;         // returned to the caller, not part of the arena
+  int64_t weight_copies = 0;  // bf16: the weights' bf16 copies (floats' room), beside the arena
+  int64_t total() const { return activations + scratch + logits + weight_copies; }
   static ForwardMemoryPlan make(const ModelConfig& config, int64_t batch, int64_t tokens, int64_t kv_capacity,
-                                int threads);
+                                int threads, Precision precision = Precision::fp32);
   std::string describe() const;  // "activations 1.2 MiB, ..."
 };
 
@@ -43,7 +47,10 @@ class LlamaForward {
  public:
   // Workspace for up to `max_batch` sequences of up to `max_tokens` new tokens per call, and
   // positions up to `max_positions` (the KV capacity).
-  LlamaForward(const LlamaModel& model, int64_t max_batch, int64_t max_tokens, int64_t max_positions);
+  // bf16 precision rounds the weights into bf16 copies here, once (the model must not change while
+  // this forward lives) and runs every projection and the head with bf16 operands.
+  LlamaForward(const LlamaModel& model, int64_t max_batch, int64_t max_tokens, int64_t max_positions,
+               Precision precision = Precision::fp32);
 
   // Logits of every position: tokens (B·T) → (B, T, V). No cache.
   Tensor logits_all(const std::vector<int32_t>& tokens, int64_t batch, int64_t seq);
@@ -67,6 +74,7 @@ class LlamaForward {
   int64_t max_batch_, max_tokens_, max_positions_;
   RopeTable rope_;
   ForwardMemoryPlan plan_;
+  std::optional<Bf16Weights> bf16_;  // bf16 only
   Arena arena_;
   Tensor hidden_;  // (B·T, D) output of run_layers
 };

@@ -6,6 +6,7 @@
 
 #include "sculpt/core/rng.h"
 #include "sculpt/model/llama.h"
+#include "sculpt/model/precision.h"
 
 namespace sculpt {
 
@@ -22,6 +23,7 @@ struct GenerationOptions {
   SamplingOptions sampling;
   std::vector<int32_t> stop_tokens;  // generation of a sequence ends after emitting one of these
   uint64_t seed = 0;
+  Precision precision = Precision::fp32;  // of the forward's products (model/precision.h)
 };
 
 // Generates continuations of every prompt at once (prompts may differ in length). Returns the

@@ -5,11 +5,13 @@
 // target tokens of a whole optimizer step, so that k micro-batches give the same update as one).
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "sculpt/core/arena.h"
 #include "sculpt/core/write.h"
+#include "sculpt/model/bf16_weights.h"
 #include "sculpt/model/llama.h"
 #include "sculpt/model/ops/rope.h"
 #include "sculpt/model/precision.h"
@@ -102,10 +104,6 @@ class TrainingGraph {
     Tensor gate, up;  // (rows, F) projections before the activation
     Tensor act;       // (rows, F) silu(gate) ⊙ up
   };
-  // The bf16 copies of one layer's projections, (out, in) as the fp32 weights.
-  struct Bf16Projections {
-    Tensor wq, wk, wv, wo, w_gate, w_up, w_down;
-  };
   void forward(const TokenBatch& batch);
   // y (rows×out) = [residual +] x·Wᵀ [+ bias] in the graph's precision (w16: W's bf16 copy).
   void linear(const float* x, const Tensor& w, const Tensor& w16, const Tensor& bias, const float* residual, float* y,
@@ -118,8 +116,7 @@ class TrainingGraph {
   const LlamaModel& model_;
   int64_t max_batch_, max_seq_;
   Precision precision_;
-  std::vector<Bf16Projections> bf16_layers_;  // bf16 only, one per layer
-  Tensor bf16_head_;                          // (V, D) bf16 copy of the head, bf16 only
+  std::optional<Bf16Weights> bf16_;  // bf16 only: the operands of the products
   // bf16: the rounded operands of the current products, in work_: a projection's input (and
   // which fp32 array it was rounded from, so that shared inputs are rounded once) and, in the
   // backward, its output gradient.
