@@ -6,12 +6,13 @@
 #include <cstring>
 #include <sstream>
 
+#include "sculpt/backend/cpu/attention.h"
+#include "sculpt/backend/cpu/rmsnorm.h"
+#include "sculpt/backend/cpu/swiglu.h"
 #include "sculpt/core/error.h"
 #include "sculpt/linalg/bf16_gemm.h"
 #include "sculpt/linalg/blas.h"
-#include "sculpt/model/ops/attention.h"
-#include "sculpt/model/ops/rmsnorm.h"
-#include "sculpt/model/ops/swiglu.h"
+#include "sculpt/model/rope_frequencies.h"
 
 namespace sculpt {
 
@@ -62,7 +63,7 @@ LlamaForward::LlamaForward(const LlamaModel& model, int64_t max_batch, int64_t m
       max_batch_(max_batch),
       max_tokens_(max_tokens),
       max_positions_(max_positions),
-      rope_(model.config(), max_positions),
+      rope_(rope_inverse_frequencies(model.config()), max_positions),
       plan_(ForwardMemoryPlan::make(model.config(), max_batch, max_tokens, std::max(max_tokens, max_positions),
                                     omp_get_max_threads(), precision)),
       arena_(plan_.activations + plan_.scratch, "forward workspace") {

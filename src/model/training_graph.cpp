@@ -8,14 +8,13 @@
 #include <span>
 #include <sstream>
 
+#include "sculpt/backend/cpu/attention.h"
+#include "sculpt/backend/backend.h"
 #include "sculpt/core/error.h"
 #include "sculpt/core/flat_tensors.h"
 #include "sculpt/linalg/bf16_gemm.h"
 #include "sculpt/linalg/blas.h"
-#include "sculpt/model/ops/attention.h"
-#include "sculpt/model/ops/cross_entropy.h"
-#include "sculpt/model/ops/rmsnorm.h"
-#include "sculpt/model/ops/swiglu.h"
+#include "sculpt/model/rope_frequencies.h"
 
 namespace sculpt {
 
@@ -46,23 +45,10 @@ Tensor& Gradients::of(const std::string& name) {
 
 void Gradients::zero() { flat_.fill(0.f); }
 
-double Gradients::global_norm() const {
-  // One pass over the buffer (the gaps are zero); a static schedule gives the same partial sums
-  // for the same thread count: deterministic.
-  const float* x = flat_.data();
-  const int64_t n = flat_.numel();
-  double sum = 0;
-#pragma omp parallel for simd schedule(static) reduction(+ : sum) if (n > (1 << 15))
-  for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i]) * x[i];
-  return std::sqrt(sum);
-}
+// One pass over the buffer each (the gaps are zero).
+double Gradients::global_norm() const { return std::sqrt(cpu_backend().sum_of_squares(flat_)); }
 
-void Gradients::scale(float factor) {
-  float* x = flat_.data();
-  const int64_t n = flat_.numel();
-#pragma omp parallel for simd schedule(static) if (n > (1 << 15))
-  for (int64_t i = 0; i < n; ++i) x[i] *= factor;
-}
+void Gradients::scale(float factor) { cpu_backend().scale(flat_, factor); }
 
 // ---------------------------------------------------------------- memory plan
 
@@ -131,12 +117,14 @@ std::string TrainingMemoryPlan::describe() const {
 
 // ---------------------------------------------------------------- graph
 
-TrainingGraph::TrainingGraph(const LlamaModel& model, int64_t max_batch, int64_t max_seq, Precision precision)
+TrainingGraph::TrainingGraph(const LlamaModel& model, int64_t max_batch, int64_t max_seq, Precision precision,
+                             Backend& backend)
     : model_(model),
       max_batch_(max_batch),
       max_seq_(max_seq),
       precision_(precision),
-      rope_(model.config(), max_seq),
+      backend_(backend),
+      rope_(rope_inverse_frequencies(model.config()), max_seq),
       plan_(TrainingMemoryPlan::make(model.config(), max_batch, max_seq, omp_get_max_threads(), kHeadChunkRows,
                                      precision)),
       saved_(plan_.activations, "saved activations"),
@@ -221,15 +209,9 @@ void TrainingGraph::forward(const TokenBatch& batch) {
 
   // Embedding lookup into the first layer's input.
   Tensor x = c.num_layers > 0 ? layers_[0].x_in : x_final_;
-  for (int64_t r = 0; r < d.rows; ++r) {
-    const int32_t id = batch.tokens[r];
-    if (id < 0 || id >= c.vocab_size)
-      throw Error("token id " + std::to_string(id) + " outside the vocabulary", "training",
-                  "the data was tokenized for another model");
-    std::memcpy(x.data() + r * d.D, model_.embed().data() + static_cast<int64_t>(id) * d.D, sizeof(float) * d.D);
-  }
+  backend_.embedding_forward(model_.embed(), batch.tokens, x);
   const AttentionShape shape{B, T, T, c.num_heads, c.num_kv_heads, c.head_dim, c.sliding_window};
-  Tensor scratch = work_.alloc({attention_scratch_size(shape, omp_get_max_threads())});
+  Tensor scratch = work_.alloc({backend_.attention_workspace(shape)});
   if (precision_ == Precision::bf16) in16_ = alloc_bf16(work_, d.rows * std::max({d.D, d.Q, d.F}));
   in16_of_ = nullptr;
   static const Bf16Weights::Layer kNone;  // fp32: linear() never reads the bf16 copies
@@ -237,26 +219,24 @@ void TrainingGraph::forward(const TokenBatch& batch) {
     const LayerWeights& w = model_.layer(l);
     const Bf16Weights::Layer& w16 = bf16_ ? bf16_->layer(l) : kNone;
     LayerActivations& a = layers_[l];
-    rmsnorm_forward(a.x_in.data(), w.attn_norm.data(), a.h1.data(), d.rows, d.D, eps, a.inv_rms1.data());
+    backend_.rmsnorm_forward(a.x_in, w.attn_norm, eps, a.h1, &a.inv_rms1);
     linear(a.h1.data(), w.wq, w16.wq, w.bq, nullptr, a.q.data(), d.rows, d.D, d.Q);
     linear(a.h1.data(), w.wk, w16.wk, w.bk, nullptr, a.k.data(), d.rows, d.D, d.KV);
     linear(a.h1.data(), w.wv, w16.wv, w.bv, nullptr, a.v.data(), d.rows, d.D, d.KV);
-    rope_forward(a.q.data(), positions_.data(), d.rows, c.num_heads, c.head_dim, rope_);
-    rope_forward(a.k.data(), positions_.data(), d.rows, c.num_kv_heads, c.head_dim, rope_);
-    attention_forward(a.q.data(), a.k.data(), a.v.data(), a.att.data(), starts_.data(), shape, scratch.data(),
-                      a.lse.data());
+    backend_.rope_forward(a.q, positions_, c.num_heads, rope_);
+    backend_.rope_forward(a.k, positions_, c.num_kv_heads, rope_);
+    backend_.attention_forward(a.q, a.k, a.v, a.att, starts_, shape, scratch, &a.lse);
     // x_mid = x_in + att·Woᵀ (+ bo)
     linear(a.att.data(), w.wo, w16.wo, w.bo, a.x_in.data(), a.x_mid.data(), d.rows, d.Q, d.D);
-    rmsnorm_forward(a.x_mid.data(), w.mlp_norm.data(), a.h2.data(), d.rows, d.D, eps, a.inv_rms2.data());
+    backend_.rmsnorm_forward(a.x_mid, w.mlp_norm, eps, a.h2, &a.inv_rms2);
     linear(a.h2.data(), w.w_gate, w16.w_gate, w.b_gate, nullptr, a.gate.data(), d.rows, d.D, d.F);
     linear(a.h2.data(), w.w_up, w16.w_up, w.b_up, nullptr, a.up.data(), d.rows, d.D, d.F);
-    swiglu_forward(a.gate.data(), a.up.data(), a.act.data(), d.rows * d.F);
+    backend_.swiglu_forward(a.gate, a.up, a.act);
     // next input = x_mid + act·Wdᵀ (+ bd)
     Tensor next = l + 1 < c.num_layers ? layers_[l + 1].x_in : x_final_;
     linear(a.act.data(), w.w_down, w16.w_down, w.b_down, a.x_mid.data(), next.data(), d.rows, d.F, d.D);
   }
-  rmsnorm_forward(x_final_.data(), model_.final_norm().data(), h_final_.data(), d.rows, d.D, eps,
-                  inv_rms_final_.data());
+  backend_.rmsnorm_forward(x_final_, model_.final_norm(), eps, h_final_, &inv_rms_final_);
 }
 
 double TrainingGraph::head(const TokenBatch& batch, float scale, Gradients* grads, Write grads_write) {
@@ -281,7 +261,8 @@ double TrainingGraph::head(const TokenBatch& batch, float scale, Gradients* grad
       gemm(Trans::no, Trans::yes, n, V, D, 1.f, h, D, model_.lm_head().data(), D, 0.f, logits.data(), V);
     }
     for (int64_t i = 0; i < n; ++i) weight[i] = batch.loss_mask[r0 + i] != 0.f ? scale : 0.f;
-    loss += cross_entropy_forward_backward(logits.data(), batch.targets.data() + r0, weight.data(), n, V) / scale_d;
+    Tensor chunk_logits = logits.rows(0, n), chunk_weight = weight.rows(0, n);
+    loss += backend_.cross_entropy(chunk_logits, std::span(batch.targets).subspan(r0, n), chunk_weight) / scale_d;
     if (grads) {
       // d h = dlogits · W_head;  dW_head += dlogitsᵀ · h
       const float beta = r0 == 0 && grads_write == Write::overwrite ? 0.f : 1.f;
@@ -319,7 +300,7 @@ double TrainingGraph::forward_backward(const TokenBatch& batch, float scale, Gra
   Tensor dk = work_.alloc({d.rows, d.KV}), dv = work_.alloc({d.rows, d.KV});
   Tensor dact = work_.alloc({d.rows, d.F}), dgate = work_.alloc({d.rows, d.F}), dup = work_.alloc({d.rows, d.F});
   const AttentionShape shape{d.B, d.T, d.T, c.num_heads, c.num_kv_heads, c.head_dim, c.sliding_window};
-  Tensor scratch = work_.alloc({attention_scratch_size(shape, omp_get_max_threads())});
+  Tensor scratch = work_.alloc({backend_.attention_workspace(shape)});
   if (precision_ == Precision::bf16) {
     const int64_t widest = std::max({d.D, d.Q, d.KV, d.F});
     in16_ = alloc_bf16(work_, d.rows * widest);
@@ -329,8 +310,8 @@ double TrainingGraph::forward_backward(const TokenBatch& batch, float scale, Gra
   auto bias = [](Tensor& b) { return b.empty() ? nullptr : b.data(); };
   static const Bf16Weights::Layer kNone;
 
-  rmsnorm_backward(x_final_.data(), model_.final_norm().data(), inv_rms_final_.data(), d_h_final_.data(), dx.data(),
-                   grads.final_norm().data(), d.rows, d.D, Write::overwrite, grads_write);
+  backend_.rmsnorm_backward(x_final_, model_.final_norm(), inv_rms_final_, d_h_final_, dx, grads.final_norm(),
+                            Write::overwrite, grads_write);
   for (int64_t l = c.num_layers - 1; l >= 0; --l) {
     const LayerWeights& w = model_.layer(l);
     LayerWeights& g = grads.layer(l);  // gradients, laid out like the weights
@@ -339,38 +320,31 @@ double TrainingGraph::forward_backward(const TokenBatch& batch, float scale, Gra
     // MLP: out = x_mid + act·Wdᵀ. The residual passes dx through unchanged.
     linear_grad(a.act.data(), w.w_down, w16.w_down, dx.data(), dact.data(), g.w_down.data(), bias(g.b_down), d.rows,
                 d.F, d.D, Write::overwrite, grads_write);
-    swiglu_backward(a.gate.data(), a.up.data(), dact.data(), dgate.data(), dup.data(), d.rows * d.F);
+    backend_.swiglu_backward(a.gate, a.up, dact, dgate, dup);
     linear_grad(a.h2.data(), w.w_gate, w16.w_gate, dgate.data(), dh.data(), g.w_gate.data(), bias(g.b_gate), d.rows,
                 d.D, d.F, Write::overwrite, grads_write);
     linear_grad(a.h2.data(), w.w_up, w16.w_up, dup.data(), dh.data(), g.w_up.data(), bias(g.b_up), d.rows, d.D, d.F,
                 Write::accumulate, grads_write);
-    rmsnorm_backward(a.x_mid.data(), w.mlp_norm.data(), a.inv_rms2.data(), dh.data(), dx.data(),
-                     g.mlp_norm.data(), d.rows, d.D, Write::accumulate, grads_write);
+    backend_.rmsnorm_backward(a.x_mid, w.mlp_norm, a.inv_rms2, dh, dx, g.mlp_norm, Write::accumulate, grads_write);
     // Attention: x_mid = x_in + att·Woᵀ.
     linear_grad(a.att.data(), w.wo, w16.wo, dx.data(), datt.data(), g.wo.data(), bias(g.bo), d.rows, d.Q, d.D,
                 Write::overwrite, grads_write);
-    attention_backward(a.q.data(), a.k.data(), a.v.data(), a.att.data(), a.lse.data(), datt.data(), dq.data(),
-                       dk.data(), dv.data(), starts_.data(), shape, scratch.data());
-    rope_backward(dq.data(), positions_.data(), d.rows, c.num_heads, c.head_dim, rope_);
-    rope_backward(dk.data(), positions_.data(), d.rows, c.num_kv_heads, c.head_dim, rope_);
+    backend_.attention_backward(a.q, a.k, a.v, a.att, a.lse, datt, dq, dk, dv, starts_, shape, scratch);
+    backend_.rope_backward(dq, positions_, c.num_heads, rope_);
+    backend_.rope_backward(dk, positions_, c.num_kv_heads, rope_);
     linear_grad(a.h1.data(), w.wq, w16.wq, dq.data(), dh.data(), g.wq.data(), bias(g.bq), d.rows, d.D, d.Q,
                 Write::overwrite, grads_write);
     linear_grad(a.h1.data(), w.wk, w16.wk, dk.data(), dh.data(), g.wk.data(), bias(g.bk), d.rows, d.D, d.KV,
                 Write::accumulate, grads_write);
     linear_grad(a.h1.data(), w.wv, w16.wv, dv.data(), dh.data(), g.wv.data(), bias(g.bv), d.rows, d.D, d.KV,
                 Write::accumulate, grads_write);
-    rmsnorm_backward(a.x_in.data(), w.attn_norm.data(), a.inv_rms1.data(), dh.data(), dx.data(),
-                     g.attn_norm.data(), d.rows, d.D, Write::accumulate, grads_write);
+    backend_.rmsnorm_backward(a.x_in, w.attn_norm, a.inv_rms1, dh, dx, g.attn_norm, Write::accumulate, grads_write);
   }
   // Embedding: scatter-add rows (sequential, so repeated tokens add in a fixed order). A tied
   // head has already written its part; an untied embedding gradient starts from zero here.
   Tensor& d_embed = grads.embed();
   if (grads_write == Write::overwrite && !c.tie_word_embeddings) d_embed.fill(0.f);
-  for (int64_t r = 0; r < d.rows; ++r) {
-    float* dst = d_embed.data() + static_cast<int64_t>(batch.tokens[r]) * d.D;
-    const float* src = dx.data() + r * d.D;
-    for (int64_t i = 0; i < d.D; ++i) dst[i] += src[i];
-  }
+  backend_.embedding_backward(dx, batch.tokens, d_embed);
   return loss;
 }
 

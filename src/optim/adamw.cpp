@@ -6,7 +6,8 @@
 
 namespace sculpt {
 
-AdamW::AdamW(const std::vector<Parameter>& params, const AdamWOptions& options) : options_(options) {
+AdamW::AdamW(const std::vector<Parameter>& params, const AdamWOptions& options, Backend& backend)
+    : options_(options), backend_(backend) {
   std::vector<Shape> shapes;
   for (const auto& p : params) shapes.push_back(p.value.shape());
   FlatTensors m = allocate_flat(shapes), v = allocate_flat(shapes);
@@ -16,7 +17,7 @@ AdamW::AdamW(const std::vector<Parameter>& params, const AdamWOptions& options) 
   rules_.resize(params.size());
 }
 
-AdamW::StepScalars AdamW::scalars(const ParamGroupRule& rule, float lr) const {
+AdamWScalars AdamW::scalars(const ParamGroupRule& rule, float lr) const {
   if (t_ <= 0) throw Error("AdamW step before begin_step", "optimizer");
   const double c1 = 1.0 - std::pow(static_cast<double>(options_.beta1), static_cast<double>(t_));
   const double c2 = 1.0 - std::pow(static_cast<double>(options_.beta2), static_cast<double>(t_));
@@ -29,43 +30,18 @@ AdamW::StepScalars AdamW::scalars(const ParamGroupRule& rule, float lr) const {
           static_cast<float>(1.0 / std::sqrt(c2))};
 }
 
-// One element of the step (update and update_span share it: the same bits either way).
-static inline float adamw_element(const float g, float& m, float& v, const float w, const float b1, const float b2,
-                                  const float eps, const float wd, const float lr, const float inv_c1,
-                                  const float inv_sqrt_c2) {
-  m = b1 * m + (1.f - b1) * g;
-  v = b2 * v + (1.f - b2) * g * g;
-  const float denom = std::sqrt(v) * inv_sqrt_c2 + eps;
-  return lr * (m * inv_c1 / denom + wd * w);
-}
-
-// n elements of one step: w ← w − step, or (defer) g ← step.
-static void adamw_run(int64_t n, float* w, float* g, float* m, float* v, const float b1, const float b2,
-                      const float eps, const float wd, const float lr, const float inv_c1, const float inv_sqrt_c2,
-                      float grad_scale, bool defer) {
-  if (defer) {
-#pragma omp parallel for simd schedule(static) if (n > (1 << 15))
-    for (int64_t i = 0; i < n; ++i)
-      g[i] = adamw_element(g[i] * grad_scale, m[i], v[i], w[i], b1, b2, eps, wd, lr, inv_c1, inv_sqrt_c2);
-    return;
-  }
-#pragma omp parallel for simd schedule(static) if (n > (1 << 15))
-  for (int64_t i = 0; i < n; ++i)
-    w[i] -= adamw_element(g[i] * grad_scale, m[i], v[i], w[i], b1, b2, eps, wd, lr, inv_c1, inv_sqrt_c2);
-}
-
 void AdamW::update(size_t index, Tensor& param, Tensor& grad, float lr, float grad_scale) {
   const ParamGroupRule& rule = rules_.at(index);
-  const StepScalars k = scalars(rule, lr);
+  const AdamWScalars k = scalars(rule, lr);
   if (!rule.trainable) return;
-  adamw_run(param.numel(), param.data(), grad.data(), m_[index].data(), v_[index].data(), k.b1, k.b2, k.eps, k.wd,
-            k.lr, k.inv_c1, k.inv_sqrt_c2, grad_scale, rule.defer);
+  backend_.adamw(param, grad, m_[index], v_[index], k, grad_scale, rule.defer);
 }
 
-void AdamW::update_span(int64_t offset, int64_t n, float* w, float* g, const StepScalars& k, float grad_scale,
+void AdamW::update_span(int64_t offset, int64_t n, float* w, float* g, const AdamWScalars& k, float grad_scale,
                         bool defer) {
-  adamw_run(n, w + offset, g + offset, m_flat_.data() + offset, v_flat_.data() + offset, k.b1, k.b2, k.eps, k.wd,
-            k.lr, k.inv_c1, k.inv_sqrt_c2, grad_scale, defer);
+  Tensor ws = Tensor::wrap(w + offset, {n}), gs = Tensor::wrap(g + offset, {n});
+  Tensor ms = m_flat_.view(offset, {n}), vs = v_flat_.view(offset, {n});
+  backend_.adamw(ws, gs, ms, vs, k, grad_scale, defer);
 }
 
 namespace {

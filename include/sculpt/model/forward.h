@@ -14,11 +14,11 @@
 #include <string>
 #include <vector>
 
+#include "sculpt/backend/cpu/rope.h"
 #include "sculpt/core/arena.h"
 #include "sculpt/core/tensor.h"
 #include "sculpt/model/bf16_weights.h"
 #include "sculpt/model/llama.h"
-#include "sculpt/model/ops/rope.h"
 #include "sculpt/model/precision.h"
 
 namespace sculpt {

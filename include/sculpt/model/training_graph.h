@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "sculpt/backend/backend.h"
 #include "sculpt/core/arena.h"
 #include "sculpt/core/write.h"
 #include "sculpt/model/bf16_weights.h"
 #include "sculpt/model/llama.h"
-#include "sculpt/model/ops/rope.h"
 #include "sculpt/model/precision.h"
 
 namespace sculpt {
@@ -68,8 +68,9 @@ struct TrainingMemoryPlan {
 class TrainingGraph {
  public:
   // Workspace for micro-batches of up to max_batch × max_seq tokens in all (any split into
-  // sequences of at most max_seq tokens).
-  TrainingGraph(const LlamaModel& model, int64_t max_batch, int64_t max_seq, Precision precision = Precision::fp32);
+  // sequences of at most max_seq tokens). Every op but the projections' GEMMs runs on `backend`.
+  TrainingGraph(const LlamaModel& model, int64_t max_batch, int64_t max_seq, Precision precision = Precision::fp32,
+                Backend& backend = cpu_backend());
 
   // bf16: rounds the model's fp32 weights into the graph's bf16 copies. Call it after every
   // change of the weights (optimizer_step does, once per step); fp32: nothing to do.
@@ -116,6 +117,7 @@ class TrainingGraph {
   const LlamaModel& model_;
   int64_t max_batch_, max_seq_;
   Precision precision_;
+  Backend& backend_;
   std::optional<Bf16Weights> bf16_;  // bf16 only: the operands of the products
   // bf16: the rounded operands of the current products, in work_: a projection's input (and
   // which fp32 array it was rounded from, so that shared inputs are rounded once) and, in the

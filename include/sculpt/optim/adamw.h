@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "sculpt/backend/backend.h"
 #include "sculpt/core/flat_tensors.h"
 #include "sculpt/core/tensor.h"
 #include "sculpt/model/llama.h"
@@ -30,7 +31,8 @@ struct ParamGroupRule {
 
 class AdamW {
  public:
-  AdamW(const std::vector<Parameter>& params, const AdamWOptions& options);
+  // The step runs on `backend` (the moments live on its device, as the parameters must).
+  AdamW(const std::vector<Parameter>& params, const AdamWOptions& options, Backend& backend = cpu_backend());
 
   // Sets the group rule of parameter `index` (order of the model's parameter table).
   void set_rule(size_t index, const ParamGroupRule& rule) { rules_.at(index) = rule; }
@@ -56,6 +58,7 @@ class AdamW {
 
  private:
   AdamWOptions options_;
+  Backend& backend_;
   FlatLayout layout_;          // of the parameters' shapes
   Tensor m_flat_, v_flat_;     // (layout_.total,)
   std::vector<Tensor> m_, v_;  // per parameter, same shapes: views of m_flat_, v_flat_
@@ -63,13 +66,10 @@ class AdamW {
   int64_t t_ = 0;
 
   // The scalars of one parameter's step (bias corrections, its lr and weight decay).
-  struct StepScalars {
-    float b1, b2, eps, wd, lr, inv_c1, inv_sqrt_c2;
-  };
-  StepScalars scalars(const ParamGroupRule& rule, float lr) const;
+  AdamWScalars scalars(const ParamGroupRule& rule, float lr) const;
   // m, v, w ← one AdamW step over n elements from `offset` of the flat buffers (defer: g ← the
   // step, w untouched).
-  void update_span(int64_t offset, int64_t n, float* w, float* g, const StepScalars& k, float grad_scale, bool defer);
+  void update_span(int64_t offset, int64_t n, float* w, float* g, const AdamWScalars& k, float grad_scale, bool defer);
 };
 
 }  // namespace sculpt

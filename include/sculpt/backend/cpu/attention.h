@@ -6,15 +6,9 @@
 #pragma once
 #include <cstdint>
 
-namespace sculpt {
+#include "sculpt/backend/attention_shape.h"
 
-struct AttentionShape {
-  int64_t batch = 0;        // B
-  int64_t q_len = 0;        // T: query rows per sequence
-  int64_t kv_capacity = 0;  // S: key rows stored per sequence in the buffers
-  int64_t n_heads = 0, n_kv_heads = 0, head_dim = 0;
-  int64_t window = 0;       // sliding window, 0 = none
-};
+namespace sculpt {
 
 // Work is split into one task per (sequence, kv head); each task transposes its keys (and, in the
 // backward, values) once, then takes its query heads in blocks of kAttentionQueryBlock rows, each

@@ -7,8 +7,8 @@
 #include <cmath>
 #include <vector>
 
+#include "sculpt/backend/cpu/attention.h"
 #include "sculpt/core/rng.h"
-#include "sculpt/model/ops/attention.h"
 
 namespace sculpt {
 namespace {

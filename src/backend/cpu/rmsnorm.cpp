@@ -1,4 +1,4 @@
-#include "sculpt/model/ops/rmsnorm.h"
+#include "sculpt/backend/cpu/rmsnorm.h"
 
 #include <algorithm>
 #include <cmath>

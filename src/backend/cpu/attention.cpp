@@ -1,5 +1,5 @@
-#include "sculpt/model/ops/attention.h"
-#include "sculpt/model/ops/vexp.h"
+#include "sculpt/backend/cpu/attention.h"
+#include "sculpt/backend/cpu/vexp.h"
 
 #include <omp.h>
 

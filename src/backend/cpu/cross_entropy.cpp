@@ -1,11 +1,11 @@
-#include "sculpt/model/ops/cross_entropy.h"
+#include "sculpt/backend/cpu/cross_entropy.h"
 
 #include <algorithm>
 #include <cmath>
 
+#include "sculpt/backend/cpu/vexp.h"
 #include "sculpt/core/error.h"
 #include "sculpt/core/simd_clones.h"
-#include "sculpt/model/ops/vexp.h"
 
 namespace sculpt {
 

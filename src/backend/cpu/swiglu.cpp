@@ -1,10 +1,10 @@
-#include "sculpt/model/ops/swiglu.h"
+#include "sculpt/backend/cpu/swiglu.h"
 
 #include <algorithm>
 #include <cmath>
 
+#include "sculpt/backend/cpu/vexp.h"
 #include "sculpt/core/simd_clones.h"
-#include "sculpt/model/ops/vexp.h"
 
 namespace sculpt {
 

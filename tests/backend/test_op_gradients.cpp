@@ -9,14 +9,15 @@
 #include <functional>
 #include <vector>
 
+#include "sculpt/backend/cpu/attention.h"
+#include "sculpt/backend/cpu/cross_entropy.h"
+#include "sculpt/backend/cpu/rmsnorm.h"
+#include "sculpt/backend/cpu/rope.h"
+#include "sculpt/backend/cpu/swiglu.h"
 #include "sculpt/core/error.h"
 #include "sculpt/core/rng.h"
 #include "sculpt/linalg/blas.h"
-#include "sculpt/model/ops/attention.h"
-#include "sculpt/model/ops/cross_entropy.h"
-#include "sculpt/model/ops/rmsnorm.h"
-#include "sculpt/model/ops/rope.h"
-#include "sculpt/model/ops/swiglu.h"
+#include "sculpt/model/rope_frequencies.h"
 
 namespace sculpt {
 namespace {
@@ -86,7 +87,7 @@ TEST(OpGradients, Rope) {
   ModelConfig cfg;
   cfg.head_dim = 6;
   cfg.rope_theta = 100.0;
-  RopeTable table(cfg, 16);
+  RopeTable table(rope_inverse_frequencies(cfg), 16);
   const int64_t rows = 4, heads = 2;
   std::vector<int64_t> pos{0, 3, 7, 15};
   Vec x = random_vec(rows * heads * 6, 4), c = random_vec(x.size(), 5);

@@ -1,0 +1,110 @@
+// The device interface (DESIGN §7.1): every operation the training graph, the optimizer and the
+// strategies run on tensors. A backend owns the kernels of one device; `cpu_backend()` holds
+// today's (backend/cpu/, linalg/). Callers hand it tensors on its device and never touch their
+// bytes themselves, so a CUDA backend is one more implementation of this class, verified by the
+// same conformance suite (tests/backend/test_backend_conformance.cpp) against a double-precision
+// oracle.
+//
+// Conventions of every operation: row-major tensors, weights in HF [out, in] layout, activations
+// fp32 unless a matmul says otherwise; `Write` says whether a gradient is written or added.
+#pragma once
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "sculpt/backend/attention_shape.h"
+#include "sculpt/backend/rope_table.h"
+#include "sculpt/core/device.h"
+#include "sculpt/core/tensor.h"
+#include "sculpt/core/write.h"
+#include "sculpt/linalg/blas.h"
+#include "sculpt/linalg/svd.h"
+
+namespace sculpt {
+
+// The scalars of one AdamW step over a span (optim/adamw.h computes them):
+//   m ← β1 m + (1−β1) g;  v ← β2 v + (1−β2) g²;  step = lr · (m·inv_c1 / (√v·inv_sqrt_c2 + ε) + wd · w)
+// with inv_c1 = 1/(1−β1ᵗ), inv_sqrt_c2 = 1/√(1−β2ᵗ).
+struct AdamWScalars {
+  float beta1, beta2, eps, weight_decay, lr, inv_c1, inv_sqrt_c2;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual const char* name() const = 0;
+  virtual Device device() const = 0;
+  // Waits for the work queued so far (a no-op where every call completes before it returns).
+  virtual void sync() = 0;
+  // A zero-filled tensor on this backend's device.
+  virtual Tensor zeros(const Shape& shape, DType dtype) = 0;
+
+  // ---- matmul. c (m, n) = alpha · op(a) · op(b) + beta · c, 2-D tensors, c fp32. a and b are both
+  // fp32, or both bf16 (products and sums in fp32; alpha must be 1 and beta 0 or 1).
+  virtual void matmul(const Tensor& a, Trans trans_a, const Tensor& b, Trans trans_b, Tensor& c, float alpha,
+                      float beta) = 0;
+
+  // ---- embedding. out (rows, D) = table[ids[r]] for each row; an id outside [0, V) is an Error.
+  // Backward: dtable[ids[r]] += dout[r], rows in order (repeated ids add in a fixed order).
+  // table, dtable: (V, D); dout: (rows, D); ids: (rows,).
+  virtual void embedding_forward(const Tensor& table, std::span<const int32_t> ids, Tensor& out) = 0;
+  virtual void embedding_backward(const Tensor& dout, std::span<const int32_t> ids, Tensor& dtable) = 0;
+
+  // ---- RMSNorm over the last axis: y = x · r ⊙ w, r = 1/√(mean(x²) + eps). x, y, dy, dx: (rows, D);
+  // weight, dweight: (D,); inv_rms: (rows,) receives r (forward, when non-null) and is read back.
+  virtual void rmsnorm_forward(const Tensor& x, const Tensor& weight, float eps, Tensor& y, Tensor* inv_rms) = 0;
+  virtual void rmsnorm_backward(const Tensor& x, const Tensor& weight, const Tensor& inv_rms, const Tensor& dy,
+                                Tensor& dx, Tensor& dweight, Write dx_write, Write dw_write) = 0;
+
+  // ---- RoPE, in place. x: (rows, n_heads · head_dim), row r at absolute position positions[r];
+  // head_dim is 2 · table.half(). The backward rotates by −θ.
+  virtual void rope_forward(Tensor& x, std::span<const int64_t> positions, int64_t n_heads,
+                            const RopeTable& table) = 0;
+  virtual void rope_backward(Tensor& dx, std::span<const int64_t> positions, int64_t n_heads,
+                             const RopeTable& table) = 0;
+
+  // ---- causal grouped-query attention (backend/cpu/attention.h states the semantics).
+  // q, out, dq, dout: (B, T, n_heads · hd); k, v, dk, dv: (B, S, n_kv · hd); start: (B,);
+  // lse: (B, n_heads, T), the log-sum-exp the backward rebuilds the probabilities from;
+  // workspace: (attention_workspace(shape),) fp32 elements. dq, dk, dv are written.
+  virtual int64_t attention_workspace(const AttentionShape& shape) const = 0;
+  virtual void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, Tensor& out,
+                                 std::span<const int64_t> start, const AttentionShape& shape, Tensor& workspace,
+                                 Tensor* lse) = 0;
+  virtual void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
+                                  const Tensor& lse, const Tensor& dout, Tensor& dq, Tensor& dk, Tensor& dv,
+                                  std::span<const int64_t> start, const AttentionShape& shape,
+                                  Tensor& workspace) = 0;
+
+  // ---- SwiGLU: out = silu(gate) ⊙ up, elementwise over equal-sized tensors; the backward writes.
+  virtual void swiglu_forward(const Tensor& gate, const Tensor& up, Tensor& out) = 0;
+  virtual void swiglu_backward(const Tensor& gate, const Tensor& up, const Tensor& dout, Tensor& dgate,
+                               Tensor& dup) = 0;
+
+  // ---- masked cross-entropy fused with its gradient. logits: (rows, V), overwritten with
+  // weight[r] · (softmax(logits_r) − onehot(target_r)); returns Σ_r weight[r] · (lse_r − logit_r[target_r]).
+  // targets, weight: (rows,); rows of weight 0 get a zero gradient and need no valid target.
+  virtual double cross_entropy(Tensor& logits, std::span<const int32_t> targets, const Tensor& weight) = 0;
+
+  // ---- AdamW over equal-sized fp32 spans (flat buffers): g is read as g · grad_scale; then
+  // w ← w − step, or with `defer` g ← step and w untouched.
+  virtual void adamw(Tensor& w, Tensor& g, Tensor& m, Tensor& v, const AdamWScalars& k, float grad_scale,
+                     bool defer) = 0;
+
+  // ---- reductions, elementwise, copies.
+  virtual double sum_of_squares(const Tensor& x) = 0;  // Σ x², accumulated in double
+  virtual void scale(Tensor& x, float factor) = 0;     // x ← factor · x
+  // dst ← src, the same element count, between this device and the host in either direction;
+  // fp32 ↔ bf16 converts (round to nearest even).
+  virtual void copy(const Tensor& src, Tensor& dst) = 0;
+
+  // ---- thin SVD of an (m, n) fp32 matrix (linalg/svd.h's contract).
+  virtual Svd svd(const Tensor& a, SvdPrecision precision) = 0;
+};
+
+// The host backend: today's kernels.
+Backend& cpu_backend();
+// Every backend this build has, the CPU's first (the conformance suite runs each).
+std::vector<Backend*> available_backends();
+
+}  // namespace sculpt

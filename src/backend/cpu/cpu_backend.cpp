@@ -1,0 +1,213 @@
+// The CPU backend: the Backend interface over today's host kernels (backend/cpu/*.h, linalg/).
+// Each call checks its tensors once (host fp32, element counts that agree) and hands the raw
+// arrays to the kernel; the checks build no strings unless they fail, since the training step
+// runs allocation-free.
+#include <omp.h>
+
+#include <cstring>
+#include <string>
+
+#include "sculpt/backend/backend.h"
+#include "sculpt/backend/cpu/adamw.h"
+#include "sculpt/backend/cpu/attention.h"
+#include "sculpt/backend/cpu/cross_entropy.h"
+#include "sculpt/backend/cpu/rmsnorm.h"
+#include "sculpt/backend/cpu/rope.h"
+#include "sculpt/backend/cpu/swiglu.h"
+#include "sculpt/core/error.h"
+#include "sculpt/linalg/bf16_gemm.h"
+
+namespace sculpt {
+
+namespace {
+
+void require(bool condition, const char* op, const char* what) {
+  if (!condition) throw Error(what, op, "a bug in the caller: the backend was handed mismatched tensors");
+}
+
+// The leading dimension of a row-major 2-D tensor read as op(X).
+int64_t rows_of(const Tensor& x, Trans t) { return t == Trans::no ? x.dim(0) : x.dim(1); }
+int64_t cols_of(const Tensor& x, Trans t) { return t == Trans::no ? x.dim(1) : x.dim(0); }
+
+class CpuBackend final : public Backend {
+ public:
+  const char* name() const override { return "cpu"; }
+  Device device() const override { return Device{}; }
+  void sync() override {}
+  Tensor zeros(const Shape& shape, DType dtype) override { return Tensor::zeros(shape, dtype); }
+
+  void matmul(const Tensor& a, Trans ta, const Tensor& b, Trans tb, Tensor& c, float alpha, float beta) override {
+    require(a.rank() == 2 && b.rank() == 2 && c.rank() == 2, "matmul", "operands must be 2-D");
+    const int64_t m = rows_of(a, ta), k = cols_of(a, ta), n = cols_of(b, tb);
+    require(rows_of(b, tb) == k && c.dim(0) == m && c.dim(1) == n, "matmul", "inner or outer dimensions differ");
+    require(a.dtype() == b.dtype(), "matmul", "operands of different dtypes");
+    if (a.dtype() == DType::bf16) {
+      require(alpha == 1.f && (beta == 0.f || beta == 1.f), "matmul", "bf16 takes alpha 1 and beta 0 or 1");
+      gemm_bf16(ta, tb, m, n, k, a.data_as<uint16_t>(), a.dim(1), b.data_as<uint16_t>(), b.dim(1), beta, c.data(),
+                n);
+      return;
+    }
+    gemm(ta, tb, m, n, k, alpha, a.data(), a.dim(1), b.data(), b.dim(1), beta, c.data(), n);
+  }
+
+  void embedding_forward(const Tensor& table, std::span<const int32_t> ids, Tensor& out) override {
+    const int64_t rows = static_cast<int64_t>(ids.size()), V = table.dim(0), D = table.dim(1);
+    require(out.numel() == rows * D, "embedding_forward", "out must hold one row of the table per id");
+    const float* src = table.data();
+    float* dst = out.data();
+    for (int64_t r = 0; r < rows; ++r) {
+      const int32_t id = ids[static_cast<size_t>(r)];
+      if (id < 0 || id >= V)
+        throw Error("token id " + std::to_string(id) + " outside the vocabulary of " + std::to_string(V), "embedding",
+                    "the data was tokenized for another model");
+      std::memcpy(dst + r * D, src + static_cast<int64_t>(id) * D, sizeof(float) * static_cast<size_t>(D));
+    }
+  }
+
+  void embedding_backward(const Tensor& dout, std::span<const int32_t> ids, Tensor& dtable) override {
+    const int64_t rows = static_cast<int64_t>(ids.size()), V = dtable.dim(0), D = dtable.dim(1);
+    require(dout.numel() == rows * D, "embedding_backward", "dout must hold one row per id");
+    const float* src = dout.data();
+    float* dst = dtable.data();
+    for (int64_t r = 0; r < rows; ++r) {
+      const int32_t id = ids[static_cast<size_t>(r)];
+      if (id < 0 || id >= V)
+        throw Error("token id " + std::to_string(id) + " outside the vocabulary of " + std::to_string(V), "embedding");
+      float* row = dst + static_cast<int64_t>(id) * D;
+      const float* g = src + r * D;
+      for (int64_t i = 0; i < D; ++i) row[i] += g[i];
+    }
+  }
+
+  void rmsnorm_forward(const Tensor& x, const Tensor& weight, float eps, Tensor& y, Tensor* inv_rms) override {
+    const int64_t D = weight.numel(), rows = x.numel() / D;
+    require(x.numel() == rows * D && y.numel() == x.numel() && (!inv_rms || inv_rms->numel() == rows),
+            "rmsnorm_forward", "x, y (rows, D) and inv_rms (rows,) disagree with weight (D,)");
+    sculpt::rmsnorm_forward(x.data(), weight.data(), y.data(), rows, D, eps, inv_rms ? inv_rms->data() : nullptr);
+  }
+
+  void rmsnorm_backward(const Tensor& x, const Tensor& weight, const Tensor& inv_rms, const Tensor& dy, Tensor& dx,
+                        Tensor& dweight, Write dx_write, Write dw_write) override {
+    const int64_t D = weight.numel(), rows = x.numel() / D;
+    require(x.numel() == rows * D && dy.numel() == x.numel() && dx.numel() == x.numel() && inv_rms.numel() == rows &&
+                dweight.numel() == D,
+            "rmsnorm_backward", "x, dy, dx (rows, D), inv_rms (rows,) and dweight (D,) disagree");
+    sculpt::rmsnorm_backward(x.data(), weight.data(), inv_rms.data(), dy.data(), dx.data(), dweight.data(), rows, D,
+                             dx_write, dw_write);
+  }
+
+  void rope_forward(Tensor& x, std::span<const int64_t> positions, int64_t n_heads, const RopeTable& table) override {
+    const int64_t rows = static_cast<int64_t>(positions.size()), head_dim = 2 * table.half();
+    require(x.numel() == rows * n_heads * head_dim, "rope_forward", "x must be (positions, n_heads * head_dim)");
+    sculpt::rope_forward(x.data(), positions.data(), rows, n_heads, head_dim, table);
+  }
+
+  void rope_backward(Tensor& dx, std::span<const int64_t> positions, int64_t n_heads,
+                     const RopeTable& table) override {
+    const int64_t rows = static_cast<int64_t>(positions.size()), head_dim = 2 * table.half();
+    require(dx.numel() == rows * n_heads * head_dim, "rope_backward", "dx must be (positions, n_heads * head_dim)");
+    sculpt::rope_backward(dx.data(), positions.data(), rows, n_heads, head_dim, table);
+  }
+
+  int64_t attention_workspace(const AttentionShape& shape) const override {
+    return attention_scratch_size(shape, omp_get_max_threads());
+  }
+
+  void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, Tensor& out,
+                         std::span<const int64_t> start, const AttentionShape& s, Tensor& workspace,
+                         Tensor* lse) override {
+    check_attention(q, k, v, start, s, workspace, "attention_forward");
+    require(out.numel() == q.numel() && (!lse || lse->numel() == s.batch * s.n_heads * s.q_len), "attention_forward",
+            "out must match q and lse be (B, n_heads, T)");
+    sculpt::attention_forward(q.data(), k.data(), v.data(), out.data(), start.data(), s, workspace.data(),
+                              lse ? lse->data() : nullptr);
+  }
+
+  void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out, const Tensor& lse,
+                          const Tensor& dout, Tensor& dq, Tensor& dk, Tensor& dv, std::span<const int64_t> start,
+                          const AttentionShape& s, Tensor& workspace) override {
+    check_attention(q, k, v, start, s, workspace, "attention_backward");
+    require(out.numel() == q.numel() && dout.numel() == q.numel() && dq.numel() == q.numel() &&
+                dk.numel() == k.numel() && dv.numel() == v.numel() && lse.numel() == s.batch * s.n_heads * s.q_len,
+            "attention_backward", "gradients must match their inputs and lse be (B, n_heads, T)");
+    sculpt::attention_backward(q.data(), k.data(), v.data(), out.data(), lse.data(), dout.data(), dq.data(), dk.data(),
+                               dv.data(), start.data(), s, workspace.data());
+  }
+
+  void swiglu_forward(const Tensor& gate, const Tensor& up, Tensor& out) override {
+    require(up.numel() == gate.numel() && out.numel() == gate.numel(), "swiglu_forward", "gate, up, out differ in size");
+    sculpt::swiglu_forward(gate.data(), up.data(), out.data(), gate.numel());
+  }
+
+  void swiglu_backward(const Tensor& gate, const Tensor& up, const Tensor& dout, Tensor& dgate, Tensor& dup) override {
+    const int64_t n = gate.numel();
+    require(up.numel() == n && dout.numel() == n && dgate.numel() == n && dup.numel() == n, "swiglu_backward",
+            "gate, up and the gradients differ in size");
+    sculpt::swiglu_backward(gate.data(), up.data(), dout.data(), dgate.data(), dup.data(), n);
+  }
+
+  double cross_entropy(Tensor& logits, std::span<const int32_t> targets, const Tensor& weight) override {
+    const int64_t rows = static_cast<int64_t>(targets.size());
+    require(logits.rank() == 2 && logits.dim(0) == rows && weight.numel() == rows, "cross_entropy",
+            "logits must be (rows, V) with one target and one weight per row");
+    return cross_entropy_forward_backward(logits.data(), targets.data(), weight.data(), rows, logits.dim(1));
+  }
+
+  void adamw(Tensor& w, Tensor& g, Tensor& m, Tensor& v, const AdamWScalars& k, float grad_scale,
+             bool defer) override {
+    const int64_t n = w.numel();
+    require(g.numel() == n && m.numel() == n && v.numel() == n, "adamw", "w, g, m, v differ in size");
+    adamw_span(n, w.data(), g.data(), m.data(), v.data(), k, grad_scale, defer);
+  }
+
+  double sum_of_squares(const Tensor& x) override {
+    // A static schedule gives the same partial sums for the same thread count: deterministic.
+    const float* p = x.data();
+    const int64_t n = x.numel();
+    double sum = 0;
+#pragma omp parallel for simd schedule(static) reduction(+ : sum) if (n > (1 << 15))
+    for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(p[i]) * p[i];
+    return sum;
+  }
+
+  void scale(Tensor& x, float factor) override {
+    float* p = x.data();
+    const int64_t n = x.numel();
+#pragma omp parallel for simd schedule(static) if (n > (1 << 15))
+    for (int64_t i = 0; i < n; ++i) p[i] *= factor;
+  }
+
+  void copy(const Tensor& src, Tensor& dst) override {
+    if (src.dtype() == DType::f32 && dst.dtype() == DType::bf16) {  // the hot cast: vectorised, threaded
+      require(src.numel() == dst.numel(), "copy", "source and destination differ in size");
+      convert_f32_to_bf16(src.data(), dst.data_as<uint16_t>(), src.numel());
+      return;
+    }
+    dst.copy_from(src);
+  }
+
+  Svd svd(const Tensor& a, SvdPrecision precision) override { return sculpt::svd(a, "matrix", precision); }
+
+ private:
+  static void check_attention(const Tensor& q, const Tensor& k, const Tensor& v, std::span<const int64_t> start,
+                              const AttentionShape& s, const Tensor& workspace, const char* op) {
+    require(s.n_kv_heads > 0 && s.n_heads % s.n_kv_heads == 0, op, "n_heads must be a multiple of n_kv_heads");
+    require(q.numel() == s.batch * s.q_len * s.n_heads * s.head_dim, op, "q must be (B, T, n_heads * head_dim)");
+    require(k.numel() == s.batch * s.kv_capacity * s.n_kv_heads * s.head_dim && v.numel() == k.numel(), op,
+            "k and v must be (B, S, n_kv_heads * head_dim)");
+    require(static_cast<int64_t>(start.size()) == s.batch, op, "start must hold one position per sequence");
+    require(workspace.numel() >= attention_scratch_size(s, omp_get_max_threads()), op,
+            "workspace smaller than attention_workspace()");
+  }
+};
+
+}  // namespace
+
+Backend& cpu_backend() {
+  static CpuBackend backend;
+  return backend;
+}
+
+std::vector<Backend*> available_backends() { return {&cpu_backend()}; }
+
+}  // namespace sculpt
