@@ -123,6 +123,16 @@ Tensor Tensor::view(int64_t offset, Shape shape) const {
   return t;
 }
 
+Tensor Tensor::reinterpret(DType dtype, Shape shape) const {
+  if (shape_numel(shape) * dtype_size(dtype) > nbytes())
+    throw Error(shape_to_string(shape) + " " + dtype_name(dtype) + " elements do not fit in the " +
+                std::to_string(nbytes()) + " bytes of " + shape_to_string(shape_));
+  Tensor t = *this;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  return t;
+}
+
 Tensor Tensor::rows(int64_t begin, int64_t end) const {
   if (!(rank() >= 1 && begin >= 0 && begin <= end && end <= shape_[0]))
     throw Error("row range [" + std::to_string(begin) + ", " + std::to_string(end) + ") outside " +

@@ -12,7 +12,6 @@
 #include "sculpt/backend/backend.h"
 #include "sculpt/core/error.h"
 #include "sculpt/core/flat_tensors.h"
-#include "sculpt/linalg/bf16_gemm.h"
 #include "sculpt/linalg/blas.h"
 #include "sculpt/model/rope_frequencies.h"
 
@@ -86,7 +85,8 @@ std::vector<Shape> bf16_backward_shapes(const Dims& d, int64_t chunk) {
   const int64_t widest = std::max({d.D, d.Q, d.KV, d.F}), n = std::min(chunk, d.rows);
   return {bf16_room(d.rows * widest), bf16_room(d.rows * widest), bf16_room(n * d.D), bf16_room(n * d.V)};
 }
-uint16_t* alloc_bf16(Arena& arena, int64_t n) { return reinterpret_cast<uint16_t*>(arena.alloc(bf16_room(n)).data()); }
+// (n,) bf16 scratch out of a float arena.
+Tensor alloc_bf16(Arena& arena, int64_t n) { return arena.alloc(bf16_room(n)).reinterpret(DType::bf16, {n}); }
 }  // namespace
 
 TrainingMemoryPlan TrainingMemoryPlan::make(const ModelConfig& c, int64_t batch, int64_t seq, int threads,
@@ -136,44 +136,39 @@ void TrainingGraph::load_weights() {
   if (bf16_) bf16_->load(model_);
 }
 
-void TrainingGraph::linear(const float* x, const Tensor& w, const Tensor& w16, const Tensor& bias,
-                           const float* residual, float* y, int64_t rows, int64_t in, int64_t out) {
-  const float* b = bias.empty() ? nullptr : bias.data();
-  if (precision_ == Precision::fp32) {
-    if (residual) linear_forward_residual(x, w.data(), b, residual, y, rows, in, out);
-    else linear_forward(x, w.data(), b, y, rows, in, out);
-    return;
+const Tensor& TrainingGraph::rounded_input(const Tensor& x) {
+  if (x.address() != in16_of_) {  // q, k and v (gate and up) share their input: round it once
+    in16_ = in16_buffer_.view(0, x.shape());
+    backend_.copy(x, in16_);
+    in16_of_ = x.address();
   }
-  // y = [residual +] bf16(x)·bf16(W)ᵀ [+ bias], accumulated in fp32.
-  if (residual && residual != y) std::memcpy(y, residual, sizeof(float) * static_cast<size_t>(rows * out));
-  if (x != in16_of_) {  // q, k and v (gate and up) share their input: round it once
-    convert_f32_to_bf16(x, in16_, rows * in);
-    in16_of_ = x;
-  }
-  linear_bf16(in16_, w16, b, residual ? 1.f : 0.f, y, rows, in, out);
+  return in16_;
 }
 
-void TrainingGraph::linear_grad(const float* x, const Tensor& w, const Tensor& w16, const float* dy, float* dx,
-                                float* dw, float* db, int64_t rows, int64_t in, int64_t out, Write dx_write,
-                                Write dw_write) {
+void TrainingGraph::linear(const Tensor& x, const Tensor& w, const Tensor& w16, const Tensor& bias,
+                           const Tensor* residual, Tensor& y) {
+  // y = residual (+ bias), then y += x·Wᵀ in the product itself (beta = 1): the residual
+  // connection costs no pass of its own.
+  if (residual) backend_.copy(*residual, y);
+  if (!bias.empty()) backend_.add_rows(bias, y, residual ? Write::accumulate : Write::overwrite);
+  const float beta = residual || !bias.empty() ? 1.f : 0.f;
+  if (precision_ == Precision::fp32) backend_.matmul(x, Trans::no, w, Trans::yes, y, 1.f, beta);
+  else backend_.matmul(rounded_input(x), Trans::no, w16, Trans::yes, y, 1.f, beta);  // fp32 accumulation
+}
+
+void TrainingGraph::linear_grad(const Tensor& x, const Tensor& w, const Tensor& w16, const Tensor& dy, Tensor* dx,
+                                Tensor& dw, Tensor* db, Write dx_write, Write dw_write) {
+  const float dx_beta = dx_write == Write::overwrite ? 0.f : 1.f, dw_beta = dw_write == Write::overwrite ? 0.f : 1.f;
   if (precision_ == Precision::fp32) {
-    linear_backward(x, w.data(), dy, dx, dw, db, rows, in, out, dx_write, dw_write);
-    return;
+    if (dx) backend_.matmul(dy, Trans::no, w, Trans::no, *dx, 1.f, dx_beta);
+    backend_.matmul(dy, Trans::yes, x, Trans::no, dw, 1.f, dw_beta);
+  } else {
+    Tensor dy16 = out16_buffer_.view(0, dy.shape());
+    backend_.copy(dy, dy16);
+    if (dx) backend_.matmul(dy16, Trans::no, w16, Trans::no, *dx, 1.f, dx_beta);
+    backend_.matmul(dy16, Trans::yes, rounded_input(x), Trans::no, dw, 1.f, dw_beta);
   }
-  convert_f32_to_bf16(dy, out16_, rows * out);
-  if (dx)
-    gemm_bf16(Trans::no, Trans::no, rows, in, out, out16_, out, w16.data_as<uint16_t>(), in,
-              dx_write == Write::overwrite ? 0.f : 1.f, dx, in);
-  if (x != in16_of_) {
-    convert_f32_to_bf16(x, in16_, rows * in);
-    in16_of_ = x;
-  }
-  gemm_bf16(Trans::yes, Trans::no, out, in, rows, out16_, out, in16_, in, dw_write == Write::overwrite ? 0.f : 1.f, dw,
-            in);
-  if (db && dw_write == Write::overwrite) std::fill(db, db + out, 0.f);
-  if (db)
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t o = 0; o < out; ++o) db[o] += dy[r * out + o];
+  if (db) backend_.sum_rows(dy, *db, dw_write);
 }
 
 void TrainingGraph::forward(const TokenBatch& batch) {
@@ -212,7 +207,7 @@ void TrainingGraph::forward(const TokenBatch& batch) {
   backend_.embedding_forward(model_.embed(), batch.tokens, x);
   const AttentionShape shape{B, T, T, c.num_heads, c.num_kv_heads, c.head_dim, c.sliding_window};
   Tensor scratch = work_.alloc({backend_.attention_workspace(shape)});
-  if (precision_ == Precision::bf16) in16_ = alloc_bf16(work_, d.rows * std::max({d.D, d.Q, d.F}));
+  if (precision_ == Precision::bf16) in16_buffer_ = alloc_bf16(work_, d.rows * std::max({d.D, d.Q, d.F}));
   in16_of_ = nullptr;
   static const Bf16Weights::Layer kNone;  // fp32: linear() never reads the bf16 copies
   for (int64_t l = 0; l < c.num_layers; ++l) {
@@ -220,21 +215,21 @@ void TrainingGraph::forward(const TokenBatch& batch) {
     const Bf16Weights::Layer& w16 = bf16_ ? bf16_->layer(l) : kNone;
     LayerActivations& a = layers_[l];
     backend_.rmsnorm_forward(a.x_in, w.attn_norm, eps, a.h1, &a.inv_rms1);
-    linear(a.h1.data(), w.wq, w16.wq, w.bq, nullptr, a.q.data(), d.rows, d.D, d.Q);
-    linear(a.h1.data(), w.wk, w16.wk, w.bk, nullptr, a.k.data(), d.rows, d.D, d.KV);
-    linear(a.h1.data(), w.wv, w16.wv, w.bv, nullptr, a.v.data(), d.rows, d.D, d.KV);
+    linear(a.h1, w.wq, w16.wq, w.bq, nullptr, a.q);
+    linear(a.h1, w.wk, w16.wk, w.bk, nullptr, a.k);
+    linear(a.h1, w.wv, w16.wv, w.bv, nullptr, a.v);
     backend_.rope_forward(a.q, positions_, c.num_heads, rope_);
     backend_.rope_forward(a.k, positions_, c.num_kv_heads, rope_);
     backend_.attention_forward(a.q, a.k, a.v, a.att, starts_, shape, scratch, &a.lse);
     // x_mid = x_in + att·Woᵀ (+ bo)
-    linear(a.att.data(), w.wo, w16.wo, w.bo, a.x_in.data(), a.x_mid.data(), d.rows, d.Q, d.D);
+    linear(a.att, w.wo, w16.wo, w.bo, &a.x_in, a.x_mid);
     backend_.rmsnorm_forward(a.x_mid, w.mlp_norm, eps, a.h2, &a.inv_rms2);
-    linear(a.h2.data(), w.w_gate, w16.w_gate, w.b_gate, nullptr, a.gate.data(), d.rows, d.D, d.F);
-    linear(a.h2.data(), w.w_up, w16.w_up, w.b_up, nullptr, a.up.data(), d.rows, d.D, d.F);
+    linear(a.h2, w.w_gate, w16.w_gate, w.b_gate, nullptr, a.gate);
+    linear(a.h2, w.w_up, w16.w_up, w.b_up, nullptr, a.up);
     backend_.swiglu_forward(a.gate, a.up, a.act);
     // next input = x_mid + act·Wdᵀ (+ bd)
     Tensor next = l + 1 < c.num_layers ? layers_[l + 1].x_in : x_final_;
-    linear(a.act.data(), w.w_down, w16.w_down, w.b_down, a.x_mid.data(), next.data(), d.rows, d.F, d.D);
+    linear(a.act, w.w_down, w16.w_down, w.b_down, &a.x_mid, next);
   }
   backend_.rmsnorm_forward(x_final_, model_.final_norm(), eps, h_final_, &inv_rms_final_);
 }
@@ -247,34 +242,33 @@ double TrainingGraph::head(const TokenBatch& batch, float scale, Gradients* grad
   Tensor weight = work_.alloc({chunk});  // (chunk,) each row's loss weight
   Tensor* d_head = grads ? &grads->lm_head() : nullptr;
   const bool bf16 = precision_ == Precision::bf16;
-  uint16_t* h16 = bf16 ? alloc_bf16(work_, chunk * D) : nullptr;       // (chunk, D) rows of h, rounded
-  uint16_t* dlogits16 = bf16 && grads ? alloc_bf16(work_, chunk * V) : nullptr;  // (chunk, V)
-  const uint16_t* w16 = bf16 ? bf16_->head().data_as<uint16_t>() : nullptr;
+  Tensor h16 = bf16 ? alloc_bf16(work_, chunk * D) : Tensor();                 // (chunk · D) rows of h, rounded
+  Tensor dlogits16 = bf16 && grads ? alloc_bf16(work_, chunk * V) : Tensor();  // (chunk · V)
+  const Tensor& head_w = bf16 ? bf16_->head() : model_.lm_head();              // (V, D)
   double loss = 0.0, scale_d = scale;
   for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
     const int64_t n = std::min(chunk, rows - r0);
-    const float* h = h_final_.data() + r0 * D;
+    Tensor h = h_final_.rows(r0, r0 + n);  // (n, D)
+    Tensor h_op = h;                       // h as the products read it
     if (bf16) {
-      convert_f32_to_bf16(h, h16, n * D);
-      gemm_bf16(Trans::no, Trans::yes, n, V, D, h16, D, w16, D, 0.f, logits.data(), V);
-    } else {
-      gemm(Trans::no, Trans::yes, n, V, D, 1.f, h, D, model_.lm_head().data(), D, 0.f, logits.data(), V);
+      h_op = h16.view(0, {n, D});
+      backend_.copy(h, h_op);
     }
+    Tensor chunk_logits = logits.rows(0, n), chunk_weight = weight.rows(0, n);  // (n, V), (n,)
+    backend_.matmul(h_op, Trans::no, head_w, Trans::yes, chunk_logits, 1.f, 0.f);
     for (int64_t i = 0; i < n; ++i) weight[i] = batch.loss_mask[r0 + i] != 0.f ? scale : 0.f;
-    Tensor chunk_logits = logits.rows(0, n), chunk_weight = weight.rows(0, n);
     loss += backend_.cross_entropy(chunk_logits, std::span(batch.targets).subspan(r0, n), chunk_weight) / scale_d;
     if (grads) {
       // d h = dlogits · W_head;  dW_head += dlogitsᵀ · h
       const float beta = r0 == 0 && grads_write == Write::overwrite ? 0.f : 1.f;
-      float* dh = d_h_final_.data() + r0 * D;
+      Tensor dh = d_h_final_.rows(r0, r0 + n);  // (n, D)
+      Tensor dlogits_op = chunk_logits;
       if (bf16) {
-        convert_f32_to_bf16(logits.data(), dlogits16, n * V);
-        gemm_bf16(Trans::no, Trans::no, n, D, V, dlogits16, V, w16, D, 0.f, dh, D);
-        gemm_bf16(Trans::yes, Trans::no, V, D, n, dlogits16, V, h16, D, beta, d_head->data(), D);
-      } else {
-        gemm(Trans::no, Trans::no, n, D, V, 1.f, logits.data(), V, model_.lm_head().data(), D, 0.f, dh, D);
-        gemm(Trans::yes, Trans::no, V, D, n, 1.f, logits.data(), V, h, D, beta, d_head->data(), D);
+        dlogits_op = dlogits16.view(0, {n, V});
+        backend_.copy(chunk_logits, dlogits_op);
       }
+      backend_.matmul(dlogits_op, Trans::no, head_w, Trans::no, dh, 1.f, 0.f);
+      backend_.matmul(dlogits_op, Trans::yes, h_op, Trans::no, *d_head, 1.f, beta);
     }
   }
   return loss;
@@ -303,11 +297,11 @@ double TrainingGraph::forward_backward(const TokenBatch& batch, float scale, Gra
   Tensor scratch = work_.alloc({backend_.attention_workspace(shape)});
   if (precision_ == Precision::bf16) {
     const int64_t widest = std::max({d.D, d.Q, d.KV, d.F});
-    in16_ = alloc_bf16(work_, d.rows * widest);
-    out16_ = alloc_bf16(work_, d.rows * widest);
+    in16_buffer_ = alloc_bf16(work_, d.rows * widest);
+    out16_buffer_ = alloc_bf16(work_, d.rows * widest);
   }
   in16_of_ = nullptr;
-  auto bias = [](Tensor& b) { return b.empty() ? nullptr : b.data(); };
+  auto bias = [](Tensor& b) { return b.empty() ? nullptr : &b; };
   static const Bf16Weights::Layer kNone;
 
   backend_.rmsnorm_backward(x_final_, model_.final_norm(), inv_rms_final_, d_h_final_, dx, grads.final_norm(),
@@ -318,26 +312,19 @@ double TrainingGraph::forward_backward(const TokenBatch& batch, float scale, Gra
     const LayerActivations& a = layers_[l];
     const Bf16Weights::Layer& w16 = bf16_ ? bf16_->layer(l) : kNone;
     // MLP: out = x_mid + act·Wdᵀ. The residual passes dx through unchanged.
-    linear_grad(a.act.data(), w.w_down, w16.w_down, dx.data(), dact.data(), g.w_down.data(), bias(g.b_down), d.rows,
-                d.F, d.D, Write::overwrite, grads_write);
+    linear_grad(a.act, w.w_down, w16.w_down, dx, &dact, g.w_down, bias(g.b_down), Write::overwrite, grads_write);
     backend_.swiglu_backward(a.gate, a.up, dact, dgate, dup);
-    linear_grad(a.h2.data(), w.w_gate, w16.w_gate, dgate.data(), dh.data(), g.w_gate.data(), bias(g.b_gate), d.rows,
-                d.D, d.F, Write::overwrite, grads_write);
-    linear_grad(a.h2.data(), w.w_up, w16.w_up, dup.data(), dh.data(), g.w_up.data(), bias(g.b_up), d.rows, d.D, d.F,
-                Write::accumulate, grads_write);
+    linear_grad(a.h2, w.w_gate, w16.w_gate, dgate, &dh, g.w_gate, bias(g.b_gate), Write::overwrite, grads_write);
+    linear_grad(a.h2, w.w_up, w16.w_up, dup, &dh, g.w_up, bias(g.b_up), Write::accumulate, grads_write);
     backend_.rmsnorm_backward(a.x_mid, w.mlp_norm, a.inv_rms2, dh, dx, g.mlp_norm, Write::accumulate, grads_write);
     // Attention: x_mid = x_in + att·Woᵀ.
-    linear_grad(a.att.data(), w.wo, w16.wo, dx.data(), datt.data(), g.wo.data(), bias(g.bo), d.rows, d.Q, d.D,
-                Write::overwrite, grads_write);
+    linear_grad(a.att, w.wo, w16.wo, dx, &datt, g.wo, bias(g.bo), Write::overwrite, grads_write);
     backend_.attention_backward(a.q, a.k, a.v, a.att, a.lse, datt, dq, dk, dv, starts_, shape, scratch);
     backend_.rope_backward(dq, positions_, c.num_heads, rope_);
     backend_.rope_backward(dk, positions_, c.num_kv_heads, rope_);
-    linear_grad(a.h1.data(), w.wq, w16.wq, dq.data(), dh.data(), g.wq.data(), bias(g.bq), d.rows, d.D, d.Q,
-                Write::overwrite, grads_write);
-    linear_grad(a.h1.data(), w.wk, w16.wk, dk.data(), dh.data(), g.wk.data(), bias(g.bk), d.rows, d.D, d.KV,
-                Write::accumulate, grads_write);
-    linear_grad(a.h1.data(), w.wv, w16.wv, dv.data(), dh.data(), g.wv.data(), bias(g.bv), d.rows, d.D, d.KV,
-                Write::accumulate, grads_write);
+    linear_grad(a.h1, w.wq, w16.wq, dq, &dh, g.wq, bias(g.bq), Write::overwrite, grads_write);
+    linear_grad(a.h1, w.wk, w16.wk, dk, &dh, g.wk, bias(g.bk), Write::accumulate, grads_write);
+    linear_grad(a.h1, w.wv, w16.wv, dv, &dh, g.wv, bias(g.bv), Write::accumulate, grads_write);
     backend_.rmsnorm_backward(a.x_in, w.attn_norm, a.inv_rms1, dh, dx, g.attn_norm, Write::accumulate, grads_write);
   }
   // Embedding: scatter-add rows (sequential, so repeated tokens add in a fixed order). A tied

@@ -134,6 +134,37 @@ TEST_P(BackendConformance, MatmulRefusesMismatchedShapes) {
   EXPECT_THROW(be().matmul(a, Trans::no, b, Trans::no, c, 1.f, 0.f), Error);
 }
 
+// ---------------------------------------------------------------- bias rows
+
+TEST_P(BackendConformance, BiasOverRowsAndItsBackward) {
+  for (auto [rows, n] : std::vector<std::pair<int64_t, int64_t>>{{1, 1}, {3, 7}, {33, 65}}) {
+    const Vec bias = random_values(n, 30), y0 = random_values(rows * n, 31);
+    auto add = [&](const Vec& b, const Vec& base) {
+      Vec y = base;
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t o = 0; o < n; ++o) y[r * n + o] += b[o];
+      return y;
+    };
+    Tensor y = put(y0, {rows, n});
+    be().add_rows(put(bias, {n}), y, Write::accumulate);
+    EXPECT_LE(range_error(get(y), add(bias, y0)), 1e-7) << rows << "x" << n;
+    Tensor y2 = put(Vec(rows * n, std::nan("")), {rows, n});
+    be().add_rows(put(bias, {n}), y2, Write::overwrite);
+    EXPECT_EQ(get(y2), add(bias, Vec(rows * n, 0.0))) << rows << "x" << n;
+    // sum_rows is add_rows' backward: ∂/∂b Σ dy ⊙ (y0 + b).
+    const Vec dy = random_values(rows * n, 32), db0 = random_values(n, 33);
+    const Vec fd = reference::finite_differences(bias, [&](const Vec& b) { return dot(dy, add(b, y0)); }, 1e-2);
+    Tensor db = put(db0, {n});
+    be().sum_rows(put(dy, {rows, n}), db, Write::accumulate);
+    Vec want = db0;
+    for (int64_t o = 0; o < n; ++o) want[o] += fd[o];
+    EXPECT_LE(range_error(get(db), want), 1e-6) << rows << "x" << n;
+    Tensor db2 = put(Vec(n, std::nan("")), {n});
+    be().sum_rows(put(dy, {rows, n}), db2, Write::overwrite);
+    EXPECT_LE(range_error(get(db2), fd), 1e-6) << rows << "x" << n;
+  }
+}
+
 // ---------------------------------------------------------------- embedding
 
 TEST_P(BackendConformance, EmbeddingGatherAndScatterAdd) {

@@ -111,6 +111,16 @@ TEST(TensorDType, Bf16StorageIsTwoBytesAlignedOnTheHost) {
   EXPECT_EQ(c.data_as<uint16_t>()[4], 0x3f80);
 }
 
+TEST(TensorDType, ReinterpretReadsTheSameBytesAsAnotherDtype) {
+  Tensor f = Tensor::zeros({4});  // 16 bytes
+  Tensor b = f.reinterpret(DType::bf16, {2, 4});
+  EXPECT_EQ(b.dtype(), DType::bf16);
+  EXPECT_EQ(b.address(), f.address());
+  b.data_as<uint16_t>()[1] = 0x3f80;  // the high half of f[0] on a little-endian host: 1.0f
+  EXPECT_EQ(f[0], 1.f);
+  EXPECT_THROW((void)f.reinterpret(DType::bf16, {9}), Error);  // 18 bytes do not fit in 16
+}
+
 // f32 → bf16 rounds to the nearest bf16 value (ties to even), checked against the two bf16
 // neighbours of each value computed from its bits; bf16 → f32 is exact.
 TEST(TensorDType, Bf16ConversionRoundsToNearestAndWidensExactly) {

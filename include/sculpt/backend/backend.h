@@ -44,6 +44,11 @@ class Backend {
   virtual void matmul(const Tensor& a, Trans trans_a, const Tensor& b, Trans trans_b, Tensor& c, float alpha,
                       float beta) = 0;
 
+  // ---- a bias over rows, and its backward. y: (rows, n); bias, db: (n,).
+  // add_rows: y[r] (=|+=) bias for every row. sum_rows: db (=|+=) Σ_r dy[r], rows in order.
+  virtual void add_rows(const Tensor& bias, Tensor& y, Write write) = 0;
+  virtual void sum_rows(const Tensor& dy, Tensor& db, Write write) = 0;
+
   // ---- embedding. out (rows, D) = table[ids[r]] for each row; an id outside [0, V) is an Error.
   // Backward: dtable[ids[r]] += dout[r], rows in order (repeated ids add in a fixed order).
   // table, dtable: (V, D); dout: (rows, D); ids: (rows,).

@@ -96,6 +96,12 @@ class Tensor {
   Tensor rows(int64_t begin, int64_t end) const;
   // Elements [offset, offset + numel(shape)) as a tensor of `shape`, sharing this storage.
   Tensor view(int64_t offset, Shape shape) const;
+  // The same bytes read as `dtype` elements of `shape` (which must fit in them): scratch planned in
+  // floats holding bf16 operands.
+  Tensor reinterpret(DType dtype, Shape shape) const;
+  // Where the first element lives, on any device: for telling whether two tensors are the same
+  // array, never for reading it.
+  const void* address() const { return bytes_; }
   // Deep copy into fresh storage.
   Tensor clone() const;
   void fill(float value);  // fp32 host tensors

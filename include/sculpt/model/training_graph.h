@@ -106,12 +106,15 @@ class TrainingGraph {
     Tensor act;       // (rows, F) silu(gate) ⊙ up
   };
   void forward(const TokenBatch& batch);
-  // y (rows×out) = [residual +] x·Wᵀ [+ bias] in the graph's precision (w16: W's bf16 copy).
-  void linear(const float* x, const Tensor& w, const Tensor& w16, const Tensor& bias, const float* residual, float* y,
-              int64_t rows, int64_t in, int64_t out);
+  // y (rows, out) = [residual +] x·Wᵀ [+ bias] in the graph's precision (w16: W's bf16 copy);
+  // x: (rows, in); residual, when given, is another array than y.
+  void linear(const Tensor& x, const Tensor& w, const Tensor& w16, const Tensor& bias, const Tensor* residual,
+              Tensor& y);
   // Its backward: dx (=|+=) dy·W, dW (=|+=) dyᵀ·x, db (=|+=) Σ_rows dy (dx, db may be null).
-  void linear_grad(const float* x, const Tensor& w, const Tensor& w16, const float* dy, float* dx, float* dw, float* db,
-                   int64_t rows, int64_t in, int64_t out, Write dx_write, Write dw_write);
+  void linear_grad(const Tensor& x, const Tensor& w, const Tensor& w16, const Tensor& dy, Tensor* dx, Tensor& dw,
+                   Tensor* db, Write dx_write, Write dw_write);
+  // bf16: x rounded into in16_ (once for inputs that several projections share).
+  const Tensor& rounded_input(const Tensor& x);
   double head(const TokenBatch& batch, float scale, Gradients* grads, Write grads_write = Write::accumulate);
 
   const LlamaModel& model_;
@@ -122,9 +125,9 @@ class TrainingGraph {
   // bf16: the rounded operands of the current products, in work_: a projection's input (and
   // which fp32 array it was rounded from, so that shared inputs are rounded once) and, in the
   // backward, its output gradient.
-  uint16_t* in16_ = nullptr;
-  uint16_t* out16_ = nullptr;
-  const float* in16_of_ = nullptr;
+  Tensor in16_buffer_, out16_buffer_;  // bf16 scratch of the widest (rows, ·) operand
+  Tensor in16_;                        // (rows, in) bf16 view of in16_buffer_: the rounded input
+  const void* in16_of_ = nullptr;      // the address of the fp32 array in16_ holds
   RopeTable rope_;
   TrainingMemoryPlan plan_;
   Arena saved_, work_;

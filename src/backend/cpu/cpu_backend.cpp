@@ -4,6 +4,7 @@
 // runs allocation-free.
 #include <omp.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -48,6 +49,25 @@ class CpuBackend final : public Backend {
       return;
     }
     gemm(ta, tb, m, n, k, alpha, a.data(), a.dim(1), b.data(), b.dim(1), beta, c.data(), n);
+  }
+
+  void add_rows(const Tensor& bias, Tensor& y, Write write) override {
+    const int64_t n = bias.numel(), rows = n > 0 ? y.numel() / n : 0;
+    require(rows * n == y.numel(), "add_rows", "y must be (rows, n) for a bias of n");
+    const float* b = bias.data();
+    float* out = y.data();
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t o = 0; o < n; ++o) out[r * n + o] = (write == Write::overwrite ? 0.f : out[r * n + o]) + b[o];
+  }
+
+  void sum_rows(const Tensor& dy, Tensor& db, Write write) override {
+    const int64_t n = db.numel(), rows = n > 0 ? dy.numel() / n : 0;
+    require(rows * n == dy.numel(), "sum_rows", "dy must be (rows, n) for a db of n");
+    const float* g = dy.data();
+    float* out = db.data();
+    if (write == Write::overwrite) std::fill(out, out + n, 0.f);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t o = 0; o < n; ++o) out[o] += g[r * n + o];
   }
 
   void embedding_forward(const Tensor& table, std::span<const int32_t> ids, Tensor& out) override {
