@@ -12,9 +12,15 @@
 #include "sculpt/core/error.h"
 #include "sculpt/linalg/bf16_gemm.h"
 #include "sculpt/linalg/blas.h"
+#include "sculpt/model/decoder_layer.h"
 #include "sculpt/model/rope_frequencies.h"
 
 namespace sculpt {
+
+namespace {
+// (n,) bf16 scratch out of a float arena.
+Tensor alloc_bf16(Arena& arena, int64_t n) { return arena.alloc({(n + 1) / 2}).reinterpret(DType::bf16, {n}); }
+}  // namespace
 
 KVCache::KVCache(const ModelConfig& config, int64_t batch_, int64_t capacity_)
     : batch(batch_), capacity(capacity_), length(static_cast<size_t>(batch_), 0) {
@@ -58,11 +64,13 @@ std::string ForwardMemoryPlan::describe() const {
 }
 
 LlamaForward::LlamaForward(const LlamaModel& model, int64_t max_batch, int64_t max_tokens, int64_t max_positions,
-                           Precision precision)
+                           Precision precision, Backend& backend)
     : model_(model),
       max_batch_(max_batch),
       max_tokens_(max_tokens),
       max_positions_(max_positions),
+      backend_(backend),
+      linear_(backend, precision),
       rope_(rope_inverse_frequencies(model.config()), max_positions),
       plan_(ForwardMemoryPlan::make(model.config(), max_batch, max_tokens, std::max(max_tokens, max_positions),
                                     omp_get_max_threads(), precision)),
@@ -96,100 +104,43 @@ void LlamaForward::run_layers(const std::vector<int32_t>& tokens, int64_t B, int
   for (int64_t b = 0; b < B; ++b)
     for (int64_t t = 0; t < T; ++t) positions[b * T + t] = start[b] + t;
 
-  for (int64_t r = 0; r < rows; ++r) {
-    const int32_t id = tokens[r];
-    if (id < 0 || id >= c.vocab_size)
-      throw Error("token id " + std::to_string(id) + " outside the vocabulary (" + std::to_string(c.vocab_size) + ")",
-                  "forward", "the tokenizer does not belong to this model");
-    std::memcpy(x.data() + r * D, model_.embed().data() + static_cast<int64_t>(id) * D, sizeof(float) * D);
-  }
+  backend_.embedding_forward(model_.embed(), tokens, x);
 
-  AttentionShape shape{B, T, kv_capacity, c.num_heads, c.num_kv_heads, c.head_dim, c.sliding_window};
-  Tensor scratch = arena_.alloc({attention_scratch_size(shape, omp_get_max_threads())});
-  // bf16: y (=|+=) bf16(in)·W16ᵀ + bias, the input rounded into in16 first.
-  uint16_t* in16 = bf16_ ? reinterpret_cast<uint16_t*>(
-                               arena_.alloc({(rows * std::max({D, Q, F}) + 1) / 2}).data())
-                         : nullptr;
-  auto round_input = [&](const Tensor& in, int64_t width) { convert_f32_to_bf16(in.data(), in16, rows * width); };
-  auto bias_of = [](const Tensor& b) { return b.empty() ? nullptr : b.data(); };
-  for (int64_t l = 0; l < c.num_layers; ++l) {
-    const LayerWeights& w = model_.layer(l);
-    rmsnorm_forward(x.data(), w.attn_norm.data(), h.data(), rows, D, eps);
-    if (bf16_) {
-      const Bf16Weights::Layer& w16 = bf16_->layer(l);
-      round_input(h, D);
-      linear_bf16(in16, w16.wq, bias_of(w.bq), 0.f, q.data(), rows, D, Q);
-      linear_bf16(in16, w16.wk, bias_of(w.bk), 0.f, k.data(), rows, D, KV);
-      linear_bf16(in16, w16.wv, bias_of(w.bv), 0.f, v.data(), rows, D, KV);
-    } else {
-      linear_forward(h.data(), w.wq.data(), bias_of(w.bq), q.data(), rows, D, Q);
-      linear_forward(h.data(), w.wk.data(), bias_of(w.bk), k.data(), rows, D, KV);
-      linear_forward(h.data(), w.wv.data(), bias_of(w.bv), v.data(), rows, D, KV);
-    }
-    rope_forward(q.data(), positions.data(), rows, c.num_heads, c.head_dim, rope_);
-    rope_forward(k.data(), positions.data(), rows, c.num_kv_heads, c.head_dim, rope_);
-    const float* keys = k.data();
-    const float* values = v.data();
-    if (cache) {  // append the new keys/values at each sequence's positions
-      for (int64_t b = 0; b < B; ++b) {
-        float* kdst = cache->k[l].data() + (b * cache->capacity + start[b]) * KV;
-        float* vdst = cache->v[l].data() + (b * cache->capacity + start[b]) * KV;
-        std::memcpy(kdst, k.data() + b * T * KV, sizeof(float) * T * KV);
-        std::memcpy(vdst, v.data() + b * T * KV, sizeof(float) * T * KV);
-      }
-      keys = cache->k[l].data();
-      values = cache->v[l].data();
-    }
-    attention_forward(q.data(), keys, values, att.data(), start, shape, scratch.data());
-    // x += att · Woᵀ (+ bo)
-    if (bf16_) {
-      round_input(att, Q);
-      linear_bf16(in16, bf16_->layer(l).wo, bias_of(w.bo), 1.f, x.data(), rows, Q, D);
-    } else {
-      if (!w.bo.empty())
-        for (int64_t r = 0; r < rows; ++r)
-          for (int64_t i = 0; i < D; ++i) x[r * D + i] += w.bo[i];
-      gemm(Trans::no, Trans::yes, rows, D, Q, 1.f, att.data(), Q, w.wo.data(), Q, 1.f, x.data(), D);
-    }
-
-    rmsnorm_forward(x.data(), w.mlp_norm.data(), h.data(), rows, D, eps);
-    if (bf16_) {
-      round_input(h, D);
-      linear_bf16(in16, bf16_->layer(l).w_gate, bias_of(w.b_gate), 0.f, gate.data(), rows, D, F);
-      linear_bf16(in16, bf16_->layer(l).w_up, bias_of(w.b_up), 0.f, up.data(), rows, D, F);
-    } else {
-      linear_forward(h.data(), w.w_gate.data(), bias_of(w.b_gate), gate.data(), rows, D, F);
-      linear_forward(h.data(), w.w_up.data(), bias_of(w.b_up), up.data(), rows, D, F);
-    }
-    swiglu_forward(gate.data(), up.data(), gate.data(), rows * F);
-    if (bf16_) {
-      round_input(gate, F);
-      linear_bf16(in16, bf16_->layer(l).w_down, bias_of(w.b_down), 1.f, x.data(), rows, F, D);
-    } else {
-      if (!w.b_down.empty())
-        for (int64_t r = 0; r < rows; ++r)
-          for (int64_t i = 0; i < D; ++i) x[r * D + i] += w.b_down[i];
-      gemm(Trans::no, Trans::yes, rows, D, F, 1.f, gate.data(), F, w.w_down.data(), F, 1.f, x.data(), D);
-    }
-  }
-  rmsnorm_forward(x.data(), model_.final_norm().data(), hidden_.data(), rows, D, eps);
+  const AttentionShape shape{B, T, kv_capacity, c.num_heads, c.num_kv_heads, c.head_dim, c.sliding_window};
+  DecoderPass pass{backend_, linear_, rope_, positions, std::span(start, static_cast<size_t>(B)), shape,
+                   arena_.alloc({backend_.attention_workspace(shape)}), eps};
+  // bf16: one product's rounded input at a time (rows × the widest input).
+  if (bf16_) linear_.set_scratch(alloc_bf16(arena_, rows * std::max({D, Q, F})));
+  // One set of arrays for every layer: the residual stream x is updated in place, h serves both
+  // norms, and silu(gate) ⊙ up overwrites gate.
+  DecoderLayerArrays a;  // no inverse RMS, no log-sum-exp: nothing is kept for a backward
+  a.x_in = a.x_mid = a.x_out = x;
+  a.h1 = a.h2 = h;
+  a.q = q, a.k = k, a.v = v, a.att = att;
+  a.gate = a.act = gate;
+  a.up = up;
+  static const Bf16Weights::Layer kNone;  // fp32: the projections never read the bf16 copies
+  for (int64_t l = 0; l < c.num_layers; ++l)
+    decoder_layer_forward(pass, model_.layer(l), bf16_ ? bf16_->layer(l) : kNone, a, cache ? &cache->k[l] : nullptr,
+                          cache ? &cache->v[l] : nullptr);
+  backend_.rmsnorm_forward(x, model_.final_norm(), eps, hidden_, nullptr);
 }
 
 Tensor LlamaForward::head(const std::vector<int64_t>& rows) {
   const ModelConfig& c = model_.config();
   const int64_t D = c.hidden_size, n = static_cast<int64_t>(rows.size());
   Tensor picked = arena_.alloc({n, D});
-  for (int64_t i = 0; i < n; ++i)
-    std::memcpy(picked.data() + i * D, hidden_.data() + rows[i] * D, sizeof(float) * D);
+  for (int64_t i = 0; i < n; ++i) {
+    Tensor row = picked.rows(i, i + 1);
+    backend_.copy(hidden_.rows(rows[i], rows[i] + 1), row);
+  }
   Tensor logits = Tensor::zeros({n, c.vocab_size});
   if (bf16_) {
-    auto* picked16 = reinterpret_cast<uint16_t*>(arena_.alloc({(n * D + 1) / 2}).data());
-    convert_f32_to_bf16(picked.data(), picked16, n * D);
-    gemm_bf16(Trans::no, Trans::yes, n, c.vocab_size, D, picked16, D, bf16_->head().data_as<uint16_t>(), D, 0.f,
-              logits.data(), c.vocab_size);
+    Tensor picked16 = alloc_bf16(arena_, n * D).view(0, {n, D});
+    backend_.copy(picked, picked16);
+    backend_.matmul(picked16, Trans::no, bf16_->head(), Trans::yes, logits, 1.f, 0.f);
   } else {
-    gemm(Trans::no, Trans::yes, n, c.vocab_size, D, 1.f, picked.data(), D, model_.lm_head().data(), D, 0.f,
-         logits.data(), c.vocab_size);
+    backend_.matmul(picked, Trans::no, model_.lm_head(), Trans::yes, logits, 1.f, 0.f);
   }
   return logits;
 }

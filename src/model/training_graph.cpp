@@ -124,6 +124,7 @@ TrainingGraph::TrainingGraph(const LlamaModel& model, int64_t max_batch, int64_t
       max_seq_(max_seq),
       precision_(precision),
       backend_(backend),
+      linear_(backend, precision),
       rope_(rope_inverse_frequencies(model.config()), max_seq),
       plan_(TrainingMemoryPlan::make(model.config(), max_batch, max_seq, omp_get_max_threads(), kHeadChunkRows,
                                      precision)),
@@ -134,41 +135,6 @@ TrainingGraph::TrainingGraph(const LlamaModel& model, int64_t max_batch, int64_t
 
 void TrainingGraph::load_weights() {
   if (bf16_) bf16_->load(model_);
-}
-
-const Tensor& TrainingGraph::rounded_input(const Tensor& x) {
-  if (x.address() != in16_of_) {  // q, k and v (gate and up) share their input: round it once
-    in16_ = in16_buffer_.view(0, x.shape());
-    backend_.copy(x, in16_);
-    in16_of_ = x.address();
-  }
-  return in16_;
-}
-
-void TrainingGraph::linear(const Tensor& x, const Tensor& w, const Tensor& w16, const Tensor& bias,
-                           const Tensor* residual, Tensor& y) {
-  // y = residual (+ bias), then y += x·Wᵀ in the product itself (beta = 1): the residual
-  // connection costs no pass of its own.
-  if (residual) backend_.copy(*residual, y);
-  if (!bias.empty()) backend_.add_rows(bias, y, residual ? Write::accumulate : Write::overwrite);
-  const float beta = residual || !bias.empty() ? 1.f : 0.f;
-  if (precision_ == Precision::fp32) backend_.matmul(x, Trans::no, w, Trans::yes, y, 1.f, beta);
-  else backend_.matmul(rounded_input(x), Trans::no, w16, Trans::yes, y, 1.f, beta);  // fp32 accumulation
-}
-
-void TrainingGraph::linear_grad(const Tensor& x, const Tensor& w, const Tensor& w16, const Tensor& dy, Tensor* dx,
-                                Tensor& dw, Tensor* db, Write dx_write, Write dw_write) {
-  const float dx_beta = dx_write == Write::overwrite ? 0.f : 1.f, dw_beta = dw_write == Write::overwrite ? 0.f : 1.f;
-  if (precision_ == Precision::fp32) {
-    if (dx) backend_.matmul(dy, Trans::no, w, Trans::no, *dx, 1.f, dx_beta);
-    backend_.matmul(dy, Trans::yes, x, Trans::no, dw, 1.f, dw_beta);
-  } else {
-    Tensor dy16 = out16_buffer_.view(0, dy.shape());
-    backend_.copy(dy, dy16);
-    if (dx) backend_.matmul(dy16, Trans::no, w16, Trans::no, *dx, 1.f, dx_beta);
-    backend_.matmul(dy16, Trans::yes, rounded_input(x), Trans::no, dw, 1.f, dw_beta);
-  }
-  if (db) backend_.sum_rows(dy, *db, dw_write);
 }
 
 void TrainingGraph::forward(const TokenBatch& batch) {
@@ -196,6 +162,7 @@ void TrainingGraph::forward(const TokenBatch& batch) {
   inv_rms_final_ = saved_.alloc({d.rows});
   h_final_ = saved_.alloc({d.rows, d.D});
   d_h_final_ = saved_.alloc({d.rows, d.D});
+  for (size_t l = 0; l < layers_.size(); ++l) layers_[l].x_out = l + 1 < layers_.size() ? layers_[l + 1].x_in : x_final_;
 
   positions_.resize(static_cast<size_t>(d.rows));
   for (int64_t b = 0; b < B; ++b)
@@ -206,31 +173,12 @@ void TrainingGraph::forward(const TokenBatch& batch) {
   Tensor x = c.num_layers > 0 ? layers_[0].x_in : x_final_;
   backend_.embedding_forward(model_.embed(), batch.tokens, x);
   const AttentionShape shape{B, T, T, c.num_heads, c.num_kv_heads, c.head_dim, c.sliding_window};
-  Tensor scratch = work_.alloc({backend_.attention_workspace(shape)});
-  if (precision_ == Precision::bf16) in16_buffer_ = alloc_bf16(work_, d.rows * std::max({d.D, d.Q, d.F}));
-  in16_of_ = nullptr;
-  static const Bf16Weights::Layer kNone;  // fp32: linear() never reads the bf16 copies
-  for (int64_t l = 0; l < c.num_layers; ++l) {
-    const LayerWeights& w = model_.layer(l);
-    const Bf16Weights::Layer& w16 = bf16_ ? bf16_->layer(l) : kNone;
-    LayerActivations& a = layers_[l];
-    backend_.rmsnorm_forward(a.x_in, w.attn_norm, eps, a.h1, &a.inv_rms1);
-    linear(a.h1, w.wq, w16.wq, w.bq, nullptr, a.q);
-    linear(a.h1, w.wk, w16.wk, w.bk, nullptr, a.k);
-    linear(a.h1, w.wv, w16.wv, w.bv, nullptr, a.v);
-    backend_.rope_forward(a.q, positions_, c.num_heads, rope_);
-    backend_.rope_forward(a.k, positions_, c.num_kv_heads, rope_);
-    backend_.attention_forward(a.q, a.k, a.v, a.att, starts_, shape, scratch, &a.lse);
-    // x_mid = x_in + att·Woᵀ (+ bo)
-    linear(a.att, w.wo, w16.wo, w.bo, &a.x_in, a.x_mid);
-    backend_.rmsnorm_forward(a.x_mid, w.mlp_norm, eps, a.h2, &a.inv_rms2);
-    linear(a.h2, w.w_gate, w16.w_gate, w.b_gate, nullptr, a.gate);
-    linear(a.h2, w.w_up, w16.w_up, w.b_up, nullptr, a.up);
-    backend_.swiglu_forward(a.gate, a.up, a.act);
-    // next input = x_mid + act·Wdᵀ (+ bd)
-    Tensor next = l + 1 < c.num_layers ? layers_[l + 1].x_in : x_final_;
-    linear(a.act, w.w_down, w16.w_down, w.b_down, &a.x_mid, next);
-  }
+  DecoderPass pass{backend_, linear_, rope_, positions_, starts_, shape,
+                   work_.alloc({backend_.attention_workspace(shape)}), eps};
+  if (precision_ == Precision::bf16) linear_.set_scratch(alloc_bf16(work_, d.rows * std::max({d.D, d.Q, d.F})));
+  static const Bf16Weights::Layer kNone;  // fp32: the projections never read the bf16 copies
+  for (int64_t l = 0; l < c.num_layers; ++l)
+    decoder_layer_forward(pass, model_.layer(l), bf16_ ? bf16_->layer(l) : kNone, layers_[l]);
   backend_.rmsnorm_forward(x_final_, model_.final_norm(), eps, h_final_, &inv_rms_final_);
 }
 
@@ -297,10 +245,9 @@ double TrainingGraph::forward_backward(const TokenBatch& batch, float scale, Gra
   Tensor scratch = work_.alloc({backend_.attention_workspace(shape)});
   if (precision_ == Precision::bf16) {
     const int64_t widest = std::max({d.D, d.Q, d.KV, d.F});
-    in16_buffer_ = alloc_bf16(work_, d.rows * widest);
-    out16_buffer_ = alloc_bf16(work_, d.rows * widest);
+    linear_.set_scratch(alloc_bf16(work_, d.rows * widest), alloc_bf16(work_, d.rows * widest));
   }
-  in16_of_ = nullptr;
+  using Input = LinearOps::Input;
   auto bias = [](Tensor& b) { return b.empty() ? nullptr : &b; };
   static const Bf16Weights::Layer kNone;
 
@@ -309,22 +256,27 @@ double TrainingGraph::forward_backward(const TokenBatch& batch, float scale, Gra
   for (int64_t l = c.num_layers - 1; l >= 0; --l) {
     const LayerWeights& w = model_.layer(l);
     LayerWeights& g = grads.layer(l);  // gradients, laid out like the weights
-    const LayerActivations& a = layers_[l];
+    const DecoderLayerArrays& a = layers_[l];
     const Bf16Weights::Layer& w16 = bf16_ ? bf16_->layer(l) : kNone;
     // MLP: out = x_mid + act·Wdᵀ. The residual passes dx through unchanged.
-    linear_grad(a.act, w.w_down, w16.w_down, dx, &dact, g.w_down, bias(g.b_down), Write::overwrite, grads_write);
+    linear_.backward(a.act, w.w_down, w16.w_down, dx, &dact, g.w_down, bias(g.b_down),
+                         Write::overwrite, grads_write);
     backend_.swiglu_backward(a.gate, a.up, dact, dgate, dup);
-    linear_grad(a.h2, w.w_gate, w16.w_gate, dgate, &dh, g.w_gate, bias(g.b_gate), Write::overwrite, grads_write);
-    linear_grad(a.h2, w.w_up, w16.w_up, dup, &dh, g.w_up, bias(g.b_up), Write::accumulate, grads_write);
+    linear_.backward(a.h2, w.w_gate, w16.w_gate, dgate, &dh, g.w_gate, bias(g.b_gate),
+                         Write::overwrite, grads_write);
+    linear_.backward(a.h2, w.w_up, w16.w_up, dup, &dh, g.w_up, bias(g.b_up),
+                         Write::accumulate, grads_write, Input::same_as_last);
     backend_.rmsnorm_backward(a.x_mid, w.mlp_norm, a.inv_rms2, dh, dx, g.mlp_norm, Write::accumulate, grads_write);
     // Attention: x_mid = x_in + att·Woᵀ.
-    linear_grad(a.att, w.wo, w16.wo, dx, &datt, g.wo, bias(g.bo), Write::overwrite, grads_write);
+    linear_.backward(a.att, w.wo, w16.wo, dx, &datt, g.wo, bias(g.bo), Write::overwrite, grads_write);
     backend_.attention_backward(a.q, a.k, a.v, a.att, a.lse, datt, dq, dk, dv, starts_, shape, scratch);
     backend_.rope_backward(dq, positions_, c.num_heads, rope_);
     backend_.rope_backward(dk, positions_, c.num_kv_heads, rope_);
-    linear_grad(a.h1, w.wq, w16.wq, dq, &dh, g.wq, bias(g.bq), Write::overwrite, grads_write);
-    linear_grad(a.h1, w.wk, w16.wk, dk, &dh, g.wk, bias(g.bk), Write::accumulate, grads_write);
-    linear_grad(a.h1, w.wv, w16.wv, dv, &dh, g.wv, bias(g.bv), Write::accumulate, grads_write);
+    linear_.backward(a.h1, w.wq, w16.wq, dq, &dh, g.wq, bias(g.bq), Write::overwrite, grads_write);
+    linear_.backward(a.h1, w.wk, w16.wk, dk, &dh, g.wk, bias(g.bk),
+                         Write::accumulate, grads_write, Input::same_as_last);
+    linear_.backward(a.h1, w.wv, w16.wv, dv, &dh, g.wv, bias(g.bv),
+                         Write::accumulate, grads_write, Input::same_as_last);
     backend_.rmsnorm_backward(a.x_in, w.attn_norm, a.inv_rms1, dh, dx, g.attn_norm, Write::accumulate, grads_write);
   }
   // Embedding: scatter-add rows (sequential, so repeated tokens add in a fixed order). A tied

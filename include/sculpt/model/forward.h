@@ -14,12 +14,13 @@
 #include <string>
 #include <vector>
 
-#include "sculpt/backend/cpu/rope.h"
+#include "sculpt/backend/backend.h"
 #include "sculpt/core/arena.h"
 #include "sculpt/core/tensor.h"
 #include "sculpt/model/bf16_weights.h"
 #include "sculpt/model/llama.h"
 #include "sculpt/model/precision.h"
+#include "sculpt/model/linear_ops.h"
 
 namespace sculpt {
 
@@ -50,7 +51,7 @@ class LlamaForward {
   // bf16 precision rounds the weights into bf16 copies here, once (the model must not change while
   // this forward lives) and runs every projection and the head with bf16 operands.
   LlamaForward(const LlamaModel& model, int64_t max_batch, int64_t max_tokens, int64_t max_positions,
-               Precision precision = Precision::fp32);
+               Precision precision = Precision::fp32, Backend& backend = cpu_backend());
 
   // Logits of every position: tokens (B·T) → (B, T, V). No cache.
   Tensor logits_all(const std::vector<int32_t>& tokens, int64_t batch, int64_t seq);
@@ -72,6 +73,8 @@ class LlamaForward {
 
   const LlamaModel& model_;
   int64_t max_batch_, max_tokens_, max_positions_;
+  Backend& backend_;
+  LinearOps linear_;     // the products, in the forward's precision
   RopeTable rope_;
   ForwardMemoryPlan plan_;
   std::optional<Bf16Weights> bf16_;  // bf16 only

@@ -13,8 +13,10 @@
 #include "sculpt/core/arena.h"
 #include "sculpt/core/write.h"
 #include "sculpt/model/bf16_weights.h"
+#include "sculpt/model/decoder_layer.h"
 #include "sculpt/model/llama.h"
 #include "sculpt/model/precision.h"
+#include "sculpt/model/linear_ops.h"
 
 namespace sculpt {
 
@@ -68,7 +70,7 @@ struct TrainingMemoryPlan {
 class TrainingGraph {
  public:
   // Workspace for micro-batches of up to max_batch × max_seq tokens in all (any split into
-  // sequences of at most max_seq tokens). Every op but the projections' GEMMs runs on `backend`.
+  // sequences of at most max_seq tokens). Every op runs on `backend`.
   TrainingGraph(const LlamaModel& model, int64_t max_batch, int64_t max_seq, Precision precision = Precision::fp32,
                 Backend& backend = cpu_backend());
 
@@ -90,31 +92,7 @@ class TrainingGraph {
 
  private:
   friend class ActivationProbe;
-  // What one layer's backward reads (rows = B·T).
-  struct LayerActivations {
-    Tensor x_in;      // (rows, D) residual stream entering the layer
-    Tensor inv_rms1;  // (rows,)
-    Tensor h1;        // (rows, D) attention-norm output
-    Tensor q;         // (rows, Q) after RoPE
-    Tensor k, v;      // (rows, KV), k after RoPE
-    Tensor att;       // (rows, Q) attention output before o_proj
-    Tensor lse;       // (B, n_heads, T) attention log-sum-exp
-    Tensor x_mid;     // (rows, D) residual after attention
-    Tensor inv_rms2;  // (rows,)
-    Tensor h2;        // (rows, D) MLP-norm output
-    Tensor gate, up;  // (rows, F) projections before the activation
-    Tensor act;       // (rows, F) silu(gate) ⊙ up
-  };
   void forward(const TokenBatch& batch);
-  // y (rows, out) = [residual +] x·Wᵀ [+ bias] in the graph's precision (w16: W's bf16 copy);
-  // x: (rows, in); residual, when given, is another array than y.
-  void linear(const Tensor& x, const Tensor& w, const Tensor& w16, const Tensor& bias, const Tensor* residual,
-              Tensor& y);
-  // Its backward: dx (=|+=) dy·W, dW (=|+=) dyᵀ·x, db (=|+=) Σ_rows dy (dx, db may be null).
-  void linear_grad(const Tensor& x, const Tensor& w, const Tensor& w16, const Tensor& dy, Tensor* dx, Tensor& dw,
-                   Tensor* db, Write dx_write, Write dw_write);
-  // bf16: x rounded into in16_ (once for inputs that several projections share).
-  const Tensor& rounded_input(const Tensor& x);
   double head(const TokenBatch& batch, float scale, Gradients* grads, Write grads_write = Write::accumulate);
 
   const LlamaModel& model_;
@@ -122,16 +100,13 @@ class TrainingGraph {
   Precision precision_;
   Backend& backend_;
   std::optional<Bf16Weights> bf16_;  // bf16 only: the operands of the products
-  // bf16: the rounded operands of the current products, in work_: a projection's input (and
-  // which fp32 array it was rounded from, so that shared inputs are rounded once) and, in the
-  // backward, its output gradient.
-  Tensor in16_buffer_, out16_buffer_;  // bf16 scratch of the widest (rows, ·) operand
-  Tensor in16_;                        // (rows, in) bf16 view of in16_buffer_: the rounded input
-  const void* in16_of_ = nullptr;      // the address of the fp32 array in16_ holds
+  LinearOps linear_;               // the products, in precision_
   RopeTable rope_;
   TrainingMemoryPlan plan_;
   Arena saved_, work_;
-  std::vector<LayerActivations> layers_;  // views into saved_, rebuilt per batch
+  // What each layer's backward reads: its own arrays, views into saved_ rebuilt per batch; a
+  // layer's x_out is the next one's x_in (the last one's x_final_).
+  std::vector<DecoderLayerArrays> layers_;
   std::vector<int64_t> positions_, starts_;
   Tensor x_final_, inv_rms_final_, h_final_, d_h_final_;
 };
