@@ -7,13 +7,14 @@ namespace sculpt {
 Arena::Arena(int64_t capacity_floats, std::string name)
     : block_(allocate_aligned(capacity_floats)), capacity_(capacity_floats), name_(std::move(name)) {}
 
-int64_t Arena::footprint(const Shape& shape) {
+int64_t Arena::footprint(const Shape& shape, DType dtype) {
   constexpr int64_t kAlignFloats = 16;  // 64 bytes
-  return (shape_numel(shape) + kAlignFloats - 1) / kAlignFloats * kAlignFloats;
+  const int64_t floats = (shape_numel(shape) * dtype_size(dtype) + 3) / 4;
+  return (floats + kAlignFloats - 1) / kAlignFloats * kAlignFloats;
 }
 
-Tensor Arena::alloc(const Shape& shape) {
-  int64_t need = footprint(shape);
+Tensor Arena::alloc(const Shape& shape, DType dtype) {
+  int64_t need = footprint(shape, dtype);
   // Not check(): its message would be built on every call, and a training step makes ~60 of them.
   if (used_ + need > capacity_)
     throw Error("out of planned memory: " + shape_to_string(shape) + " needs " + std::to_string(need) + " floats, " +
@@ -21,7 +22,8 @@ Tensor Arena::alloc(const Shape& shape) {
                 name_, "the memory plan under-counts this buffer; this is a bug in sculpt");
   float* p = block_.get() + used_;
   used_ += need;
-  return Tensor::wrap(p, shape, block_);
+  Tensor t = Tensor::wrap(p, shape, block_);
+  return dtype == DType::f32 ? t : t.reinterpret(dtype, shape);
 }
 
 }  // namespace sculpt

@@ -17,11 +17,6 @@
 
 namespace sculpt {
 
-namespace {
-// (n,) bf16 scratch out of a float arena.
-Tensor alloc_bf16(Arena& arena, int64_t n) { return arena.alloc({(n + 1) / 2}).reinterpret(DType::bf16, {n}); }
-}  // namespace
-
 KVCache::KVCache(const ModelConfig& config, int64_t batch_, int64_t capacity_)
     : batch(batch_), capacity(capacity_), length(static_cast<size_t>(batch_), 0) {
   for (int64_t l = 0; l < config.num_layers; ++l) {
@@ -46,7 +41,7 @@ ForwardMemoryPlan ForwardMemoryPlan::make(const ModelConfig& c, int64_t batch, i
   if (precision == Precision::bf16) {
     // One product's rounded input (rows × its widest input) and the head's rounded rows.
     const int64_t widest = std::max({c.hidden_size, c.q_dim(), c.intermediate_size});
-    p.scratch += Arena::footprint({(rows * widest + 1) / 2}) + Arena::footprint({(rows * c.hidden_size + 1) / 2});
+    p.scratch += Arena::footprint({rows * widest}, DType::bf16) + Arena::footprint({rows * c.hidden_size}, DType::bf16);
     p.weight_copies = (Bf16Weights::bytes(c) + 3) / 4;
   }
   return p;
@@ -110,7 +105,7 @@ void LlamaForward::run_layers(const std::vector<int32_t>& tokens, int64_t B, int
   DecoderPass pass{backend_, linear_, rope_, positions, std::span(start, static_cast<size_t>(B)), shape,
                    arena_.alloc({backend_.attention_workspace(shape)}), eps};
   // bf16: one product's rounded input at a time (rows × the widest input).
-  if (bf16_) linear_.set_scratch(alloc_bf16(arena_, rows * std::max({D, Q, F})));
+  if (bf16_) linear_.set_scratch(arena_.alloc({rows * std::max({D, Q, F})}, DType::bf16));
   // One set of arrays for every layer: the residual stream x is updated in place, h serves both
   // norms, and silu(gate) ⊙ up overwrites gate.
   DecoderLayerArrays a;  // no inverse RMS, no log-sum-exp: nothing is kept for a backward
@@ -136,7 +131,7 @@ Tensor LlamaForward::head(const std::vector<int64_t>& rows) {
   }
   Tensor logits = Tensor::zeros({n, c.vocab_size});
   if (bf16_) {
-    Tensor picked16 = alloc_bf16(arena_, n * D).view(0, {n, D});
+    Tensor picked16 = arena_.alloc({n * D}, DType::bf16).view(0, {n, D});
     backend_.copy(picked, picked16);
     backend_.matmul(picked16, Trans::no, bf16_->head(), Trans::yes, logits, 1.f, 0.f);
   } else {

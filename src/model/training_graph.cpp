@@ -85,8 +85,6 @@ std::vector<Shape> bf16_backward_shapes(const Dims& d, int64_t chunk) {
   const int64_t widest = std::max({d.D, d.Q, d.KV, d.F}), n = std::min(chunk, d.rows);
   return {bf16_room(d.rows * widest), bf16_room(d.rows * widest), bf16_room(n * d.D), bf16_room(n * d.V)};
 }
-// (n,) bf16 scratch out of a float arena.
-Tensor alloc_bf16(Arena& arena, int64_t n) { return arena.alloc(bf16_room(n)).reinterpret(DType::bf16, {n}); }
 }  // namespace
 
 TrainingMemoryPlan TrainingMemoryPlan::make(const ModelConfig& c, int64_t batch, int64_t seq, int threads,
@@ -175,7 +173,8 @@ void TrainingGraph::forward(const TokenBatch& batch) {
   const AttentionShape shape{B, T, T, c.num_heads, c.num_kv_heads, c.head_dim, c.sliding_window};
   DecoderPass pass{backend_, linear_, rope_, positions_, starts_, shape,
                    work_.alloc({backend_.attention_workspace(shape)}), eps};
-  if (precision_ == Precision::bf16) linear_.set_scratch(alloc_bf16(work_, d.rows * std::max({d.D, d.Q, d.F})));
+  if (precision_ == Precision::bf16)
+    linear_.set_scratch(work_.alloc({d.rows * std::max({d.D, d.Q, d.F})}, DType::bf16));
   static const Bf16Weights::Layer kNone;  // fp32: the projections never read the bf16 copies
   for (int64_t l = 0; l < c.num_layers; ++l)
     decoder_layer_forward(pass, model_.layer(l), bf16_ ? bf16_->layer(l) : kNone, layers_[l]);
@@ -190,8 +189,8 @@ double TrainingGraph::head(const TokenBatch& batch, float scale, Gradients* grad
   Tensor weight = work_.alloc({chunk});  // (chunk,) each row's loss weight
   Tensor* d_head = grads ? &grads->lm_head() : nullptr;
   const bool bf16 = precision_ == Precision::bf16;
-  Tensor h16 = bf16 ? alloc_bf16(work_, chunk * D) : Tensor();                 // (chunk · D) rows of h, rounded
-  Tensor dlogits16 = bf16 && grads ? alloc_bf16(work_, chunk * V) : Tensor();  // (chunk · V)
+  Tensor h16 = bf16 ? work_.alloc({chunk * D}, DType::bf16) : Tensor();                 // rows of h, rounded
+  Tensor dlogits16 = bf16 && grads ? work_.alloc({chunk * V}, DType::bf16) : Tensor();  // (chunk · V)
   const Tensor& head_w = bf16 ? bf16_->head() : model_.lm_head();              // (V, D)
   double loss = 0.0, scale_d = scale;
   for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
@@ -245,7 +244,7 @@ double TrainingGraph::forward_backward(const TokenBatch& batch, float scale, Gra
   Tensor scratch = work_.alloc({backend_.attention_workspace(shape)});
   if (precision_ == Precision::bf16) {
     const int64_t widest = std::max({d.D, d.Q, d.KV, d.F});
-    linear_.set_scratch(alloc_bf16(work_, d.rows * widest), alloc_bf16(work_, d.rows * widest));
+    linear_.set_scratch(work_.alloc({d.rows * widest}, DType::bf16), work_.alloc({d.rows * widest}, DType::bf16));
   }
   using Input = LinearOps::Input;
   auto bias = [](Tensor& b) { return b.empty() ? nullptr : &b; };

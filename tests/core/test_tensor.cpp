@@ -172,5 +172,18 @@ TEST(Arena, CarvesAlignedZeroedTensorsAndRefusesOverflow) {
   EXPECT_EQ(again[0], 7.f);           // alloc does not initialise
 }
 
+TEST(Arena, Bf16TensorsTakeHalfTheRoomAndStayAligned) {
+  EXPECT_EQ(Arena::footprint({33}, DType::bf16), 32);  // 66 bytes: 17 floats, rounded to 16-float blocks
+  EXPECT_EQ(Arena::footprint({32}, DType::bf16), 16);
+  Arena arena(Arena::footprint({33}, DType::bf16) + Arena::footprint({2}), "test arena");
+  Tensor h = arena.alloc({3, 11}, DType::bf16);
+  Tensor f = arena.alloc({2});
+  EXPECT_EQ(h.dtype(), DType::bf16);
+  EXPECT_EQ(h.shape(), (Shape{3, 11}));
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(f.data()) % 64, 0u);
+  EXPECT_EQ(reinterpret_cast<const std::byte*>(f.address()) - reinterpret_cast<const std::byte*>(h.address()), 128);
+  EXPECT_THROW(arena.alloc({1}, DType::bf16), Error);
+}
+
 }  // namespace
 }  // namespace sculpt
