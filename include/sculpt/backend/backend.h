@@ -96,6 +96,13 @@ class Backend {
   virtual void adamw(Tensor& w, Tensor& g, Tensor& m, Tensor& v, const AdamWScalars& k, float grad_scale,
                      bool defer) = 0;
 
+  // ---- scaled additions. axpy: x ← x + alpha · y (equal sizes). add_scaled_rows: x[i, :] +=
+  // alpha · s[i] · y[i, :]; add_scaled_columns: x[:, j] += alpha · y[:, j] · s[j]; x, y: (rows, cols),
+  // s: (rows,) or (cols,). OSFT's Σ_hV_h and U_hΣ_h terms, its W ← W − P(s).
+  virtual void axpy(Tensor& x, const Tensor& y, float alpha) = 0;
+  virtual void add_scaled_rows(Tensor& x, const Tensor& s, const Tensor& y, float alpha) = 0;
+  virtual void add_scaled_columns(Tensor& x, const Tensor& y, const Tensor& s, float alpha) = 0;
+
   // ---- reductions, elementwise, copies.
   virtual double sum_of_squares(const Tensor& x) = 0;  // Σ x², accumulated in double
   virtual void scale(Tensor& x, float factor) = 0;     // x ← factor · x

@@ -180,6 +180,35 @@ class CpuBackend final : public Backend {
     adamw_span(n, w.data(), g.data(), m.data(), v.data(), k, grad_scale, defer);
   }
 
+  void axpy(Tensor& x, const Tensor& y, float alpha) override {
+    const int64_t n = x.numel();
+    require(y.numel() == n, "axpy", "x and y differ in size");
+    float* px = x.data();
+    const float* py = y.data();
+#pragma omp parallel for simd schedule(static) if (n > (1 << 15))
+    for (int64_t i = 0; i < n; ++i) px[i] += alpha * py[i];
+  }
+
+  void add_scaled_rows(Tensor& x, const Tensor& s, const Tensor& y, float alpha) override {
+    const int64_t rows = s.numel(), cols = rows > 0 ? x.numel() / rows : 0;
+    require(x.numel() == rows * cols && y.numel() == x.numel(), "add_scaled_rows",
+            "x, y must be (rows, cols), s (rows,)");
+    float* px = x.data();
+    const float *ps = s.data(), *py = y.data();
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j) px[i * cols + j] += alpha * ps[i] * py[i * cols + j];
+  }
+
+  void add_scaled_columns(Tensor& x, const Tensor& y, const Tensor& s, float alpha) override {
+    const int64_t cols = s.numel(), rows = cols > 0 ? x.numel() / cols : 0;
+    require(x.numel() == rows * cols && y.numel() == x.numel(), "add_scaled_columns",
+            "x, y must be (rows, cols), s (cols,)");
+    float* px = x.data();
+    const float *ps = s.data(), *py = y.data();
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j) px[i * cols + j] += alpha * py[i * cols + j] * ps[j];
+  }
+
   double sum_of_squares(const Tensor& x) override {
     // A static schedule gives the same partial sums for the same thread count: deterministic.
     const float* p = x.data();

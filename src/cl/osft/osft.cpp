@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "sculpt/cl/osft/importance.h"
+#include "sculpt/cl/osft/subspace.h"
 #include "sculpt/cl/osft/targets.h"
 #include "sculpt/core/atomic_file.h"
 #include "sculpt/core/confined_path.h"
@@ -321,7 +322,8 @@ void OsftStrategy::install(LlamaModel& model, AdamW& optimizer, const std::vecto
   if (options_.freeze_non_targets)
     for (size_t i = 0; i < is_target.size(); ++i)
       if (!is_target[i]) optimizer.set_rule(i, {false, 1.f, -1.f, false});
-  scratch_.assign(static_cast<size_t>(omp_get_max_threads()), std::vector<float>(static_cast<size_t>(scratch)));
+  scratch_.clear();
+  for (int i = 0; i < omp_get_max_threads(); ++i) scratch_.push_back(backend_.zeros({scratch}, DType::f32));
   int64_t frozen = 0, total = 0;
   for (const auto& p : plan_) frozen += p.frozen, total += p.rank;
   log_info("osft: ", plan_.size(), " target matrices, ", frozen, " of ", total, " singular directions protected (",
@@ -368,16 +370,14 @@ void OsftStrategy::begin_task(LlamaModel& model, AdamW& optimizer) {
   decompose(model, optimizer, indices, start);
 }
 
-void OsftStrategy::project(float* d, const Target& t, float* work) const {
+void OsftStrategy::project(Tensor& d, const Target& t, Tensor& work) const {
   if (options_.projection == Projection::block) {
-    project_block(d, t.u_h.data(), t.v_h.data(), t.n, t.m, t.k, work);
+    project_block(backend_, d, t.u_h, t.v_h, work);
     return;
   }
-  const ProjectionSide left = t.u_c.empty() ? ProjectionSide{t.u_h.data(), t.k, false}
-                                            : ProjectionSide{t.u_c.data(), t.u_c.dim(1), true};
-  const ProjectionSide right = t.v_c.empty() ? ProjectionSide{t.v_h.data(), t.k, false}
-                                             : ProjectionSide{t.v_c.data(), t.v_c.dim(0), true};
-  project_two_sided(d, left, right, t.n, t.m, work);
+  const ProjectionSide left = t.u_c.empty() ? ProjectionSide{t.u_h, false} : ProjectionSide{t.u_c, true};
+  const ProjectionSide right = t.v_c.empty() ? ProjectionSide{t.v_h, false} : ProjectionSide{t.v_c, true};
+  project_two_sided(backend_, d, left, right, work);
 }
 
 void OsftStrategy::on_gradients(LlamaModel& model, Gradients& grads) {
@@ -407,7 +407,7 @@ void OsftStrategy::on_gradients(LlamaModel& model, Gradients& grads) {
   if (options_.mode != OsftMode::gradient) return;
 #pragma omp parallel for schedule(dynamic, 1)
   for (size_t i = 0; i < targets_.size(); ++i)
-    project(grads.table()[targets_[i].index].value.data(), targets_[i], scratch_[omp_get_thread_num()].data());
+    project(grads.table()[targets_[i].index].value, targets_[i], scratch_[omp_get_thread_num()]);
 }
 
 double OsftStrategy::extra_grad_norm_sq() const {
@@ -471,39 +471,40 @@ void OsftStrategy::apply_and_measure(LlamaModel& model, Gradients& grads, bool m
 #pragma omp parallel for schedule(dynamic, 1)
   for (size_t i = 0; i < targets_.size(); ++i) {
     const Target& t = targets_[i];
-    float* w = model.parameters()[t.index].value.data();
-    float* work = scratch_[omp_get_thread_num()].data();
-    const int64_t nm = t.n * t.m;
+    Tensor& w = model.parameters()[t.index].value;  // (N, M)
+    Tensor& work = scratch_[omp_get_thread_num()];
     if (update) {
-      float* step = grads.table()[t.index].value.data();  // AdamW's deferred step s (N×M)
+      Tensor& step = grads.table()[t.index].value;  // AdamW's deferred step s (N, M)
       project(step, t, work);
-      for (int64_t j = 0; j < nm; ++j) w[j] -= step[j];
+      backend_.axpy(w, step, -1.f);
       if (restore) {  // W ← W₀ + P(W − W₀), from the factors
         if (block)
-          restore_block(w, t.u_h.data(), t.s_h.data(), t.v_h.data(), t.n, t.m, t.k, work);
+          restore_block(backend_, w, t.u_h, t.s_h, t.v_h, work);
         else
-          restore_two_sided(w, t.u_h.data(), t.s_h.data(), t.v_h.data(), t.n, t.m, t.k, work);
+          restore_two_sided(backend_, w, t.u_h, t.s_h, t.v_h, work);
       }
     }
     if (!measure) continue;
     if (t.w0.empty()) {
       // Update and factored modes: the drift of the protected rows and columns from W₀'s,
       // ‖U_hᵀW − Σ_hV_h‖ and ‖WV_hᵀ − U_hΣ_h‖, against the protected block's own size ‖Σ_h‖.
-      const auto [rows, cols] = protected_drift_sq(w, t.u_h.data(), t.s_h.data(), t.v_h.data(), t.n, t.m, t.k, work);
+      const auto [rows, cols] = protected_drift_sq(backend_, w, t.u_h, t.s_h, t.v_h, work);
       num_u[i] = rows, num_v[i] = cols;
-      for (int64_t c = 0; c < t.k; ++c) den[i] += static_cast<double>(t.s_h[c]) * t.s_h[c];
+      den[i] = backend_.sum_of_squares(t.s_h);
       continue;
     }
     // Gradient mode: the leak of what AdamW applied, ‖U_hᵀ(W − W₀)‖ and ‖(W − W₀)V_hᵀ‖ against
     // ‖W − W₀‖.
-    float* d = work;  // W − W₀ (N×M)
-    work += nm;
-    for (int64_t j = 0; j < nm; ++j) d[j] = w[j] - t.w0[j];
-    gemm(Trans::yes, Trans::no, t.k, t.m, t.n, 1.f, t.u_h.data(), t.k, d, t.m, 0.f, work, t.m);
-    for (int64_t j = 0; j < t.k * t.m; ++j) num_u[i] += static_cast<double>(work[j]) * work[j];
-    gemm(Trans::no, Trans::yes, t.n, t.k, t.m, 1.f, d, t.m, t.v_h.data(), t.m, 0.f, work, t.k);
-    for (int64_t j = 0; j < t.n * t.k; ++j) num_v[i] += static_cast<double>(work[j]) * work[j];
-    for (int64_t j = 0; j < nm; ++j) den[i] += static_cast<double>(d[j]) * d[j];
+    const int64_t nm = t.n * t.m;
+    Tensor d = work.view(0, {t.n, t.m});  // W − W₀
+    backend_.copy(w, d);
+    backend_.axpy(d, t.w0, -1.f);
+    Tensor left = work.view(nm, {t.k, t.m}), right = work.view(nm, {t.n, t.k});
+    backend_.matmul(t.u_h, Trans::yes, d, Trans::no, left, 1.f, 0.f);
+    num_u[i] = backend_.sum_of_squares(left);
+    backend_.matmul(d, Trans::no, t.v_h, Trans::yes, right, 1.f, 0.f);
+    num_v[i] = backend_.sum_of_squares(right);
+    den[i] = backend_.sum_of_squares(d);
   }
   if (!measure) return;
   double nu = 0, nv = 0, dd = 0;

@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "sculpt/backend/backend.h"
 #include "sculpt/cl/osft/rank_policy.h"
 #include "sculpt/cl/strategy.h"
 #include "sculpt/data/example.h"
@@ -137,13 +138,15 @@ class OsftStrategy : public Strategy {
   // Makes `states` the task's targets, sets the optimizer's freeze rules and the work buffers.
   void install(LlamaModel& model, AdamW& optimizer, const std::vector<size_t>& indices,
                std::vector<TargetState> states);
-  void project(float* d, const Target& t, float* work) const;
+  // d (N, M) ← its projection onto t's complement; work: this thread's scratch.
+  void project(Tensor& d, const Target& t, Tensor& work) const;
 
   OsftOptions options_;
   RankPolicy policy_;
   std::vector<Target> targets_;
   std::vector<OsftMatrixPlan> plan_;
-  std::vector<std::vector<float>> scratch_;  // per thread: D (N×M) and GEMM work
+  Backend& backend_ = cpu_backend();  // where the targets live and the projections run
+  std::vector<Tensor> scratch_;       // per thread: (per_thread_work,) D (N×M) and GEMM work
   double leak_u_ = 0, leak_v_ = 0;
   int64_t steps_ = 0;  // steps taken in this task (update mode's restore schedule; checkpointed)
   std::unique_ptr<AdamW> factor_adam_;  // factored mode: AdamW over (U_l, Σ_l, V_l) of every target
