@@ -4,6 +4,13 @@ namespace sculpt {
 
 namespace {
 Tensor* kept(Tensor& t) { return t.empty() ? nullptr : &t; }
+// Where an op writes `dst`: dst itself, or for a bf16 dst the fp32 staging, rounded into dst after.
+Tensor fp32_target(const DecoderPass& pass, const Tensor& dst) {
+  return dst.dtype() == DType::f32 ? dst : pass.staging.view(0, dst.shape());
+}
+void finish(Backend& be, const Tensor& written, Tensor& dst) {
+  if (written.address() != dst.address()) be.copy(written, dst);
+}
 }  // namespace
 
 void decoder_layer_forward(DecoderPass& pass, const LayerWeights& w, const Bf16Weights::Layer& w16,
@@ -13,7 +20,9 @@ void decoder_layer_forward(DecoderPass& pass, const LayerWeights& w, const Bf16W
   const AttentionShape& s = pass.shape;
   using Input = LinearOps::Input;
 
-  be.rmsnorm_forward(a.x_in, w.attn_norm, pass.eps, a.h1, kept(a.inv_rms1));
+  Tensor h1 = fp32_target(pass, a.h1);
+  be.rmsnorm_forward(a.x_in, w.attn_norm, pass.eps, h1, kept(a.inv_rms1));
+  finish(be, h1, a.h1);
   proj.forward(a.h1, w.wq, w16.wq, w.bq, nullptr, a.q);
   proj.forward(a.h1, w.wk, w16.wk, w.bk, nullptr, a.k, Input::same_as_last);
   proj.forward(a.h1, w.wv, w16.wv, w.bv, nullptr, a.v, Input::same_as_last);
@@ -35,10 +44,14 @@ void decoder_layer_forward(DecoderPass& pass, const LayerWeights& w, const Bf16W
   be.attention_forward(a.q, *keys, *values, a.att, pass.start, s, pass.workspace, kept(a.lse));
   proj.forward(a.att, w.wo, w16.wo, w.bo, &a.x_in, a.x_mid);
 
-  be.rmsnorm_forward(a.x_mid, w.mlp_norm, pass.eps, a.h2, kept(a.inv_rms2));
+  Tensor h2 = fp32_target(pass, a.h2);
+  be.rmsnorm_forward(a.x_mid, w.mlp_norm, pass.eps, h2, kept(a.inv_rms2));
+  finish(be, h2, a.h2);
   proj.forward(a.h2, w.w_gate, w16.w_gate, w.b_gate, nullptr, a.gate);
   proj.forward(a.h2, w.w_up, w16.w_up, w.b_up, nullptr, a.up, Input::same_as_last);
-  be.swiglu_forward(a.gate, a.up, a.act);
+  Tensor act = fp32_target(pass, a.act);
+  be.swiglu_forward(a.gate, a.up, act);
+  finish(be, act, a.act);
   proj.forward(a.act, w.w_down, w16.w_down, w.b_down, &a.x_mid, a.x_out);
 }
 

@@ -9,6 +9,7 @@ void LinearOps::set_scratch(Tensor in16, Tensor out16) {
 }
 
 const Tensor& LinearOps::rounded(const Tensor& x, Input input) {
+  if (x.dtype() == DType::bf16) return x;  // kept in bf16 already (the training graph's h1, h2, act)
   if (input == Input::fresh || in16_.empty()) {
     in16_ = in16_buffer_.view(0, x.shape());
     backend_.copy(x, in16_);

@@ -70,17 +70,36 @@ std::vector<Shape> backward_shapes(const ModelConfig& c, const Dims& d, int thre
           {d.rows, d.F}, {d.rows, d.F}, {d.rows, d.F}, {std::min(chunk, d.rows), d.V}, {std::min(chunk, d.rows)},
           {attention_scratch_size({d.B, d.T, d.T, c.num_heads, c.num_kv_heads, c.head_dim, 0}, threads)}};
 }
+// The dtype of each of layer_shapes' arrays: bf16 precision keeps the three that only feed
+// products' weight gradients (h1, h2, act) as the bf16 operands those products read.
+std::array<DType, 14> layer_dtypes(Precision precision) {
+  std::array<DType, 14> t;
+  t.fill(DType::f32);
+  if (precision == Precision::bf16) t[2] = t[10] = t[13] = DType::bf16;
+  return t;
+}
 int64_t total(std::span<const Shape> shapes) {
   int64_t n = 0;
   for (const auto& s : shapes) n += Arena::footprint(s);
   return n;
 }
+int64_t layer_total(const Dims& d, Precision precision) {
+  const auto shapes = layer_shapes(d);
+  const auto dtypes = layer_dtypes(precision);
+  int64_t n = 0;
+  for (size_t i = 0; i < shapes.size(); ++i) n += Arena::footprint(shapes[i], dtypes[i]);
+  return n;
+}
 // Room for n bf16 values in a float arena.
 Shape bf16_room(int64_t n) { return {(n + 1) / 2}; }
-// bf16: the rounded operands of the products. A projection's input (rows × its widest input) in
-// the forward; in the backward also its output gradient (rows × its widest output); the head's
-// rows of h and of the logits' gradient, a chunk at a time.
-std::vector<Shape> bf16_forward_shapes(const Dims& d) { return {bf16_room(d.rows * std::max({d.D, d.Q, d.F}))}; }
+// bf16: the rounded operands of the products. In the forward, attention's output (rows × Q; the
+// other inputs are saved in bf16) and the fp32 staging of the norms' and the activation's output
+// before they are rounded into their saved bf16 arrays (rows × max(D, F)); in the backward the
+// input (rows × its widest input) and the output gradient (rows × its widest output) of a
+// projection; the head's rows of h and of the logits' gradient, a chunk at a time.
+std::vector<Shape> bf16_forward_shapes(const Dims& d) {
+  return {bf16_room(d.rows * d.Q), {d.rows, std::max(d.D, d.F)}};
+}
 std::vector<Shape> bf16_backward_shapes(const Dims& d, int64_t chunk) {
   const int64_t widest = std::max({d.D, d.Q, d.KV, d.F}), n = std::min(chunk, d.rows);
   return {bf16_room(d.rows * widest), bf16_room(d.rows * widest), bf16_room(n * d.D), bf16_room(n * d.V)};
@@ -91,7 +110,7 @@ TrainingMemoryPlan TrainingMemoryPlan::make(const ModelConfig& c, int64_t batch,
                                             int64_t head_chunk_rows, Precision precision) {
   const Dims d = dims_of(c, batch, seq);
   TrainingMemoryPlan p;
-  p.activations = c.num_layers * total(layer_shapes(d)) + total(final_shapes(d));
+  p.activations = c.num_layers * layer_total(d, precision) + total(final_shapes(d));
   p.backward = total(backward_shapes(c, d, threads, head_chunk_rows));
   p.forward_scratch = Arena::footprint(
       {attention_scratch_size({d.B, d.T, d.T, c.num_heads, c.num_kv_heads, c.head_dim, 0}, threads)});
@@ -150,11 +169,12 @@ void TrainingGraph::forward(const TokenBatch& batch) {
   saved_.reset();
   work_.reset();
   layers_.assign(static_cast<size_t>(c.num_layers), {});
+  const auto dtypes = layer_dtypes(precision_);
   for (auto& a : layers_) {
     auto s = layer_shapes(d);
     Tensor* fields[] = {&a.x_in, &a.inv_rms1, &a.h1, &a.q, &a.k, &a.v, &a.att,
                         &a.lse, &a.x_mid, &a.inv_rms2, &a.h2, &a.gate, &a.up, &a.act};
-    for (size_t i = 0; i < s.size(); ++i) *fields[i] = saved_.alloc(s[i]);
+    for (size_t i = 0; i < s.size(); ++i) *fields[i] = saved_.alloc(s[i], dtypes[i]);
   }
   x_final_ = saved_.alloc({d.rows, d.D});
   inv_rms_final_ = saved_.alloc({d.rows});
@@ -173,8 +193,10 @@ void TrainingGraph::forward(const TokenBatch& batch) {
   const AttentionShape shape{B, T, T, c.num_heads, c.num_kv_heads, c.head_dim, c.sliding_window};
   DecoderPass pass{backend_, linear_, rope_, positions_, starts_, shape,
                    work_.alloc({backend_.attention_workspace(shape)}), eps};
-  if (precision_ == Precision::bf16)
-    linear_.set_scratch(work_.alloc({d.rows * std::max({d.D, d.Q, d.F})}, DType::bf16));
+  if (precision_ == Precision::bf16) {
+    linear_.set_scratch(work_.alloc({d.rows * d.Q}, DType::bf16));
+    pass.staging = work_.alloc({d.rows * std::max(d.D, d.F)});
+  }
   static const Bf16Weights::Layer kNone;  // fp32: the projections never read the bf16 copies
   for (int64_t l = 0; l < c.num_layers; ++l)
     decoder_layer_forward(pass, model_.layer(l), bf16_ ? bf16_->layer(l) : kNone, layers_[l]);
@@ -298,10 +320,12 @@ Tensor ActivationProbe::input_of(const std::string& name) const {
   check(layer >= 0 && layer < static_cast<int64_t>(graph_.layers_.size()), "layer out of range", name);
   const auto& a = graph_.layers_[static_cast<size_t>(layer)];
   const auto has = [&](const char* part) { return name.find(part) != std::string::npos; };
-  if (has("q_proj") || has("k_proj") || has("v_proj")) return a.h1;
+  // In bf16 precision h1, h2 and act are kept in bf16: the caller gets them widened to fp32.
+  const auto fp32 = [](const Tensor& t) { return t.dtype() == DType::f32 ? t : t.to(DType::f32); };
+  if (has("q_proj") || has("k_proj") || has("v_proj")) return fp32(a.h1);
   if (has("o_proj")) return a.att;
-  if (has("gate_proj") || has("up_proj")) return a.h2;
-  if (has("down_proj")) return a.act;
+  if (has("gate_proj") || has("up_proj")) return fp32(a.h2);
+  if (has("down_proj")) return fp32(a.act);
   throw Error("no recorded input for this parameter", name, "adaptive importance supports q/k/v/o/gate/up/down");
 }
 

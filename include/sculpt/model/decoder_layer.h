@@ -19,7 +19,8 @@
 
 namespace sculpt {
 
-// The arrays one layer reads and writes; rows = B·T.
+// The arrays one layer reads and writes; rows = B·T. h1, h2 and act are fp32, or bf16 when the
+// training graph keeps them as the bf16 operands of the products they feed (bf16 precision).
 struct DecoderLayerArrays {
   Tensor x_in;            // (rows, D) the residual stream entering the layer
   Tensor inv_rms1;        // (rows,) attention norm's 1/rms, or empty: not kept
@@ -44,6 +45,9 @@ struct DecoderPass {
   AttentionShape shape;                // kv_capacity: T, or the cache's capacity
   Tensor workspace;                    // (backend.attention_workspace(shape),)
   float eps;                           // RMSNorm epsilon
+  // fp32 staging of the norms' and the activation's output when h1, h2, act are bf16:
+  // (≥ rows · max(D, F),), else empty.
+  Tensor staging = {};
 };
 
 // The layer's forward. With a cache (cache_k, cache_v: (B, S, KV) of this layer), the new keys

@@ -23,7 +23,8 @@ class LinearOps {
   void set_scratch(Tensor in16, Tensor out16 = {});
 
   // y (rows, out) = [residual +] x·Wᵀ [+ bias]; x: (rows, in), w: (out, in), w16: its bf16 copy
-  // (read in bf16 precision only), bias: (out,) or empty. residual may be y itself.
+  // (read in bf16 precision only), bias: (out,) or empty. residual may be y itself. In bf16
+  // precision x may be bf16 (then it is the operand as it is).
   void forward(const Tensor& x, const Tensor& w, const Tensor& w16, const Tensor& bias, const Tensor* residual,
                Tensor& y, Input input = Input::fresh);
   // The backward: dx (=|+=) dy·W, dW (=|+=) dyᵀ·x, db (=|+=) Σ_rows dy (dx, db may be null).
@@ -34,7 +35,8 @@ class LinearOps {
   Precision precision() const { return precision_; }
 
  private:
-  // bf16: x rounded into in16, or the last rounding when the input is the same.
+  // bf16: x itself when it is bf16 already; else x rounded into in16, or the last rounding when
+  // the input is the same.
   const Tensor& rounded(const Tensor& x, Input input);
 
   Backend& backend_;
