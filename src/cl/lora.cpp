@@ -10,7 +10,6 @@
 #include "sculpt/core/log.h"
 #include "sculpt/core/rng.h"
 #include "sculpt/io/safetensors.h"
-#include "sculpt/linalg/blas.h"
 
 namespace sculpt {
 
@@ -53,10 +52,9 @@ void LoraStrategy::merge_into(LlamaModel& model) const {
 #pragma omp parallel for schedule(dynamic, 1)
   for (size_t i = 0; i < adapters_.size(); ++i) {
     const Adapter& ad = adapters_[i];
-    Tensor& w = model.parameters()[ad.index].value;
-    w.copy_from(ad.w_base);
-    gemm(Trans::no, Trans::no, ad.n, ad.m, options_.rank, s, ad.b.data(), options_.rank, ad.a.data(), ad.m, 1.f,
-         w.data(), ad.m);
+    Tensor& w = model.parameters()[ad.index].value;  // W = W_base + s·B A
+    backend_.copy(ad.w_base, w);
+    backend_.matmul(ad.b, Trans::no, ad.a, Trans::no, w, s, 1.f);
   }
 }
 
@@ -114,11 +112,12 @@ void LoraStrategy::begin_task(LlamaModel& model, AdamW& optimizer) {
 double LoraStrategy::orthogonality() const {
   double sum = 0;
   const int64_t r = options_.rank;
-  std::vector<float> prod(static_cast<size_t>(r * r));
+  Tensor prod = backend_.zeros({r, r}, DType::f32), host = Tensor::zeros({r, r});  // A_t A_iᵀ
   for (const auto& ad : adapters_)
     for (const auto& prev : ad.previous_a) {
-      gemm(Trans::no, Trans::yes, r, r, ad.m, 1.f, ad.a.data(), ad.m, prev.data(), ad.m, 0.f, prod.data(), r);
-      for (float v : prod) sum += std::fabs(static_cast<double>(v));
+      backend_.matmul(ad.a, Trans::no, prev, Trans::yes, prod, 1.f, 0.f);
+      backend_.copy(prod, host);
+      for (int64_t j = 0; j < host.numel(); ++j) sum += std::fabs(static_cast<double>(host[j]));
     }
   return sum;
 }
@@ -131,21 +130,21 @@ void LoraStrategy::on_gradients(LlamaModel& model, Gradients& grads) {
 #pragma omp parallel for schedule(dynamic, 1)
   for (size_t i = 0; i < adapters_.size(); ++i) {
     Adapter& ad = adapters_[i];
-    const float* g = grads.table()[ad.index].value.data();  // (N, M)
+    const Tensor& g = grads.table()[ad.index].value;  // (N, M)
     // dA = s Bᵀ G (r×M), dB = s G Aᵀ (N×r)
-    gemm(Trans::yes, Trans::no, r, ad.m, ad.n, s, ad.b.data(), r, g, ad.m, 0.f, ad.da.data(), ad.m);
-    gemm(Trans::no, Trans::yes, ad.n, r, ad.m, s, g, ad.m, ad.a.data(), ad.m, 0.f, ad.db.data(), r);
+    backend_.matmul(ad.b, Trans::yes, g, Trans::no, ad.da, s, 0.f);
+    backend_.matmul(g, Trans::no, ad.a, Trans::yes, ad.db, s, 0.f);
     if (olora) {
-      std::vector<float> sign(static_cast<size_t>(r * r));
+      Tensor sign = Tensor::zeros({r, r});  // (host: its signs are taken element by element)
       for (const auto& prev : ad.previous_a) {
         // M = A_t A_iᵀ (r×r); ∂Σ|M|/∂A_t = sign(M) A_i
-        gemm(Trans::no, Trans::yes, r, r, ad.m, 1.f, ad.a.data(), ad.m, prev.data(), ad.m, 0.f, sign.data(), r);
-        for (float& v : sign) v = static_cast<float>((v > 0.f) - (v < 0.f));
-        gemm(Trans::no, Trans::no, r, ad.m, r, l1, sign.data(), r, prev.data(), ad.m, 1.f, ad.da.data(), ad.m);
+        backend_.matmul(ad.a, Trans::no, prev, Trans::yes, sign, 1.f, 0.f);
+        for (int64_t j = 0; j < sign.numel(); ++j) sign[j] = static_cast<float>((sign[j] > 0.f) - (sign[j] < 0.f));
+        backend_.matmul(sign, Trans::no, prev, Trans::no, ad.da, l1, 1.f);
       }
       if (l2 != 0.f) {
-        for (int64_t j = 0; j < ad.a.numel(); ++j) ad.da[j] += 2.f * l2 * ad.a[j];
-        for (int64_t j = 0; j < ad.b.numel(); ++j) ad.db[j] += 2.f * l2 * ad.b[j];
+        backend_.axpy(ad.da, ad.a, 2.f * l2);
+        backend_.axpy(ad.db, ad.b, 2.f * l2);
       }
     }
   }
@@ -155,9 +154,7 @@ void LoraStrategy::on_gradients(LlamaModel& model, Gradients& grads) {
 
 double LoraStrategy::extra_grad_norm_sq() const {
   double sum = 0;
-  for (const auto& ad : adapters_)
-    for (const Tensor* g : {&ad.da, &ad.db})
-      for (int64_t j = 0; j < g->numel(); ++j) sum += static_cast<double>((*g)[j]) * (*g)[j];
+  for (const auto& ad : adapters_) sum += backend_.sum_of_squares(ad.da) + backend_.sum_of_squares(ad.db);
   return sum;
 }
 

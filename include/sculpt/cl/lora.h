@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "sculpt/backend/backend.h"
 #include "sculpt/cl/strategy.h"
 
 namespace sculpt {
@@ -69,6 +70,7 @@ class LoraStrategy : public Strategy {
  private:
   void make_optimizer(const AdamW& like);
   LoraOptions options_;
+  Backend& backend_ = cpu_backend();  // where the adapters and the weights live
   std::vector<Adapter> adapters_;
   std::unique_ptr<AdamW> adam_;
   int64_t tasks_started_ = 0;
