@@ -49,7 +49,7 @@ namespace {
 bool is_flat(const std::vector<Parameter>& table, const FlatLayout& layout, const float* base) {
   if (table.size() != layout.offsets.size()) return false;
   for (size_t i = 0; i < table.size(); ++i)
-    if (table[i].value.data() != base + layout.offsets[i]) return false;
+    if (table[i].value.address() != base + layout.offsets[i]) return false;
   return true;
 }
 }  // namespace

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "sculpt/backend/backend.h"
 #include "sculpt/core/error.h"
 #include "sculpt/data/batching.h"
-#include "sculpt/linalg/blas.h"
 #include "sculpt/model/training_graph.h"
 
 namespace sculpt {
@@ -41,7 +41,7 @@ std::map<std::string, double> layer_importance(const LlamaModel& model, const st
       const Tensor x = probe.input_of(p.name);  // (rows, M)
       const int64_t n = p.value.dim(0), m = p.value.dim(1), r = std::min(n, m);
       Tensor y = Tensor::zeros({b.batch * b.seq, n});
-      gemm(Trans::no, Trans::yes, b.batch * b.seq, n, m, 1.f, x.data(), m, p.value.data(), m, 0.f, y.data(), n);
+      cpu_backend().matmul(x, Trans::no, p.value, Trans::yes, y, 1.f, 0.f);  // y = x·Wᵀ
       for (int64_t row : real) {
         const float* xr = x.data() + row * m;
         const float* yr = y.data() + row * n;
