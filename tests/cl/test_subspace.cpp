@@ -8,36 +8,17 @@
 #include "sculpt/cl/osft/subspace.h"
 #include "sculpt/core/rng.h"
 #include "sculpt/linalg/svd.h"
+#include "linalg/svd_test_matrices.h"
 
 // OSFT's projections and repair (cl/osft/subspace.h) against double-precision oracles, on the
 // CPU backend. (Its own namespace: in a unity build it shares a translation unit with other tests.)
 namespace sculpt::subspace_test {
 namespace {
 
-Tensor random_matrix(int64_t m, int64_t n, uint64_t seed) {
-  Rng rng(seed);
-  Tensor a = Tensor::zeros({m, n});
-  for (int64_t i = 0; i < a.numel(); ++i) a[i] = rng.normal();
-  return a;
-}
-
-double frobenius(const Tensor& a) {
-  double s = 0;
-  for (int64_t i = 0; i < a.numel(); ++i) s += static_cast<double>(a[i]) * a[i];
-  return std::sqrt(s);
-}
-
-struct TopK {
-  Tensor u_h, s_h, v_h;
-};
-TopK top_k(const Svd& f, int64_t k) {
-  const int64_t n = f.u.dim(0), r = f.s.numel();
-  TopK t{Tensor::zeros({n, k}), Tensor::zeros({k}), f.vt.rows(0, k).clone()};
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t c = 0; c < k; ++c) t.u_h[i * k + c] = f.u[i * r + c];
-  for (int64_t c = 0; c < k; ++c) t.s_h[c] = f.s[c];
-  return t;
-}
+using testing::frobenius;
+using testing::random_matrix;
+using testing::top_k;
+using testing::TopK;
 
 Backend& be() { return cpu_backend(); }
 // Scratch for any of the functions on an (n, m) matrix with k protected directions.

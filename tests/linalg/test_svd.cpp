@@ -8,22 +8,15 @@
 #include "sculpt/core/rng.h"
 #include "sculpt/linalg/blas.h"
 #include "sculpt/linalg/svd.h"
+#include "linalg/svd_test_matrices.h"
 
 namespace sculpt {
 namespace {
 
-Tensor random_matrix(int64_t m, int64_t n, uint64_t seed) {
-  Rng rng(seed);
-  Tensor a = Tensor::zeros({m, n});
-  for (int64_t i = 0; i < a.numel(); ++i) a[i] = rng.normal();
-  return a;
-}
-
-double frobenius(const Tensor& a) {
-  double s = 0;
-  for (int64_t i = 0; i < a.numel(); ++i) s += static_cast<double>(a[i]) * a[i];
-  return std::sqrt(s);
-}
+using testing::frobenius;
+using testing::random_matrix;
+using testing::top_k;
+using testing::TopK;
 
 // ‖U diag(s) Vt − A‖_F / ‖A‖_F computed in double.
 double reconstruction_error(const Tensor& a, const Svd& f) {
@@ -70,19 +63,6 @@ TEST_P(SvdShapes, ReconstructsWithOrthonormalFactorsAndSortedValues) {
     for (int64_t i = 1; i < r; ++i) EXPECT_GE(f.s[i - 1], f.s[i]);
     EXPECT_GE(f.s[r - 1], 0.f);
   }
-}
-
-// Top-k factors of `f` (k columns of U, k rows of Vᵀ, k values).
-struct TopK {
-  Tensor u_h, s_h, v_h;
-};
-TopK top_k(const Svd& f, int64_t k) {
-  const int64_t n = f.u.dim(0), r = f.s.numel();
-  TopK t{Tensor::zeros({n, k}), Tensor::zeros({k}), f.vt.rows(0, k).clone()};
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t c = 0; c < k; ++c) t.u_h[i * k + c] = f.u[i * r + c];
-  for (int64_t c = 0; c < k; ++c) t.s_h[c] = f.s[c];
-  return t;
 }
 
 // ‖U_hᵀA − Σ_hV_h‖_F / ‖A‖_F in double: what OSFT's W₀-free repair takes as exact.
