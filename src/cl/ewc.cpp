@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "sculpt/backend/backend.h"
 #include "sculpt/core/atomic_file.h"
 #include "sculpt/core/confined_path.h"
 #include "sculpt/core/error.h"
@@ -21,10 +22,10 @@ MemoryLine EwcStrategy::planned_memory(const ModelConfig& config, int64_t seq, i
           "penalty (A, mu), Fisher and its gradients, one-sequence graph"};
 }
 
-std::vector<Tensor> EwcStrategy::fisher(LlamaModel& model, const std::vector<Example>& examples) {
+std::vector<Tensor> EwcStrategy::fisher(LlamaModel& model, const std::vector<Example>& examples, Backend& backend) {
   const auto& params = model.parameters();
   std::vector<Tensor> f;
-  for (const auto& p : params) f.push_back(Tensor::zeros(p.value.shape()));
+  for (const auto& p : params) f.push_back(backend.zeros(p.value.shape(), DType::f32));
   int64_t longest = 1;
   for (const auto& e : examples) longest = std::max<int64_t>(longest, static_cast<int64_t>(e.tokens.size()) - 1);
   TrainingGraph graph(model, 1, longest);
@@ -33,17 +34,12 @@ std::vector<Tensor> EwcStrategy::fisher(LlamaModel& model, const std::vector<Exa
     grads.zero();
     graph.forward_backward(make_token_batch({&e}), 1.f, grads);  // ∇ of the summed NLL of one sample
     for (size_t i = 0; i < params.size(); ++i) {
-      const float* g = grads.table()[i].value.data();
-      float* out = f[i].data();
-      const int64_t n = f[i].numel();
-      for (int64_t k = 0; k < n; ++k) out[k] += g[k] * g[k];
+      const Tensor& g = grads.table()[i].value;
+      backend.addcmul(f[i], g, g, 1.f);
     }
   }
   const float inv = 1.f / static_cast<float>(std::max<size_t>(examples.size(), 1));
-  for (auto& t : f) {
-    float* d = t.data();
-    for (int64_t k = 0; k < t.numel(); ++k) d[k] *= inv;
-  }
+  for (auto& t : f) backend.scale(t, inv);
   return f;
 }
 
@@ -53,29 +49,15 @@ void EwcStrategy::end_task(LlamaModel& model, const std::vector<Example>& traine
   const auto order = epoch_order(static_cast<int64_t>(trained_on.size()), options_.seed + static_cast<uint64_t>(tasks_), 0);
   for (size_t k = 0; k < order.size() && static_cast<int64_t>(k) < options_.fisher_samples; ++k)
     sample.push_back(trained_on[static_cast<size_t>(order[k])]);
-  std::vector<Tensor> f = fisher(model, sample);
+  std::vector<Tensor> f = fisher(model, sample, backend_);
   auto& params = model.parameters();
   if (a_.empty())
     for (const auto& p : params) {
-      a_.push_back(Tensor::zeros(p.value.shape()));
-      mu_.push_back(Tensor::zeros(p.value.shape()));
+      a_.push_back(backend_.zeros(p.value.shape(), DType::f32));
+      mu_.push_back(backend_.zeros(p.value.shape(), DType::f32));
     }
-  for (size_t i = 0; i < params.size(); ++i) {
-    const float* th = params[i].value.data();
-    const float* fi = f[i].data();
-    float *a = a_[i].data(), *mu = mu_[i].data();
-    for (int64_t k = 0; k < f[i].numel(); ++k) {
-      const double sum = static_cast<double>(a[k]) + fi[k];
-      if (sum <= 0) {  // no curvature yet: the anchor does not matter
-        mu[k] = th[k];
-        continue;
-      }
-      const double d = static_cast<double>(mu[k]) - th[k];
-      constant_ += static_cast<double>(a[k]) * fi[k] / sum * d * d;
-      mu[k] = static_cast<float>((static_cast<double>(a[k]) * mu[k] + static_cast<double>(fi[k]) * th[k]) / sum);
-      a[k] = static_cast<float>(sum);
-    }
-  }
+  for (size_t i = 0; i < params.size(); ++i)
+    constant_ += backend_.merge_quadratic(a_[i], mu_[i], f[i], params[i].value);
   ++tasks_;
   log_info("ewc: Fisher of task ", tasks_, " from ", sample.size(), " samples; penalty λ = ", options_.lambda);
 }
@@ -84,28 +66,20 @@ double EwcStrategy::penalty(const LlamaModel& model) const {
   if (tasks_ == 0) return 0;
   double sum = constant_;
   const auto& params = model.parameters();
-  for (size_t i = 0; i < params.size(); ++i) {
-    const float* th = params[i].value.data();
-    const float *a = a_[i].data(), *mu = mu_[i].data();
-    for (int64_t k = 0; k < a_[i].numel(); ++k) {
-      const double d = static_cast<double>(th[k]) - mu[k];
-      sum += static_cast<double>(a[k]) * d * d;
-    }
-  }
+  for (size_t i = 0; i < params.size(); ++i)
+    sum += backend_.anchored_quadratic(a_[i], params[i].value, mu_[i], nullptr, 0.f);
   return 0.5 * options_.lambda * sum;
 }
 
 void EwcStrategy::on_gradients(LlamaModel& model, Gradients& grads) {
   if (tasks_ == 0) return;
+  // The anchor's gradient λ a ⊙ (θ − μ) and its value ½λ Σ a (θ − μ)² (for the step line) in one pass.
   const auto& params = model.parameters();
   const auto lambda = static_cast<float>(options_.lambda);
-  for (size_t i = 0; i < params.size(); ++i) {
-    const float* th = params[i].value.data();
-    const float *a = a_[i].data(), *mu = mu_[i].data();
-    float* g = grads.table()[i].value.data();
-    for (int64_t k = 0; k < a_[i].numel(); ++k) g[k] += lambda * a[k] * (th[k] - mu[k]);
-  }
-  last_penalty_ = penalty(model);
+  double sum = constant_;
+  for (size_t i = 0; i < params.size(); ++i)
+    sum += backend_.anchored_quadratic(a_[i], params[i].value, mu_[i], &grads.table()[i].value, lambda);
+  last_penalty_ = 0.5 * options_.lambda * sum;
 }
 
 std::vector<std::pair<std::string, double>> EwcStrategy::step_metrics() const {

@@ -420,6 +420,62 @@ TEST_P(BackendConformance, ScaledAdditions) {
   }
 }
 
+TEST_P(BackendConformance, ElementwiseProductsAndEwcQuadratics) {
+  const double u = std::ldexp(1.0, -24);  // float's unit roundoff
+  for (int64_t n : {0, 1, 31, 100003}) {
+    const Vec x = random_values(n, 31), y = random_values(n, 32), z = random_values(n, 33);
+    const Vec theta = random_values(n, 36), mu = random_values(n, 37);
+    // Curvatures are non-negative; some are zero, and where both are the merge must set μ to θ.
+    Vec a = random_values(n, 34), f = random_values(n, 35);
+    for (size_t i = 0; i < a.size(); ++i) {
+      a[i] = i % 7 == 0 ? 0.0 : std::fabs(a[i]);
+      f[i] = i % 14 == 0 || i % 5 == 0 ? 0.0 : std::fabs(f[i]);
+    }
+    const Shape shape{n};
+
+    Tensor t = put(x, shape);
+    be().addcmul(t, put(y, shape), put(z, shape), 0.5f);
+    Vec got = get(t);
+    for (size_t i = 0; i < x.size(); ++i)
+      ASSERT_LE(std::fabs(got[i] - (x[i] + 0.5 * y[i] * z[i])), 4 * u * (std::fabs(x[i]) + std::fabs(0.5 * y[i] * z[i])))
+          << "addcmul element " << i << " of " << n;
+
+    // anchored_quadratic: Σ a (θ − μ)² and grad += λ a (θ − μ).
+    double want_sum = 0;
+    for (size_t i = 0; i < a.size(); ++i) want_sum += a[i] * (theta[i] - mu[i]) * (theta[i] - mu[i]);
+    const float lambda = 3.f;
+    Tensor g = put(x, shape);
+    const double sum = be().anchored_quadratic(put(a, shape), put(theta, shape), put(mu, shape), &g, lambda);
+    EXPECT_NEAR(sum, want_sum, 1e-12 * std::max(1.0, want_sum)) << n;
+    EXPECT_EQ(be().anchored_quadratic(put(a, shape), put(theta, shape), put(mu, shape), nullptr, 0.f), sum) << n;
+    got = get(g);
+    for (size_t i = 0; i < x.size(); ++i) {
+      const double step = lambda * a[i] * (theta[i] - mu[i]);
+      ASSERT_LE(std::fabs(got[i] - (x[i] + step)), 6 * u * (std::fabs(x[i]) + std::fabs(step)))
+          << "anchored_quadratic gradient element " << i << " of " << n;
+    }
+
+    // merge_quadratic: a ← a + f, μ ← (a μ + f θ) / (a + f), constant Σ a f / (a + f) (μ − θ)².
+    Tensor ta = put(a, shape), tm = put(mu, shape);
+    const double constant = be().merge_quadratic(ta, tm, put(f, shape), put(theta, shape));
+    const Vec got_a = get(ta), got_mu = get(tm);
+    double want_constant = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+      const double sum_af = a[i] + f[i];
+      ASSERT_LE(std::fabs(got_a[i] - sum_af), u * sum_af) << "merged curvature element " << i << " of " << n;
+      if (sum_af == 0) {
+        ASSERT_EQ(got_mu[i], theta[i]) << "anchor without curvature, element " << i;
+        continue;
+      }
+      const double want_mu = (a[i] * mu[i] + f[i] * theta[i]) / sum_af;
+      ASSERT_LE(std::fabs(got_mu[i] - want_mu), 2 * u * (std::fabs(a[i] * mu[i]) + std::fabs(f[i] * theta[i])) / sum_af)
+          << "merged anchor element " << i << " of " << n;
+      want_constant += a[i] * f[i] / sum_af * (mu[i] - theta[i]) * (mu[i] - theta[i]);
+    }
+    EXPECT_NEAR(constant, want_constant, 1e-12 * std::max(1.0, want_constant)) << n;
+  }
+}
+
 TEST_P(BackendConformance, SumOfSquaresAndScale) {
   for (int64_t n : {0, 1, 31, 100003}) {
     const Vec x = random_values(n, 5);

@@ -103,6 +103,18 @@ class Backend {
   virtual void add_scaled_rows(Tensor& x, const Tensor& s, const Tensor& y, float alpha) = 0;
   virtual void add_scaled_columns(Tensor& x, const Tensor& y, const Tensor& s, float alpha) = 0;
 
+  // ---- elementwise products (equal sizes). addcmul: x ← x + alpha · y ⊙ z (EWC's Fisher
+  // accumulates g ⊙ g).
+  virtual void addcmul(Tensor& x, const Tensor& y, const Tensor& z, float alpha) = 0;
+  // EWC's anchor ½λ Σ a (θ − μ)²: returns Σ a (θ − μ)² accumulated in double and, when `grad` is
+  // given, adds lambda · a ⊙ (θ − μ) to it (the anchor's gradient) in the same pass.
+  virtual double anchored_quadratic(const Tensor& a, const Tensor& theta, const Tensor& mu, Tensor* grad,
+                                    float lambda) = 0;
+  // Merges a new quadratic f (θ − θ_now)² into a (θ − μ)² (the sum of two quadratics is one plus a
+  // constant): a ← a + f, μ ← (a μ + f θ_now) / (a + f), μ ← θ_now where a + f = 0 (no curvature:
+  // the anchor does not matter). Returns the constant, Σ a f / (a + f) (μ − θ_now)², in double.
+  virtual double merge_quadratic(Tensor& a, Tensor& mu, const Tensor& f, const Tensor& theta_now) = 0;
+
   // ---- reductions, elementwise, copies.
   virtual double sum_of_squares(const Tensor& x) = 0;  // Σ x², accumulated in double
   virtual void scale(Tensor& x, float factor) = 0;     // x ← factor · x

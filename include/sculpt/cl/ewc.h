@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "sculpt/backend/backend.h"
 #include "sculpt/cl/strategy.h"
 
 namespace sculpt {
@@ -39,10 +40,12 @@ class EwcStrategy : public Strategy {
   double penalty(const LlamaModel& model) const;
   int64_t tasks_consolidated() const { return tasks_; }
   // The diagonal empirical Fisher of `model` on `examples` (one tensor per parameter).
-  static std::vector<Tensor> fisher(LlamaModel& model, const std::vector<Example>& examples);
+  static std::vector<Tensor> fisher(LlamaModel& model, const std::vector<Example>& examples,
+                                    Backend& backend = cpu_backend());
 
  private:
   EwcOptions options_;
+  Backend& backend_ = cpu_backend();  // where A, μ and the parameters live
   int64_t tasks_ = 0;
   std::vector<Tensor> a_, mu_;  // per parameter, the parameter's shape: Σ F_i and the weighted anchor
   double constant_ = 0;          // K

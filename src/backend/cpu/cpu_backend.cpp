@@ -209,6 +209,54 @@ class CpuBackend final : public Backend {
       for (int64_t j = 0; j < cols; ++j) px[i * cols + j] += alpha * py[i * cols + j] * ps[j];
   }
 
+  void addcmul(Tensor& x, const Tensor& y, const Tensor& z, float alpha) override {
+    const int64_t n = x.numel();
+    require(y.numel() == n && z.numel() == n, "addcmul", "x, y and z differ in size");
+    float* px = x.data();
+    const float *py = y.data(), *pz = z.data();
+#pragma omp parallel for simd schedule(static) if (n > (1 << 15))
+    for (int64_t i = 0; i < n; ++i) px[i] += alpha * py[i] * pz[i];
+  }
+
+  double anchored_quadratic(const Tensor& a, const Tensor& theta, const Tensor& mu, Tensor* grad,
+                            float lambda) override {
+    const int64_t n = a.numel();
+    require(theta.numel() == n && mu.numel() == n && (!grad || grad->numel() == n), "anchored_quadratic",
+            "a, theta, mu and grad differ in size");
+    const float *pa = a.data(), *pt = theta.data(), *pm = mu.data();
+    float* pg = grad ? grad->data() : nullptr;
+    double sum = 0;
+#pragma omp parallel for schedule(static) reduction(+ : sum) if (n > (1 << 15))
+    for (int64_t i = 0; i < n; ++i) {
+      const double d = static_cast<double>(pt[i]) - pm[i];
+      sum += static_cast<double>(pa[i]) * d * d;
+      if (pg) pg[i] += lambda * pa[i] * (pt[i] - pm[i]);
+    }
+    return sum;
+  }
+
+  double merge_quadratic(Tensor& a, Tensor& mu, const Tensor& f, const Tensor& theta_now) override {
+    const int64_t n = a.numel();
+    require(mu.numel() == n && f.numel() == n && theta_now.numel() == n, "merge_quadratic",
+            "a, mu, f and theta differ in size");
+    float *pa = a.data(), *pm = mu.data();
+    const float *pf = f.data(), *pt = theta_now.data();
+    double constant = 0;
+#pragma omp parallel for schedule(static) reduction(+ : constant) if (n > (1 << 15))
+    for (int64_t i = 0; i < n; ++i) {
+      const double sum = static_cast<double>(pa[i]) + pf[i];
+      if (sum <= 0) {
+        pm[i] = pt[i];
+        continue;
+      }
+      const double d = static_cast<double>(pm[i]) - pt[i];
+      constant += static_cast<double>(pa[i]) * pf[i] / sum * d * d;
+      pm[i] = static_cast<float>((static_cast<double>(pa[i]) * pm[i] + static_cast<double>(pf[i]) * pt[i]) / sum);
+      pa[i] = static_cast<float>(sum);
+    }
+    return constant;
+  }
+
   double sum_of_squares(const Tensor& x) override {
     // A static schedule gives the same partial sums for the same thread count: deterministic.
     const float* p = x.data();
