@@ -94,10 +94,10 @@ void LoraStrategy::begin_task(LlamaModel& model, AdamW& optimizer) {
   } else if (options_.variant != LoraVariant::seqlora) {
     // A new adapter: the finished one is merged into the base (frozen); O-LoRA remembers its A.
     for (auto& ad : adapters_) {
-      ad.w_base.copy_from(params[ad.index].value);
+      backend_.copy(params[ad.index].value, ad.w_base);
       if (options_.variant == LoraVariant::olora) ad.previous_a.push_back(ad.a.clone());
       init_a(ad.a, ad.m, rng);
-      ad.b.fill(0.f);
+      backend_.fill(ad.b, 0.f);
     }
   }
   make_optimizer(optimizer);

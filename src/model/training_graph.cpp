@@ -42,7 +42,7 @@ Tensor& Gradients::of(const std::string& name) {
   throw Error("no gradient named '" + name + "'", "gradients");
 }
 
-void Gradients::zero() { flat_.fill(0.f); }
+void Gradients::zero() { cpu_backend().fill(flat_, 0.f); }
 
 // One pass over the buffer each (the gaps are zero).
 double Gradients::global_norm() const { return std::sqrt(cpu_backend().sum_of_squares(flat_)); }
@@ -303,7 +303,7 @@ double TrainingGraph::forward_backward(const TokenBatch& batch, float scale, Gra
   // Embedding: scatter-add rows (sequential, so repeated tokens add in a fixed order). A tied
   // head has already written its part; an untied embedding gradient starts from zero here.
   Tensor& d_embed = grads.embed();
-  if (grads_write == Write::overwrite && !c.tie_word_embeddings) d_embed.fill(0.f);
+  if (grads_write == Write::overwrite && !c.tie_word_embeddings) backend_.fill(d_embed, 0.f);
   backend_.embedding_backward(dx, batch.tokens, d_embed);
   return loss;
 }

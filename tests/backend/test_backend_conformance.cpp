@@ -420,6 +420,36 @@ TEST_P(BackendConformance, ScaledAdditions) {
   }
 }
 
+TEST_P(BackendConformance, RowAndColumnScalingsAndColumnDots) {
+  for (auto [rows, cols] : std::vector<std::pair<int64_t, int64_t>>{{1, 1}, {3, 7}, {40, 1000}, {1000, 3}}) {
+    const int64_t n = rows * cols;
+    const Vec x = random_values(n, 80), y = random_values(n, 81), sr = random_values(rows, 82), sc = random_values(cols, 83);
+    Vec want_rows(n), want_cols(n), want_dots(cols, 0.0);
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j) {
+        const int64_t e = i * cols + j;
+        want_rows[e] = static_cast<float>(static_cast<float>(x[e]) * static_cast<float>(sr[i]));  // one rounding
+        want_cols[e] = static_cast<float>(static_cast<float>(x[e]) * static_cast<float>(sc[j]));
+        want_dots[j] += x[e] * y[e];
+      }
+    Tensor t = put(x, {rows, cols});
+    be().scale_rows(t, put(sr, {rows}));
+    EXPECT_EQ(get(t), want_rows) << rows << "x" << cols;
+    t = put(x, {rows, cols});
+    be().scale_columns(t, put(sc, {cols}));
+    EXPECT_EQ(get(t), want_cols) << rows << "x" << cols;
+    // Accumulated in double, so each is the double sum rounded once to float.
+    Tensor dots = be().zeros({cols}, DType::f32);
+    be().column_dots(put(x, {rows, cols}), put(y, {rows, cols}), dots);
+    const Vec got = get(dots);
+    for (int64_t j = 0; j < cols; ++j)
+      EXPECT_NEAR(got[j], want_dots[j], std::ldexp(1.0, -24) * std::fabs(want_dots[j]) + 1e-12 * rows)
+          << "column " << j << " of " << rows << "x" << cols;
+    be().fill(t, -2.5f);
+    EXPECT_EQ(get(t), Vec(n, -2.5)) << rows << "x" << cols;
+  }
+}
+
 TEST_P(BackendConformance, ElementwiseProductsAndEwcQuadratics) {
   const double u = std::ldexp(1.0, -24);  // float's unit roundoff
   for (int64_t n : {0, 1, 31, 100003}) {

@@ -103,6 +103,13 @@ class Backend {
   virtual void add_scaled_rows(Tensor& x, const Tensor& s, const Tensor& y, float alpha) = 0;
   virtual void add_scaled_columns(Tensor& x, const Tensor& y, const Tensor& s, float alpha) = 0;
 
+  // ---- per-row and per-column scalings of a row-major (rows, cols) x: scale_rows: x[i, :] *= s[i];
+  // scale_columns: x[:, j] *= s[j]; column_dots: out[j] = Σ_i x[i, j] · y[i, j] accumulated in
+  // double. OSFT's factored mode: dU_l = (dW V_lᵀ) Σ_l, dV_l = Σ_l (U_lᵀ dW), dΣ_l = diag(U_lᵀ dW V_lᵀ).
+  virtual void scale_rows(Tensor& x, const Tensor& s) = 0;
+  virtual void scale_columns(Tensor& x, const Tensor& s) = 0;
+  virtual void column_dots(const Tensor& x, const Tensor& y, Tensor& out) = 0;
+
   // ---- elementwise products (equal sizes). addcmul: x ← x + alpha · y ⊙ z (EWC's Fisher
   // accumulates g ⊙ g).
   virtual void addcmul(Tensor& x, const Tensor& y, const Tensor& z, float alpha) = 0;
@@ -118,6 +125,7 @@ class Backend {
   // ---- reductions, elementwise, copies.
   virtual double sum_of_squares(const Tensor& x) = 0;  // Σ x², accumulated in double
   virtual void scale(Tensor& x, float factor) = 0;     // x ← factor · x
+  virtual void fill(Tensor& x, float value) = 0;       // every element of x ← value
   // dst ← src, the same element count, between this device and the host in either direction;
   // fp32 ↔ bf16 converts (round to nearest even).
   virtual void copy(const Tensor& src, Tensor& dst) = 0;

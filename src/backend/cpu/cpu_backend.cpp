@@ -209,6 +209,37 @@ class CpuBackend final : public Backend {
       for (int64_t j = 0; j < cols; ++j) px[i * cols + j] += alpha * py[i * cols + j] * ps[j];
   }
 
+  void scale_rows(Tensor& x, const Tensor& s) override {
+    const int64_t rows = s.numel(), cols = rows > 0 ? x.numel() / rows : 0;
+    require(x.numel() == rows * cols, "scale_rows", "x must be (rows, cols), s (rows,)");
+    float* px = x.data();
+    const float* ps = s.data();
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j) px[i * cols + j] *= ps[i];
+  }
+
+  void scale_columns(Tensor& x, const Tensor& s) override {
+    const int64_t cols = s.numel(), rows = cols > 0 ? x.numel() / cols : 0;
+    require(x.numel() == rows * cols, "scale_columns", "x must be (rows, cols), s (cols,)");
+    float* px = x.data();
+    const float* ps = s.data();
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j) px[i * cols + j] *= ps[j];
+  }
+
+  void column_dots(const Tensor& x, const Tensor& y, Tensor& out) override {
+    const int64_t cols = out.numel(), rows = cols > 0 ? x.numel() / cols : 0;
+    require(x.numel() == rows * cols && y.numel() == x.numel(), "column_dots",
+            "x, y must be (rows, cols), out (cols,)");
+    const float *px = x.data(), *py = y.data();
+    float* po = out.data();
+    for (int64_t j = 0; j < cols; ++j) {
+      double sum = 0;
+      for (int64_t i = 0; i < rows; ++i) sum += static_cast<double>(px[i * cols + j]) * py[i * cols + j];
+      po[j] = static_cast<float>(sum);
+    }
+  }
+
   void addcmul(Tensor& x, const Tensor& y, const Tensor& z, float alpha) override {
     const int64_t n = x.numel();
     require(y.numel() == n && z.numel() == n, "addcmul", "x, y and z differ in size");
@@ -272,6 +303,13 @@ class CpuBackend final : public Backend {
     const int64_t n = x.numel();
 #pragma omp parallel for simd schedule(static) if (n > (1 << 15))
     for (int64_t i = 0; i < n; ++i) p[i] *= factor;
+  }
+
+  void fill(Tensor& x, float value) override {
+    float* p = x.data();
+    const int64_t n = x.numel();
+#pragma omp parallel for simd schedule(static) if (n > (1 << 15))
+    for (int64_t i = 0; i < n; ++i) p[i] = value;
   }
 
   void copy(const Tensor& src, Tensor& dst) override {

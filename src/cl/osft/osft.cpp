@@ -294,15 +294,14 @@ void OsftStrategy::install(LlamaModel& model, AdamW& optimizer, const std::vecto
     t.w0 = std::move(st.w0);
     if (options_.mode == OsftMode::factored) {
       t.u_l = std::move(st.u_l), t.s_l = std::move(st.s_l), t.v_l = std::move(st.v_l);
-      t.du = Tensor::zeros(t.u_l.shape());
-      t.ds = Tensor::zeros(t.s_l.shape());
-      t.dv = Tensor::zeros(t.v_l.shape());
-      // high = U_h Σ_h V_h
+      t.du = backend_.zeros(t.u_l.shape(), DType::f32);
+      t.ds = backend_.zeros(t.s_l.shape(), DType::f32);
+      t.dv = backend_.zeros(t.v_l.shape(), DType::f32);
+      // high = (U_h Σ_h) V_h (N, M)
       Tensor us = t.u_h.clone();
-      for (int64_t row = 0; row < n; ++row)
-        for (int64_t c = 0; c < k; ++c) us[row * k + c] *= t.s_h[c];
-      t.high = Tensor::zeros({n, m});
-      gemm(Trans::no, Trans::no, n, m, k, 1.f, us.data(), k, t.v_h.data(), m, 0.f, t.high.data(), m);
+      backend_.scale_columns(us, t.s_h);
+      t.high = backend_.zeros({n, m}, DType::f32);
+      backend_.matmul(us, Trans::no, t.v_h, Trans::no, t.high, 1.f, 0.f);
       optimizer.set_rule(indices[i], {false, 1.f, -1.f, false});  // W is rebuilt from the factors
     }
     targets_.push_back(std::move(t));
@@ -387,20 +386,13 @@ void OsftStrategy::on_gradients(LlamaModel& model, Gradients& grads) {
     for (size_t i = 0; i < targets_.size(); ++i) {
       Target& t = targets_[i];
       Tensor& dw = grads.table()[t.index].value;
-      const int64_t n = t.n, m = t.m, l = t.s_l.numel();
-      float* tmp = scratch_[omp_get_thread_num()].data();  // dW V_lᵀ (N×l), then U_lᵀ dW (l×M)
-      gemm(Trans::no, Trans::yes, n, l, m, 1.f, dw.data(), m, t.v_l.data(), m, 0.f, tmp, l);
-      for (int64_t c = 0; c < l; ++c) {
-        double s = 0;
-        for (int64_t row = 0; row < n; ++row) s += static_cast<double>(t.u_l[row * l + c]) * tmp[row * l + c];
-        t.ds[c] = static_cast<float>(s);
-      }
-      for (int64_t row = 0; row < n; ++row)
-        for (int64_t c = 0; c < l; ++c) t.du[row * l + c] = tmp[row * l + c] * t.s_l[c];
-      gemm(Trans::yes, Trans::no, l, m, n, 1.f, t.u_l.data(), l, dw.data(), m, 0.f, tmp, m);
-      for (int64_t c = 0; c < l; ++c)
-        for (int64_t col = 0; col < m; ++col) t.dv[c * m + col] = tmp[c * m + col] * t.s_l[c];
-      dw.fill(0.f);
+      // dU_l = (dW V_lᵀ) Σ_l (N, l); dΣ_l = diag(U_lᵀ dW V_lᵀ) (l,); dV_l = Σ_l (U_lᵀ dW) (l, M).
+      backend_.matmul(dw, Trans::no, t.v_l, Trans::yes, t.du, 1.f, 0.f);
+      backend_.column_dots(t.u_l, t.du, t.ds);
+      backend_.scale_columns(t.du, t.s_l);
+      backend_.matmul(t.u_l, Trans::yes, dw, Trans::no, t.dv, 1.f, 0.f);
+      backend_.scale_rows(t.dv, t.s_l);
+      backend_.fill(dw, 0.f);
     }
     return;
   }
@@ -414,8 +406,7 @@ double OsftStrategy::extra_grad_norm_sq() const {
   if (options_.mode != OsftMode::factored) return 0.0;
   double sum = 0;
   for (const auto& t : targets_)
-    for (const Tensor* g : {&t.du, &t.ds, &t.dv})
-      for (int64_t j = 0; j < g->numel(); ++j) sum += static_cast<double>((*g)[j]) * (*g)[j];
+    for (const Tensor* g : {&t.du, &t.ds, &t.dv}) sum += backend_.sum_of_squares(*g);
   return sum;
 }
 
@@ -431,31 +422,25 @@ void OsftStrategy::step_factors(LlamaModel& model, float lr, float clip_scale) {
 #pragma omp parallel for schedule(dynamic, 1)
   for (size_t i = 0; i < targets_.size(); ++i) {
     Target& t = targets_[i];
-    const int64_t n = t.n, m = t.m, k = t.k, l = t.s_l.numel();
-    float* work = scratch_[omp_get_thread_num()].data();
-    for (Tensor* g : {&t.du, &t.ds, &t.dv})
-      for (int64_t j = 0; j < g->numel(); ++j) (*g)[j] *= clip_scale;
+    Tensor& work = scratch_[omp_get_thread_num()];
+    for (Tensor* g : {&t.du, &t.ds, &t.dv}) backend_.scale(*g, clip_scale);
     // One-sided projections (after clipping, as in mini_trainer): dU_l ⟂ U_h, dV_l ⟂ V_h.
-    gemm(Trans::yes, Trans::no, k, l, n, 1.f, t.u_h.data(), k, t.du.data(), l, 0.f, work, l);
-    gemm(Trans::no, Trans::no, n, l, k, -1.f, t.u_h.data(), k, work, l, 1.f, t.du.data(), l);
-    gemm(Trans::no, Trans::yes, l, k, m, 1.f, t.dv.data(), m, t.v_h.data(), m, 0.f, work, k);
-    gemm(Trans::no, Trans::no, l, m, k, -1.f, work, k, t.v_h.data(), m, 1.f, t.dv.data(), m);
+    remove_left(backend_, t.du, t.u_h, work);
+    remove_right(backend_, t.dv, t.v_h, work);
     // AdamW on the factors (already clipped above).
     Tensor* params[] = {&t.u_l, &t.s_l, &t.v_l};
     Tensor* gs[] = {&t.du, &t.ds, &t.dv};
     for (int j = 0; j < 3; ++j) factor_adam_->update(3 * i + j, *params[j], *gs[j], lr, 1.f);
     // Post-step re-projection of U_l and V_l onto the complement.
-    gemm(Trans::yes, Trans::no, k, l, n, 1.f, t.u_h.data(), k, t.u_l.data(), l, 0.f, work, l);
-    gemm(Trans::no, Trans::no, n, l, k, -1.f, t.u_h.data(), k, work, l, 1.f, t.u_l.data(), l);
-    gemm(Trans::no, Trans::yes, l, k, m, 1.f, t.v_l.data(), m, t.v_h.data(), m, 0.f, work, k);
-    gemm(Trans::no, Trans::no, l, m, k, -1.f, work, k, t.v_h.data(), m, 1.f, t.v_l.data(), m);
-    // W = high + U_l Σ_l V_l
-    float* us = work;  // (N, l)
-    for (int64_t row = 0; row < n; ++row)
-      for (int64_t c = 0; c < l; ++c) us[row * l + c] = t.u_l[row * l + c] * t.s_l[c];
+    remove_left(backend_, t.u_l, t.u_h, work);
+    remove_right(backend_, t.v_l, t.v_h, work);
+    // W = high + (U_l Σ_l) V_l
+    Tensor us = work.view(0, {t.n, t.s_l.numel()});
+    backend_.copy(t.u_l, us);
+    backend_.scale_columns(us, t.s_l);
     Tensor& w = model.parameters()[t.index].value;
-    w.copy_from(t.high);
-    gemm(Trans::no, Trans::no, n, m, l, 1.f, us, l, t.v_l.data(), m, 1.f, w.data(), m);
+    backend_.copy(t.high, w);
+    backend_.matmul(us, Trans::no, t.v_l, Trans::no, w, 1.f, 1.f);
   }
 }
 

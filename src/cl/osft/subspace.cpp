@@ -7,7 +7,8 @@ namespace {
 // The leading rows × cols of the flat scratch, from element `offset`.
 Tensor scratch(Tensor& work, int64_t offset, int64_t rows, int64_t cols) { return work.view(offset, {rows, cols}); }
 
-// X (rows, cols) ← X − B Bᵀ X with B (rows, dim) orthonormal columns; work: dim·cols.
+}  // namespace
+
 void remove_left(Backend& be, Tensor& x, const Tensor& b, Tensor& work) {
   const int64_t dim = b.dim(1);
   if (dim == 0) return;
@@ -16,7 +17,6 @@ void remove_left(Backend& be, Tensor& x, const Tensor& b, Tensor& work) {
   be.matmul(b, Trans::no, bx, Trans::no, x, -1.f, 1.f);
 }
 
-// X (rows, cols) ← X − X Bᵀ B with B (dim, cols) orthonormal rows; work: rows·dim.
 void remove_right(Backend& be, Tensor& x, const Tensor& b, Tensor& work) {
   const int64_t dim = b.dim(0);
   if (dim == 0) return;
@@ -24,8 +24,6 @@ void remove_right(Backend& be, Tensor& x, const Tensor& b, Tensor& work) {
   be.matmul(x, Trans::no, b, Trans::yes, xb, 1.f, 0.f);
   be.matmul(xb, Trans::no, b, Trans::no, x, -1.f, 1.f);
 }
-
-}  // namespace
 
 void project_two_sided(Backend& be, Tensor& d, const ProjectionSide& left, const ProjectionSide& right,
                        Tensor& work) {

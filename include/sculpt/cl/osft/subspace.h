@@ -20,6 +20,12 @@ struct ProjectionSide {
   bool complement = false;  // basis spans the complement (project onto it) instead of the protected space
 };
 
+// One side alone: X (rows, cols) ← X − B Bᵀ X with B (rows, dim) orthonormal columns (work:
+// dim·cols), and X ← X − X Bᵀ B with B (dim, cols) orthonormal rows (work: rows·dim). The factored
+// mode keeps dU_l ⟂ U_h and dV_l ⟂ V_h with them.
+void remove_left(Backend& be, Tensor& x, const Tensor& b, Tensor& work);
+void remove_right(Backend& be, Tensor& x, const Tensor& b, Tensor& work);
+
 // D ← P_left D P_right, with P = I − BBᵀ (protected) or CCᵀ (complement) on each side;
 // work: max(dims)·(max(N, M) + max(dims)).
 void project_two_sided(Backend& be, Tensor& d, const ProjectionSide& left, const ProjectionSide& right, Tensor& work);
