@@ -9,6 +9,7 @@
 #include <cmath>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "reference_ops.h"
@@ -447,6 +448,33 @@ TEST_P(BackendConformance, RowAndColumnScalingsAndColumnDots) {
           << "column " << j << " of " << rows << "x" << cols;
     be().fill(t, -2.5f);
     EXPECT_EQ(get(t), Vec(n, -2.5)) << rows << "x" << cols;
+  }
+}
+
+TEST_P(BackendConformance, RowCosinesOverTheSharedColumns) {
+  for (auto [rows, a, b] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{{1, 1, 1}, {5, 7, 3}, {9, 3, 7}, {300, 576, 1536}}) {
+    Vec x = random_values(rows * a, 90), y = random_values(rows * b, 91);
+    // A zero row on either side has no direction: its cosine is 0.
+    if (rows > 2) {
+      for (int64_t c = 0; c < a; ++c) x[1 * a + c] = 0;
+      for (int64_t c = 0; c < b; ++c) y[2 * b + c] = 0;
+    }
+    Tensor out = be().zeros({rows}, DType::f64);
+    be().row_cosines(put(x, {rows, a}), put(y, {rows, b}), out);
+    be().sync();
+    Tensor host = Tensor::zeros({rows}, DType::f64);
+    be().copy(out, host);
+    const int64_t w = std::min(a, b);
+    for (int64_t i = 0; i < rows; ++i) {
+      double dot = 0, xx = 0, yy = 0;
+      for (int64_t c = 0; c < w; ++c) {
+        dot += x[i * a + c] * y[i * b + c];
+        xx += x[i * a + c] * x[i * a + c];
+        yy += y[i * b + c] * y[i * b + c];
+      }
+      const double want = xx > 0 && yy > 0 ? dot / std::sqrt(xx * yy) : 0.0;
+      EXPECT_NEAR(host.data_as<double>()[i], want, 1e-13) << "row " << i << " of " << rows << " (" << a << ", " << b << ")";
+    }
   }
 }
 

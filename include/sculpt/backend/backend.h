@@ -110,6 +110,11 @@ class Backend {
   virtual void scale_columns(Tensor& x, const Tensor& s) = 0;
   virtual void column_dots(const Tensor& x, const Tensor& y, Tensor& out) = 0;
 
+  // ---- row_cosines: out[i] = cos(x[i, :w], y[i, :w]), w = min(cols of x, cols of y), 0 where either
+  // part is zero; x (rows, a), y (rows, b) fp32, out (rows,) f64, accumulated in double. OSFT's
+  // adaptive importance: how much a layer's output row keeps its input's direction.
+  virtual void row_cosines(const Tensor& x, const Tensor& y, Tensor& out) = 0;
+
   // ---- elementwise products (equal sizes). addcmul: x ← x + alpha · y ⊙ z (EWC's Fisher
   // accumulates g ⊙ g).
   virtual void addcmul(Tensor& x, const Tensor& y, const Tensor& z, float alpha) = 0;

@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <string>
 
@@ -237,6 +238,27 @@ class CpuBackend final : public Backend {
       double sum = 0;
       for (int64_t i = 0; i < rows; ++i) sum += static_cast<double>(px[i * cols + j]) * py[i * cols + j];
       po[j] = static_cast<float>(sum);
+    }
+  }
+
+  void row_cosines(const Tensor& x, const Tensor& y, Tensor& out) override {
+    const int64_t rows = out.numel();
+    require(out.dtype() == DType::f64 && x.shape().size() == 2 && y.shape().size() == 2 && x.dim(0) == rows &&
+                y.dim(0) == rows,
+            "row_cosines", "x (rows, a), y (rows, b) and out (rows,) f64");
+    const int64_t a = x.dim(1), b = y.dim(1), w = std::min(a, b);
+    const float *px = x.data(), *py = y.data();
+    double* po = out.data_as<double>();
+#pragma omp parallel for schedule(static) if (rows * w > (1 << 15))
+    for (int64_t i = 0; i < rows; ++i) {
+      const float *xr = px + i * a, *yr = py + i * b;
+      double dot = 0, xx = 0, yy = 0;
+      for (int64_t c = 0; c < w; ++c) {
+        dot += static_cast<double>(xr[c]) * yr[c];
+        xx += static_cast<double>(xr[c]) * xr[c];
+        yy += static_cast<double>(yr[c]) * yr[c];
+      }
+      po[i] = xx > 0 && yy > 0 ? dot / std::sqrt(xx * yy) : 0.0;
     }
   }
 

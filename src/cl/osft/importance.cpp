@@ -24,6 +24,10 @@ std::map<std::string, double> layer_importance(const LlamaModel& model, const st
   const int64_t rows_per_batch = kImportanceRows;
   TrainingGraph graph(model, rows_per_batch, longest);
   ActivationProbe probe(graph);
+  Backend& backend = cpu_backend();
+  // Per row of a batch, the cosine between a target's input and output (on the device, then here).
+  Tensor cosines_dev = backend.zeros({rows_per_batch * longest}, DType::f64);
+  Tensor cosines = Tensor::zeros({rows_per_batch * longest}, DType::f64);
   std::vector<double> sum(targets.size(), 0.0);
   int64_t tokens = 0;
   for (size_t i = 0; i < calibration.size(); i += rows_per_batch) {
@@ -39,20 +43,14 @@ std::map<std::string, double> layer_importance(const LlamaModel& model, const st
     for (size_t ti = 0; ti < targets.size(); ++ti) {
       const Parameter& p = model.parameters()[targets[ti]];
       const Tensor x = probe.input_of(p.name);  // (rows, M)
-      const int64_t n = p.value.dim(0), m = p.value.dim(1), r = std::min(n, m);
-      Tensor y = Tensor::zeros({b.batch * b.seq, n});
-      cpu_backend().matmul(x, Trans::no, p.value, Trans::yes, y, 1.f, 0.f);  // y = x·Wᵀ
-      for (int64_t row : real) {
-        const float* xr = x.data() + row * m;
-        const float* yr = y.data() + row * n;
-        double dot = 0, xx = 0, yy = 0;
-        for (int64_t c = 0; c < r; ++c) {
-          dot += static_cast<double>(xr[c]) * yr[c];
-          xx += static_cast<double>(xr[c]) * xr[c];
-          yy += static_cast<double>(yr[c]) * yr[c];
-        }
-        if (xx > 0 && yy > 0) sum[ti] += dot / std::sqrt(xx * yy);
-      }
+      const int64_t rows = b.batch * b.seq, n = p.value.dim(0);
+      Tensor y = backend.zeros({rows, n}, DType::f32);
+      backend.matmul(x, Trans::no, p.value, Trans::yes, y, 1.f, 0.f);  // y = x·Wᵀ (rows, N)
+      Tensor cos_dev = cosines_dev.rows(0, rows), cos_host = cosines.rows(0, rows);  // (rows,)
+      backend.row_cosines(x, y, cos_dev);
+      backend.copy(cos_dev, cos_host);
+      const double* cos_row = cos_host.data_as<double>();
+      for (int64_t row : real) sum[ti] += cos_row[row];
     }
   }
   std::vector<double> clipped(targets.size());
