@@ -3,19 +3,11 @@
 #include <algorithm>
 #include <cmath>
 
+#include "sculpt/backend/backend.h"
 #include "sculpt/core/error.h"
-#include "sculpt/eval/log_sum_exp.h"
 #include "sculpt/model/forward.h"
 
 namespace sculpt {
-
-namespace {
-// log-softmax of one row of logits into `out` (V).
-void log_softmax(const float* logits, int64_t V, std::vector<double>& out) {
-  const double lse = log_sum_exp(logits, V);
-  for (int64_t v = 0; v < V; ++v) out[static_cast<size_t>(v)] = static_cast<double>(logits[v]) - lse;
-}
-}  // namespace
 
 GeneralAbility general_ability(const LlamaModel& model, const LlamaModel& base, const std::vector<Example>& texts,
                                int64_t rows, Precision precision) {
@@ -25,7 +17,8 @@ GeneralAbility general_ability(const LlamaModel& model, const LlamaModel& base, 
   int64_t longest = 1;
   for (const auto& e : texts) longest = std::max<int64_t>(longest, static_cast<int64_t>(e.tokens.size()) - 1);
   LlamaForward fm(model, rows, longest, longest, precision), fb(base, rows, longest, longest, precision);
-  std::vector<double> lm(static_cast<size_t>(V)), lb(static_cast<size_t>(V));
+  Backend& backend = fm.backend();
+  Tensor log_probs = backend.zeros({rows * longest}, DType::f64), kls = backend.zeros({rows * longest}, DType::f64);
   double nll = 0, kl = 0;
   GeneralAbility g;
   for (size_t i = 0; i < texts.size(); i += static_cast<size_t>(rows)) {
@@ -38,19 +31,24 @@ GeneralAbility general_ability(const LlamaModel& model, const LlamaModel& base, 
     }
     const Tensor logits_m = fm.logits_all(tokens, static_cast<int64_t>(n), longest);  // (n, longest, V)
     const Tensor logits_b = fb.logits_all(tokens, static_cast<int64_t>(n), longest);  // (n, longest, V)
+    // The model's log-probability of each target token and KL(base ‖ model) at its position; −1
+    // marks the positions not scored (prompt tokens, padding).
+    std::vector<int32_t> ids(n * static_cast<size_t>(longest), -1);
     for (size_t b = 0; b < n; ++b) {
       const Example& e = texts[i + b];
-      for (size_t t = 0; t + 1 < e.tokens.size(); ++t) {
-        if (!e.target[t + 1]) continue;
-        const size_t row = (b * static_cast<size_t>(longest) + t) * static_cast<size_t>(V);
-        log_softmax(logits_m.data() + row, V, lm);
-        log_softmax(logits_b.data() + row, V, lb);
-        nll -= lm[static_cast<size_t>(e.tokens[t + 1])];
-        double k = 0;
-        for (int64_t v = 0; v < V; ++v) k += std::exp(lb[static_cast<size_t>(v)]) * (lb[static_cast<size_t>(v)] - lm[static_cast<size_t>(v)]);
-        kl += k;
-        ++g.positions;
-      }
+      for (size_t t = 0; t + 1 < e.tokens.size(); ++t)
+        if (e.target[t + 1]) ids[b * static_cast<size_t>(longest) + t] = e.tokens[t + 1];
+    }
+    const int64_t scored = static_cast<int64_t>(ids.size());
+    Tensor lp = log_probs.rows(0, scored), kl_rows = kls.rows(0, scored);  // (n·longest,)
+    backend.token_log_probs(logits_m, ids, lp);
+    backend.row_kl(logits_b, logits_m, ids, kl_rows);
+    const Tensor lp_host = host_copy(backend, lp), kl_host = host_copy(backend, kl_rows);
+    for (int64_t r = 0; r < scored; ++r) {
+      if (ids[static_cast<size_t>(r)] < 0) continue;
+      nll -= lp_host.data_as<double>()[r];
+      kl += kl_host.data_as<double>()[r];
+      ++g.positions;
     }
   }
   check(g.positions > 0, "no target positions in the general-ability text", "general ability", "give longer text");

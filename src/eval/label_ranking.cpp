@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "sculpt/backend/backend.h"
 #include "sculpt/core/error.h"
-#include "sculpt/eval/log_sum_exp.h"
 #include "sculpt/model/forward.h"
 
 namespace sculpt {
@@ -16,11 +16,6 @@ std::pair<size_t, size_t> first_target_run(const Example& e) {
   size_t end = b;
   while (end < e.target.size() && e.target[end]) ++end;
   return {b, end};
-}
-
-// log softmax(logits)[id] over one row of V logits, in double.
-double log_prob(const float* logits, int64_t vocab, int32_t id) {
-  return static_cast<double>(logits[id]) - log_sum_exp(logits, vocab);
 }
 }  // namespace
 
@@ -41,7 +36,7 @@ RankingResult rank_labels(const LlamaModel& model, const std::vector<Example>& e
                           const std::vector<Label>& labels, int64_t batch, Precision precision) {
   check(!labels.empty(), "no labels to rank", "evaluation", "the task's examples have no target text");
   check(batch >= 1, "the evaluation batch must be at least 1", "evaluation");
-  const int64_t L = static_cast<int64_t>(labels.size()), V = model.config().vocab_size;
+  const int64_t L = static_cast<int64_t>(labels.size());
   int64_t longest_label = 0;
   for (const Label& l : labels) longest_label = std::max<int64_t>(longest_label, static_cast<int64_t>(l.tokens.size()));
   const int64_t context = model.config().max_position_embeddings;
@@ -85,14 +80,20 @@ RankingResult rank_labels(const LlamaModel& model, const std::vector<Example>& e
     // 2. Label tokens one at a time: logits of step j predict token j.
     std::vector<double> score(static_cast<size_t>(B), 0.0);
     const std::vector<int64_t> ones(static_cast<size_t>(B), 1);
+    Backend& backend = forward.backend();
+    Tensor log_probs = backend.zeros({B}, DType::f64);  // (B,): log p(label token j) per sequence
     for (int64_t j = 0; j < longest_label; ++j) {
-      std::vector<int32_t> next(static_cast<size_t>(B));
+      std::vector<int32_t> next(static_cast<size_t>(B)), scored(static_cast<size_t>(B), -1);  // −1: finished
       for (int64_t s = 0; s < B; ++s) {
         const auto& lt = labels[static_cast<size_t>(s % L)].tokens;
         const int64_t n = static_cast<int64_t>(lt.size());
-        if (j < n) score[static_cast<size_t>(s)] += log_prob(logits.data() + s * V, V, lt[static_cast<size_t>(j)]);
+        if (j < n) scored[static_cast<size_t>(s)] = lt[static_cast<size_t>(j)];
         next[static_cast<size_t>(s)] = lt[static_cast<size_t>(std::min(j, n - 1))];  // finished: unread
       }
+      backend.token_log_probs(logits, scored, log_probs);
+      const Tensor lp = host_copy(backend, log_probs);
+      for (int64_t s = 0; s < B; ++s)
+        if (scored[static_cast<size_t>(s)] >= 0) score[static_cast<size_t>(s)] += lp.data_as<double>()[s];
       if (j + 1 < longest_label) logits = forward.step(next, B, 1, ones, cache);
     }
     for (int64_t g = 0; g < G; ++g) {

@@ -478,6 +478,45 @@ TEST_P(BackendConformance, RowCosinesOverTheSharedColumns) {
   }
 }
 
+// log softmax of one row in long double: the oracle for the evaluation's log-probabilities.
+std::vector<long double> log_softmax_row(const Vec& logits, int64_t row, int64_t vocab) {
+  long double top = logits[static_cast<size_t>(row * vocab)], sum = 0;
+  for (int64_t v = 0; v < vocab; ++v) top = std::max<long double>(top, logits[static_cast<size_t>(row * vocab + v)]);
+  for (int64_t v = 0; v < vocab; ++v) sum += std::exp(static_cast<long double>(logits[static_cast<size_t>(row * vocab + v)]) - top);
+  std::vector<long double> out(static_cast<size_t>(vocab));
+  for (int64_t v = 0; v < vocab; ++v) out[static_cast<size_t>(v)] = logits[static_cast<size_t>(row * vocab + v)] - top - std::log(sum);
+  return out;
+}
+
+TEST_P(BackendConformance, TokenLogProbsAndRowKl) {
+  for (auto [rows, vocab] : std::vector<std::pair<int64_t, int64_t>>{{1, 1}, {5, 7}, {6, 49152}}) {
+    const Vec p = random_values(rows * vocab, 100, 4.0), q = random_values(rows * vocab, 101, 4.0);
+    std::vector<int32_t> ids(static_cast<size_t>(rows));
+    for (int64_t r = 0; r < rows; ++r) ids[static_cast<size_t>(r)] = static_cast<int32_t>((r * 7919) % vocab);
+    if (rows > 2) ids[1] = -1, ids[2] = static_cast<int32_t>(vocab - 1);  // a skipped row; the last id
+    Tensor lp = be().zeros({rows}, DType::f64), kl = be().zeros({rows}, DType::f64);
+    be().token_log_probs(put(q, {rows, vocab}), ids, lp);
+    be().row_kl(put(p, {rows, vocab}), put(q, {rows, vocab}), ids, kl);
+    const Tensor lp_host = host_copy(be(), lp), kl_host = host_copy(be(), kl);
+    for (int64_t r = 0; r < rows; ++r) {
+      const int32_t id = ids[static_cast<size_t>(r)];
+      if (id < 0) {
+        EXPECT_EQ(lp_host.data_as<double>()[r], 0.0);
+        EXPECT_EQ(kl_host.data_as<double>()[r], 0.0);
+        continue;
+      }
+      const auto lq = log_softmax_row(q, r, vocab), lpp = log_softmax_row(p, r, vocab);
+      EXPECT_NEAR(lp_host.data_as<double>()[r], static_cast<double>(lq[static_cast<size_t>(id)]), 1e-12)
+          << "row " << r << " of " << rows << "x" << vocab;
+      long double want = 0;
+      for (int64_t v = 0; v < vocab; ++v)
+        want += std::exp(lpp[static_cast<size_t>(v)]) * (lpp[static_cast<size_t>(v)] - lq[static_cast<size_t>(v)]);
+      EXPECT_NEAR(kl_host.data_as<double>()[r], static_cast<double>(want), 1e-12 * std::max(1.0L, want))
+          << "row " << r << " of " << rows << "x" << vocab;
+    }
+  }
+}
+
 TEST_P(BackendConformance, ElementwiseProductsAndEwcQuadratics) {
   const double u = std::ldexp(1.0, -24);  // float's unit roundoff
   for (int64_t n : {0, 1, 31, 100003}) {

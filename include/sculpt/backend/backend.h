@@ -115,6 +115,13 @@ class Backend {
   // adaptive importance: how much a layer's output row keeps its input's direction.
   virtual void row_cosines(const Tensor& x, const Tensor& y, Tensor& out) = 0;
 
+  // ---- log-probabilities off logits (rows, V) fp32, in double, into f64 (rows,) outputs; rows with
+  // ids[r] < 0 are skipped (0). token_log_probs: out[r] = log softmax(logits[r])[ids[r]];
+  // row_kl: out[r] = KL(softmax(p[r]) ‖ softmax(q[r])) = Σ_v p_v (log p_v − log q_v). Evaluation's
+  // label ranking, perplexity and drift from the base model.
+  virtual void token_log_probs(const Tensor& logits, std::span<const int32_t> ids, Tensor& out) = 0;
+  virtual void row_kl(const Tensor& p_logits, const Tensor& q_logits, std::span<const int32_t> ids, Tensor& out) = 0;
+
   // ---- elementwise products (equal sizes). addcmul: x ← x + alpha · y ⊙ z (EWC's Fisher
   // accumulates g ⊙ g).
   virtual void addcmul(Tensor& x, const Tensor& y, const Tensor& z, float alpha) = 0;
@@ -141,6 +148,9 @@ class Backend {
 
 // The host backend: today's kernels.
 Backend& cpu_backend();
+// A host copy of a backend tensor, in its dtype: what code above the backend reads element by element.
+Tensor host_copy(Backend& backend, const Tensor& t);
+
 // Every backend this build has, the CPU's first (the conformance suite runs each).
 std::vector<Backend*> available_backends();
 

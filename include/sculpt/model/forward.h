@@ -63,6 +63,7 @@ class LlamaForward {
               KVCache& cache);
 
   const ForwardMemoryPlan& plan() const { return plan_; }
+  Backend& backend() const { return backend_; }  // where the logits live
 
  private:
   // Runs the layers; leaves the final hidden states in hidden_ (B·T, D).

@@ -13,6 +13,7 @@
 #include "sculpt/backend/cpu/adamw.h"
 #include "sculpt/backend/cpu/attention.h"
 #include "sculpt/backend/cpu/cross_entropy.h"
+#include "sculpt/backend/cpu/log_sum_exp.h"
 #include "sculpt/backend/cpu/rmsnorm.h"
 #include "sculpt/backend/cpu/rope.h"
 #include "sculpt/backend/cpu/swiglu.h"
@@ -259,6 +260,39 @@ class CpuBackend final : public Backend {
         yy += static_cast<double>(yr[c]) * yr[c];
       }
       po[i] = xx > 0 && yy > 0 ? dot / std::sqrt(xx * yy) : 0.0;
+    }
+  }
+
+  void token_log_probs(const Tensor& logits, std::span<const int32_t> ids, Tensor& out) override {
+    const int64_t rows = out.numel(), vocab = rows > 0 ? logits.numel() / rows : 0;
+    require(out.dtype() == DType::f64 && static_cast<int64_t>(ids.size()) == rows && logits.numel() == rows * vocab,
+            "token_log_probs", "logits (rows, V), ids (rows) and out (rows,) f64");
+    const float* pl = logits.data();
+    double* po = out.data_as<double>();
+    for (int64_t r = 0; r < rows; ++r) {
+      const int32_t id = ids[static_cast<size_t>(r)];
+      require(id < vocab, "token_log_probs", "an id past the vocabulary");
+      po[r] = id < 0 ? 0.0 : static_cast<double>(pl[r * vocab + id]) - log_sum_exp(pl + r * vocab, vocab);
+    }
+  }
+
+  void row_kl(const Tensor& p_logits, const Tensor& q_logits, std::span<const int32_t> ids, Tensor& out) override {
+    const int64_t rows = out.numel(), vocab = rows > 0 ? p_logits.numel() / rows : 0;
+    require(out.dtype() == DType::f64 && static_cast<int64_t>(ids.size()) == rows &&
+                p_logits.numel() == rows * vocab && q_logits.numel() == p_logits.numel(),
+            "row_kl", "p and q logits (rows, V), ids (rows) and out (rows,) f64");
+    double* po = out.data_as<double>();
+    for (int64_t r = 0; r < rows; ++r) {
+      po[r] = 0.0;
+      if (ids[static_cast<size_t>(r)] < 0) continue;
+      const float *p = p_logits.data() + r * vocab, *q = q_logits.data() + r * vocab;
+      const double lse_p = log_sum_exp(p, vocab), lse_q = log_sum_exp(q, vocab);
+      double kl = 0;
+      for (int64_t v = 0; v < vocab; ++v) {
+        const double lp = static_cast<double>(p[v]) - lse_p, lq = static_cast<double>(q[v]) - lse_q;
+        kl += std::exp(lp) * (lp - lq);
+      }
+      po[r] = kl;
     }
   }
 
