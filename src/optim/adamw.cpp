@@ -1,6 +1,7 @@
 #include "sculpt/optim/adamw.h"
 
 #include <cmath>
+#include <string>
 
 #include "sculpt/core/error.h"
 
@@ -37,32 +38,18 @@ void AdamW::update(size_t index, Tensor& param, Tensor& grad, float lr, float gr
   backend_.adamw(param, grad, m_[index], v_[index], k, grad_scale, rule.defer);
 }
 
-void AdamW::update_span(int64_t offset, int64_t n, float* w, float* g, const AdamWScalars& k, float grad_scale,
-                        bool defer) {
-  Tensor ws = Tensor::wrap(w + offset, {n}), gs = Tensor::wrap(g + offset, {n});
-  Tensor ms = m_flat_.view(offset, {n}), vs = v_flat_.view(offset, {n});
-  backend_.adamw(ws, gs, ms, vs, k, grad_scale, defer);
-}
-
-namespace {
-// Whether table[i] views `base` at layout.offsets[i] for every i: a flat buffer of this layout.
-bool is_flat(const std::vector<Parameter>& table, const FlatLayout& layout, const float* base) {
-  if (table.size() != layout.offsets.size()) return false;
-  for (size_t i = 0; i < table.size(); ++i)
-    if (table[i].value.address() != base + layout.offsets[i]) return false;
-  return true;
-}
-}  // namespace
-
 void AdamW::update_all(std::vector<Parameter>& params, std::vector<Parameter>& grads, float lr, float grad_scale) {
   check(params.size() == rules_.size() && grads.size() == rules_.size(), "parameter and gradient tables differ",
         "optimizer");
-  float* w = params.empty() ? nullptr : params[0].value.data() - layout_.offsets[0];
-  float* g = grads.empty() ? nullptr : grads[0].value.data() - layout_.offsets[0];
-  if (params.empty() || !is_flat(params, layout_, w) || !is_flat(grads, layout_, g)) {
-    for (size_t i = 0; i < params.size(); ++i) update(i, params[i].value, grads[i].value, lr, grad_scale);
-    return;
-  }
+  for (size_t i = 0; i < params.size(); ++i) update(i, params[i].value, grads[i].value, lr, grad_scale);
+}
+
+void AdamW::update_flat(Tensor& params_flat, Tensor& grads_flat, float lr, float grad_scale) {
+  if (params_flat.numel() != layout_.total || grads_flat.numel() != layout_.total)  // (the step builds no strings)
+    throw Error("flat buffers of " + std::to_string(params_flat.numel()) + " and " +
+                    std::to_string(grads_flat.numel()) + " elements for an optimizer laid out over " +
+                    std::to_string(layout_.total),
+                "optimizer");
   // Runs of consecutive parameters with the same rule: one pass each (one for plain fine-tuning).
   const auto same = [](const ParamGroupRule& a, const ParamGroupRule& b) {
     return a.trainable == b.trainable && a.lr_scale == b.lr_scale && a.weight_decay == b.weight_decay &&
@@ -73,8 +60,10 @@ void AdamW::update_all(std::vector<Parameter>& params, std::vector<Parameter>& g
     while (end < rules_.size() && same(rules_[end], rules_[begin])) ++end;
     if (rules_[begin].trainable) {
       const int64_t first = layout_.offsets[begin];
-      const int64_t last = end < rules_.size() ? layout_.offsets[end] : layout_.total;
-      update_span(first, last - first, w, g, scalars(rules_[begin], lr), grad_scale, rules_[begin].defer);
+      const int64_t n = (end < rules_.size() ? layout_.offsets[end] : layout_.total) - first;
+      Tensor w = params_flat.view(first, {n}), g = grads_flat.view(first, {n});
+      Tensor m = m_flat_.view(first, {n}), v = v_flat_.view(first, {n});
+      backend_.adamw(w, g, m, v, scalars(rules_[begin], lr), grad_scale, rules_[begin].defer);
     }
     begin = end;
   }

@@ -38,7 +38,7 @@ StepStats optimizer_step(LlamaModel& model, TrainingGraph& graph, Gradients& gra
   }
   optimizer.begin_step();
   // Clipping, the AdamW step and its application in one pass over the flat buffers.
-  optimizer.update_all(model.parameters(), grads.table(), lr, clip_scale);
+  optimizer.update_flat(model.flat(), grads.flat(), lr, clip_scale);
   if (strategy) {
     strategy->after_step(model, grads, lr, clip_scale, measure);
     if (measure) stats.strategy_metrics = strategy->step_metrics();

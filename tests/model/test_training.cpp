@@ -260,7 +260,7 @@ TEST(AdamW, OnePassOverTheFlatBuffersEqualsParameterByParameter) {
   const Tensor frozen = a.parameters()[2].value.clone();
   for (int step = 0; step < 3; ++step) {
     oa.begin_step(), ob.begin_step();
-    oa.update_all(a.parameters(), ga.table(), 1e-2f, 0.7f);
+    oa.update_flat(a.flat(), ga.flat(), 1e-2f, 0.7f);
     for (size_t i = 0; i < shapes.size(); ++i) ob.update(i, b.parameters()[i].value, gb.table()[i].value, 1e-2f, 0.7f);
   }
   EXPECT_EQ(std::memcmp(a.flat().data(), b.flat().data(), sizeof(float) * layout.total), 0);
@@ -270,7 +270,8 @@ TEST(AdamW, OnePassOverTheFlatBuffersEqualsParameterByParameter) {
     const int64_t end = i + 1 < shapes.size() ? layout.offsets[i + 1] : layout.total;
     for (int64_t k = layout.offsets[i] + shape_numel(shapes[i]); k < end; ++k) ASSERT_EQ(a.flat()[k], 0.f) << k;
   }
-  // Tables that are not flat buffers (a strategy's own parameters) take the per-parameter path.
+  // Tables that are not flat buffers (a strategy's own parameters) take the per-parameter path:
+  // the same bits.
   std::vector<Parameter> loose, loose_grads;
   for (size_t i = 0; i < shapes.size(); ++i) {
     loose.push_back({a.parameters()[i].name, a.parameters()[i].value.clone()});
@@ -279,9 +280,11 @@ TEST(AdamW, OnePassOverTheFlatBuffersEqualsParameterByParameter) {
   AdamW oc(loose, o), od(a.parameters(), o);
   oc.begin_step(), od.begin_step();
   oc.update_all(loose, loose_grads, 1e-2f, 1.f);
-  od.update_all(a.parameters(), ga.table(), 1e-2f, 1.f);
+  od.update_flat(a.flat(), ga.flat(), 1e-2f, 1.f);
   for (size_t i = 0; i < shapes.size(); ++i)
     EXPECT_EQ(std::memcmp(loose[i].value.data(), a.parameters()[i].value.data(), sizeof(float) * loose[i].value.numel()), 0);
+  // A buffer that is not this optimizer's layout is refused, not stepped out of bounds.
+  EXPECT_THROW(od.update_flat(loose[0].value, ga.flat(), 1e-2f, 1.f), Error);
 }
 
 TEST(AdamW, FrozenParametersDoNotMove) {

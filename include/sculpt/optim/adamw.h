@@ -44,11 +44,13 @@ class AdamW {
   // the gradient is read) and applies the step to `param`, in one pass; under a `defer` rule the
   // step replaces the gradient instead.
   void update(size_t index, Tensor& param, Tensor& grad, float lr, float grad_scale);
-  // update() for every parameter. When `params` and `grads` are the flat buffers of the model and
-  // its gradients (core/flat_tensors.h, the layout this optimizer's moments share), the parameters
-  // that share a rule are stepped in one pass over their span of the buffers, gaps included;
-  // otherwise parameter by parameter. The same bits either way: the step is elementwise.
+  // update() for every parameter of a table, parameter by parameter (a strategy's own tables).
   void update_all(std::vector<Parameter>& params, std::vector<Parameter>& grads, float lr, float grad_scale);
+  // The same step over the flat buffers of the parameters this optimizer was built for and of
+  // their gradients (core/flat_tensors.h: the layout its moments share): the parameters that share
+  // a rule are stepped in one pass over their span, gaps included. The same bits as update_all:
+  // the step is elementwise.
+  void update_flat(Tensor& params_flat, Tensor& grads_flat, float lr, float grad_scale);
 
   int64_t step_count() const { return t_; }
   void set_step_count(int64_t t) { t_ = t; }
@@ -67,9 +69,6 @@ class AdamW {
 
   // The scalars of one parameter's step (bias corrections, its lr and weight decay).
   AdamWScalars scalars(const ParamGroupRule& rule, float lr) const;
-  // m, v, w ← one AdamW step over n elements from `offset` of the flat buffers (defer: g ← the
-  // step, w untouched).
-  void update_span(int64_t offset, int64_t n, float* w, float* g, const AdamWScalars& k, float grad_scale, bool defer);
 };
 
 }  // namespace sculpt
