@@ -5,10 +5,10 @@
 
 namespace sculpt {
 
-Bf16Weights::Bf16Weights(const LlamaModel& model) {
+Bf16Weights::Bf16Weights(const LlamaModel& model, Backend& backend) : backend_(backend) {
   check(bf16_gemm_available(), "this build of sculpt has no bf16 matrix multiply", "bf16 precision",
         "install libdnnl-dev (scripts/install-deps.sh) and rebuild, or use --precision fp32");
-  auto copy_of = [](const Tensor& w) { return Tensor::zeros(w.shape(), DType::bf16); };
+  auto copy_of = [&](const Tensor& w) { return backend_.zeros(w.shape(), DType::bf16); };
   for (int64_t l = 0; l < model.config().num_layers; ++l) {
     const LayerWeights& w = model.layer(l);
     layers_.push_back({copy_of(w.wq), copy_of(w.wk), copy_of(w.wv), copy_of(w.wo), copy_of(w.w_gate),
@@ -19,7 +19,7 @@ Bf16Weights::Bf16Weights(const LlamaModel& model) {
 }
 
 void Bf16Weights::load(const LlamaModel& model) {
-  auto round = [](const Tensor& w, Tensor& w16) { convert_f32_to_bf16(w.data(), w16.data_as<uint16_t>(), w.numel()); };
+  auto round = [&](const Tensor& w, Tensor& w16) { backend_.copy(w, w16); };  // to nearest even
   for (size_t l = 0; l < layers_.size(); ++l) {
     const LayerWeights& w = model.layer(static_cast<int64_t>(l));
     Layer& b = layers_[l];
@@ -33,16 +33,6 @@ int64_t Bf16Weights::bytes(const ModelConfig& c) {
   const int64_t D = c.hidden_size, Q = c.q_dim(), KV = c.kv_dim(), F = c.intermediate_size;
   const int64_t per_layer = 2 * (Q * D + 2 * KV * D + D * Q + 3 * F * D);
   return c.num_layers * per_layer + 2 * c.vocab_size * D;
-}
-
-void linear_bf16(const uint16_t* x16, const Tensor& w16, const float* bias, float beta, float* y, int64_t rows,
-                 int64_t in, int64_t out) {
-  if (bias) {
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t o = 0; o < out; ++o) y[r * out + o] = (beta != 0.f ? y[r * out + o] : 0.f) + bias[o];
-    beta = 1.f;
-  }
-  gemm_bf16(Trans::no, Trans::yes, rows, out, in, x16, in, w16.data_as<uint16_t>(), in, beta, y, out);
 }
 
 }  // namespace sculpt

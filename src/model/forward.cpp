@@ -70,7 +70,7 @@ LlamaForward::LlamaForward(const LlamaModel& model, int64_t max_batch, int64_t m
       plan_(ForwardMemoryPlan::make(model.config(), max_batch, max_tokens, std::max(max_tokens, max_positions),
                                     omp_get_max_threads(), precision)),
       arena_(plan_.activations + plan_.scratch, "forward workspace") {
-  if (precision == Precision::bf16) bf16_.emplace(model);
+  if (precision == Precision::bf16) bf16_.emplace(model, backend_);
 }
 
 void LlamaForward::run_layers(const std::vector<int32_t>& tokens, int64_t B, int64_t T, const int64_t* start,

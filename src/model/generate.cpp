@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "sculpt/backend/backend.h"
 #include "sculpt/core/error.h"
 #include "sculpt/model/forward.h"
 
@@ -72,9 +73,10 @@ std::vector<std::vector<int32_t>> generate(const LlamaModel& model, const std::v
   std::vector<int64_t> ones(static_cast<size_t>(B), 1);
   for (int64_t step = 0; step < o.max_new_tokens; ++step) {
     bool all_done = true;
+    const Tensor host_logits = host_copy(forward.backend(), logits);  // sampling runs here
     for (int64_t b = 0; b < B; ++b) {
       if (done[b]) continue;
-      next[b] = sample_token(logits.data() + b * V, V, o.sampling, rng);
+      next[b] = sample_token(host_logits.data() + b * V, V, o.sampling, rng);
       out[b].push_back(next[b]);
       if (on_token) on_token(b, next[b]);
       if (std::find(o.stop_tokens.begin(), o.stop_tokens.end(), next[b]) != o.stop_tokens.end()) done[b] = true;

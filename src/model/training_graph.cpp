@@ -147,7 +147,7 @@ TrainingGraph::TrainingGraph(const LlamaModel& model, int64_t max_batch, int64_t
                                      precision)),
       saved_(plan_.activations, "saved activations"),
       work_(plan_.backward, "backward workspace") {
-  if (precision_ == Precision::bf16) bf16_.emplace(model);
+  if (precision_ == Precision::bf16) bf16_.emplace(model, backend_);
 }
 
 void TrainingGraph::load_weights() {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "sculpt/backend/backend.h"
 #include "sculpt/model/llama.h"
 
 namespace sculpt {
@@ -15,8 +16,8 @@ class Bf16Weights {
   struct Layer {
     Tensor wq, wk, wv, wo, w_gate, w_up, w_down;  // bf16, (out, in) as the fp32 weights
   };
-  // Allocates the copies and loads them.
-  explicit Bf16Weights(const LlamaModel& model);
+  // Allocates the copies on `backend` (the masters' device) and loads them.
+  explicit Bf16Weights(const LlamaModel& model, Backend& backend = cpu_backend());
   // Rounds every fp32 master into its copy (round to nearest even).
   void load(const LlamaModel& model);
   const Layer& layer(int64_t l) const { return layers_[static_cast<size_t>(l)]; }
@@ -25,14 +26,9 @@ class Bf16Weights {
   static int64_t bytes(const ModelConfig& config);
 
  private:
+  Backend& backend_;
   std::vector<Layer> layers_;
   Tensor head_;
 };
-
-// y (rows×out) = beta·y + x16 · W16ᵀ + bias: a projection with bf16 operands (x16: rows×in, the
-// input rounded; w16: the (out, in) copy) accumulated in fp32. bias may be null; beta is 0 or 1
-// (1 adds to a residual already in y).
-void linear_bf16(const uint16_t* x16, const Tensor& w16, const float* bias, float beta, float* y, int64_t rows,
-                 int64_t in, int64_t out);
 
 }  // namespace sculpt
