@@ -421,6 +421,21 @@ TEST_P(BackendConformance, ScaledAdditions) {
   }
 }
 
+TEST_P(BackendConformance, CopyColumnsTakesABlockOfColumns) {
+  for (auto [rows, cols, begin, width] : std::vector<std::tuple<int64_t, int64_t, int64_t, int64_t>>{
+           {1, 1, 0, 1}, {5, 9, 0, 4}, {5, 9, 4, 5}, {40, 33, 7, 0}, {3, 4, 4, 0}}) {
+    const Vec x = random_values(rows * cols, 110);
+    Tensor dst = be().zeros({rows, width}, DType::f32);
+    be().copy_columns(put(x, {rows, cols}), begin, dst);
+    Vec want;
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = begin; j < begin + width; ++j) want.push_back(x[static_cast<size_t>(i * cols + j)]);
+    EXPECT_EQ(get(dst), want) << rows << "x" << cols << " from " << begin;
+  }
+  Tensor too_wide = be().zeros({5, 3}, DType::f32);
+  EXPECT_THROW(be().copy_columns(put(random_values(45, 111), {5, 9}), 7, too_wide), Error);
+}
+
 TEST_P(BackendConformance, RowAndColumnScalingsAndColumnDots) {
   for (auto [rows, cols] : std::vector<std::pair<int64_t, int64_t>>{{1, 1}, {3, 7}, {40, 1000}, {1000, 3}}) {
     const int64_t n = rows * cols;
@@ -606,7 +621,7 @@ TEST_P(BackendConformance, SvdReconstructsWithOrthonormalFactors) {
   for (auto [m, n] : std::vector<std::pair<int64_t, int64_t>>{{1, 1}, {5, 3}, {3, 5}, {40, 17}}) {
     for (SvdPrecision precision : {SvdPrecision::f32, SvdPrecision::f64}) {
       const Vec a = random_values(m * n, 11);
-      const Svd f = be().svd(put(a, {m, n}), precision);
+      const Svd f = be().svd(put(a, {m, n}), precision, "a");
       const int64_t r = std::min(m, n);
       ASSERT_EQ(f.u.shape(), (Shape{m, r}));
       ASSERT_EQ(f.s.shape(), (Shape{r}));

@@ -10,6 +10,7 @@
 #pragma once
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "sculpt/backend/attention_shape.h"
@@ -103,6 +104,10 @@ class Backend {
   virtual void add_scaled_rows(Tensor& x, const Tensor& s, const Tensor& y, float alpha) = 0;
   virtual void add_scaled_columns(Tensor& x, const Tensor& y, const Tensor& s, float alpha) = 0;
 
+  // ---- copy_columns: dst (rows, w) ← src[:, begin : begin + w] of a row-major (rows, cols) src
+  // (OSFT's U_h and U_l out of the SVD's U).
+  virtual void copy_columns(const Tensor& src, int64_t begin, Tensor& dst) = 0;
+
   // ---- per-row and per-column scalings of a row-major (rows, cols) x: scale_rows: x[i, :] *= s[i];
   // scale_columns: x[:, j] *= s[j]; column_dots: out[j] = Σ_i x[i, j] · y[i, j] accumulated in
   // double. OSFT's factored mode: dU_l = (dW V_lᵀ) Σ_l, dV_l = Σ_l (U_lᵀ dW), dΣ_l = diag(U_lᵀ dW V_lᵀ).
@@ -143,7 +148,8 @@ class Backend {
   virtual void copy(const Tensor& src, Tensor& dst) = 0;
 
   // ---- thin SVD of an (m, n) fp32 matrix (linalg/svd.h's contract).
-  virtual Svd svd(const Tensor& a, SvdPrecision precision) = 0;
+  // `name` is the matrix's, for the errors (a non-finite entry, no convergence).
+  virtual Svd svd(const Tensor& a, SvdPrecision precision, const std::string& name) = 0;
 };
 
 // The host backend: today's kernels.

@@ -211,6 +211,16 @@ class CpuBackend final : public Backend {
       for (int64_t j = 0; j < cols; ++j) px[i * cols + j] += alpha * py[i * cols + j] * ps[j];
   }
 
+  void copy_columns(const Tensor& src, int64_t begin, Tensor& dst) override {
+    require(src.shape().size() == 2 && dst.shape().size() == 2 && dst.dim(0) == src.dim(0) && begin >= 0 &&
+                begin + dst.dim(1) <= src.dim(1),
+            "copy_columns", "dst (rows, w) must fit in src (rows, cols) from column begin");
+    const int64_t rows = src.dim(0), cols = src.dim(1), w = dst.dim(1);
+    const float* ps = src.data();
+    float* pd = dst.data();
+    for (int64_t i = 0; i < rows; ++i) std::memcpy(pd + i * w, ps + i * cols + begin, sizeof(float) * static_cast<size_t>(w));
+  }
+
   void scale_rows(Tensor& x, const Tensor& s) override {
     const int64_t rows = s.numel(), cols = rows > 0 ? x.numel() / rows : 0;
     require(x.numel() == rows * cols, "scale_rows", "x must be (rows, cols), s (rows,)");
@@ -377,7 +387,9 @@ class CpuBackend final : public Backend {
     dst.copy_from(src);
   }
 
-  Svd svd(const Tensor& a, SvdPrecision precision) override { return sculpt::svd(a, "matrix", precision); }
+  Svd svd(const Tensor& a, SvdPrecision precision, const std::string& name) override {
+    return sculpt::svd(a, name, precision);
+  }
 
  private:
   static void check_attention(const Tensor& q, const Tensor& k, const Tensor& v, std::span<const int64_t> start,

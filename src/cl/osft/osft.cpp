@@ -3,7 +3,6 @@
 #include <omp.h>
 
 #include <cmath>
-#include <cstring>
 #include <filesystem>
 
 #include "sculpt/cl/osft/importance.h"
@@ -83,9 +82,11 @@ struct Decomposition {
   Svd full;         // the whole thin SVD (factored mode needs the low part too)
 };
 
-// The plan entry of a matrix with singular values `s` (r of them, descending) and k protected.
-OsftMatrixPlan plan_entry(const std::string& name, int64_t n, int64_t m, int64_t k, const float* s,
+// The plan entry of a matrix with singular values `values` (a host tensor of r, descending) and k
+// protected.
+OsftMatrixPlan plan_entry(const std::string& name, int64_t n, int64_t m, int64_t k, const Tensor& values,
                           const RankPolicy& policy) {
+  const float* s = values.data();
   OsftMatrixPlan p;
   const int64_t r = std::min(n, m);
   p.name = name;
@@ -105,24 +106,22 @@ OsftMatrixPlan plan_entry(const std::string& name, int64_t n, int64_t m, int64_t
 
 // SVD of one matrix and its protected factors under `policy`. The SVD runs in double: update
 // mode's repair takes U_hᵀW₀ = Σ_hV_h as exact, and fp32 arithmetic would leave ~1e-6 of W there.
-Decomposition decompose_one(const std::string& name, const Tensor& w, const RankPolicy& policy,
+Decomposition decompose_one(Backend& backend, const std::string& name, const Tensor& w, const RankPolicy& policy,
                             const OsftOptions& options) {
   Decomposition d;
   const int64_t n = w.dim(0), m = w.dim(1), r = std::min(n, m);
-  Svd f = svd(w, name, SvdPrecision::f64);
+  Svd f = backend.svd(w, SvdPrecision::f64, name);  // U (N, r), s (r,), Vᵀ (r, M)
   const int64_t k = policy.frozen_rank(name, r);
-  d.plan = plan_entry(name, n, m, k, f.s.data(), policy);
-  d.u_h = Tensor::zeros({n, k});
-  for (int64_t i = 0; i < n; ++i)
-    std::memcpy(d.u_h.data() + i * k, f.u.data() + i * r, sizeof(float) * k);
+  d.plan = plan_entry(name, n, m, k, host_copy(backend, f.s), policy);
+  d.u_h = backend.zeros({n, k}, DType::f32);
+  backend.copy_columns(f.u, 0, d.u_h);
   d.v_h = f.vt.rows(0, k).clone();
   // A side whose dimension equals the rank has a complete basis, so its complement is spanned by
   // the remaining l singular vectors: projecting onto those is cheaper when l < k.
   const int64_t l = r - k;
   if (keeps_complements(options) && l < k && n == r) {
-    d.u_c = Tensor::zeros({n, l});
-    for (int64_t i = 0; i < n; ++i)
-      std::memcpy(d.u_c.data() + i * l, f.u.data() + i * r + k, sizeof(float) * l);
+    d.u_c = backend.zeros({n, l}, DType::f32);
+    backend.copy_columns(f.u, k, d.u_c);
   }
   if (keeps_complements(options) && l < k && m == r) d.v_c = f.vt.rows(k, r).clone();
   if (options.mode == OsftMode::factored) d.full = std::move(f);  // only factored mode needs the low part
@@ -149,7 +148,7 @@ std::vector<OsftMatrixPlan> make_osft_plan(const LlamaModel& model, const OsftOp
 #pragma omp parallel for schedule(dynamic, 1)
   for (size_t i = 0; i < indices.size(); ++i) {
     const Parameter& p = model.parameters()[indices[i]];
-    plan[i] = decompose_one(p.name, p.value, policy, options).plan;
+    plan[i] = decompose_one(cpu_backend(), p.name, p.value, policy, options).plan;
   }
   return plan;
 }
@@ -242,7 +241,7 @@ void OsftStrategy::decompose(LlamaModel& model, AdamW& optimizer, const std::vec
   // each SVD is computed the same way whatever the scheduling (deterministic).
 #pragma omp parallel for schedule(dynamic, 1)
   for (size_t i = 0; i < indices.size(); ++i)
-    parts[i] = decompose_one(model.parameters()[indices[i]].name, start_weights[i], policy_, options_);
+    parts[i] = decompose_one(backend_, model.parameters()[indices[i]].name, start_weights[i], policy_, options_);
   std::vector<TargetState> states(indices.size());
   for (size_t i = 0; i < indices.size(); ++i) {
     states[i].plan = std::move(parts[i].plan);
@@ -254,10 +253,9 @@ void OsftStrategy::decompose(LlamaModel& model, AdamW& optimizer, const std::vec
     if (options_.mode == OsftMode::factored && p.frozen > 0 && p.frozen < p.rank) {
       const Svd& f = parts[i].full;
       const int64_t n = p.rows, r = p.rank, k = p.frozen, l = r - k;
-      states[i].u_l = Tensor::zeros({n, l});
-      for (int64_t row = 0; row < n; ++row)
-        std::memcpy(states[i].u_l.data() + row * l, f.u.data() + row * r + k, sizeof(float) * l);
-      states[i].s_l = Tensor::from({l}, std::vector<float>(f.s.data() + k, f.s.data() + r));
+      states[i].u_l = backend_.zeros({n, l}, DType::f32);
+      backend_.copy_columns(f.u, k, states[i].u_l);
+      states[i].s_l = f.s.rows(k, r).clone();
       states[i].v_l = f.vt.rows(k, r).clone();
     }
   }
@@ -571,7 +569,7 @@ void OsftStrategy::load_state(const std::string& dir, LlamaModel& model, AdamW& 
       const int64_t k = policy_.frozen_rank(param.name, r);
       const Tensor s = read("s." + param.name, {r});
       TargetState& st = states[i];
-      st.plan = plan_entry(param.name, n, m, k, s.data(), policy_);
+      st.plan = plan_entry(param.name, n, m, k, s, policy_);
       if (k == 0 || k == r) continue;
       const std::string id = std::to_string(indices[i]);
       st.u_h = read("u_h." + id, {n, k});
