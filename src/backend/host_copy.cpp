@@ -9,4 +9,10 @@ Tensor host_copy(Backend& backend, const Tensor& t) {
   return host;
 }
 
+Tensor device_copy(Backend& backend, const Tensor& t) {
+  Tensor copy = backend.zeros(t.shape(), t.dtype());
+  backend.copy(t, copy);
+  return copy;
+}
+
 }  // namespace sculpt

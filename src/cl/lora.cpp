@@ -32,9 +32,12 @@ LoraStrategy::LoraStrategy(LoraOptions options) : options_(std::move(options)) {
 }
 
 namespace {
-void init_a(Tensor& a, int64_t m, Rng& rng) {
+// A ~ U(−1/√m, 1/√m), drawn on the host (one seeded stream whatever the device) and copied to a's.
+void init_a(Backend& backend, Tensor& a, int64_t m, Rng& rng) {
   const float bound = 1.f / std::sqrt(static_cast<float>(m));
-  for (int64_t j = 0; j < a.numel(); ++j) a[j] = (2.f * rng.uniform() - 1.f) * bound;
+  Tensor host = Tensor::zeros(a.shape());
+  for (int64_t j = 0; j < host.numel(); ++j) host[j] = (2.f * rng.uniform() - 1.f) * bound;
+  backend.copy(host, a);
 }
 }  // namespace
 
@@ -83,20 +86,20 @@ void LoraStrategy::begin_task(LlamaModel& model, AdamW& optimizer) {
       Adapter ad;
       ad.index = index;
       ad.n = w.shape()[0], ad.m = w.shape()[1];
-      ad.w_base = w.clone();
-      ad.a = Tensor::zeros({r, ad.m});
-      ad.b = Tensor::zeros({ad.n, r});
-      ad.da = Tensor::zeros({r, ad.m});
-      ad.db = Tensor::zeros({ad.n, r});
-      init_a(ad.a, ad.m, rng);
+      ad.w_base = device_copy(backend_, w);
+      ad.a = backend_.zeros({r, ad.m}, DType::f32);
+      ad.b = backend_.zeros({ad.n, r}, DType::f32);
+      ad.da = backend_.zeros({r, ad.m}, DType::f32);
+      ad.db = backend_.zeros({ad.n, r}, DType::f32);
+      init_a(backend_, ad.a, ad.m, rng);
       adapters_.push_back(std::move(ad));
     }
   } else if (options_.variant != LoraVariant::seqlora) {
     // A new adapter: the finished one is merged into the base (frozen); O-LoRA remembers its A.
     for (auto& ad : adapters_) {
       backend_.copy(params[ad.index].value, ad.w_base);
-      if (options_.variant == LoraVariant::olora) ad.previous_a.push_back(ad.a.clone());
-      init_a(ad.a, ad.m, rng);
+      if (options_.variant == LoraVariant::olora) ad.previous_a.push_back(device_copy(backend_, ad.a));
+      init_a(backend_, ad.a, ad.m, rng);
       backend_.fill(ad.b, 0.f);
     }
   }
@@ -135,11 +138,13 @@ void LoraStrategy::on_gradients(LlamaModel& model, Gradients& grads) {
     backend_.matmul(ad.b, Trans::yes, g, Trans::no, ad.da, s, 0.f);
     backend_.matmul(g, Trans::no, ad.a, Trans::yes, ad.db, s, 0.f);
     if (olora) {
-      Tensor sign = Tensor::zeros({r, r});  // (host: its signs are taken element by element)
+      Tensor sign = backend_.zeros({r, r}, DType::f32);  // (r, r)
       for (const auto& prev : ad.previous_a) {
-        // M = A_t A_iᵀ (r×r); ∂Σ|M|/∂A_t = sign(M) A_i
+        // M = A_t A_iᵀ (r×r); ∂Σ|M|/∂A_t = sign(M) A_i. The r×r signs are taken on the host.
         backend_.matmul(ad.a, Trans::no, prev, Trans::yes, sign, 1.f, 0.f);
-        for (int64_t j = 0; j < sign.numel(); ++j) sign[j] = static_cast<float>((sign[j] > 0.f) - (sign[j] < 0.f));
+        Tensor host = host_copy(backend_, sign);
+        for (int64_t j = 0; j < host.numel(); ++j) host[j] = static_cast<float>((host[j] > 0.f) - (host[j] < 0.f));
+        backend_.copy(host, sign);
         backend_.matmul(sign, Trans::no, prev, Trans::no, ad.da, l1, 1.f);
       }
       if (l2 != 0.f) {
@@ -217,8 +222,8 @@ void LoraStrategy::load_between_tasks(const std::string& dir) {
     ad.a = f.read_f32("a." + id);
     ad.b = f.read_f32("b." + id);
     ad.n = ad.w_base.shape()[0], ad.m = ad.w_base.shape()[1];
-    ad.da = Tensor::zeros(ad.a.shape());
-    ad.db = Tensor::zeros(ad.b.shape());
+    ad.da = backend_.zeros(ad.a.shape(), DType::f32);
+    ad.db = backend_.zeros(ad.b.shape(), DType::f32);
     for (size_t p = 0; f.has("prev." + std::to_string(p) + "." + id); ++p)
       ad.previous_a.push_back(f.read_f32("prev." + std::to_string(p) + "." + id));
     adapters_.push_back(std::move(ad));

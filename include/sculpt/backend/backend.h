@@ -156,6 +156,9 @@ class Backend {
 Backend& cpu_backend();
 // A host copy of a backend tensor, in its dtype: what code above the backend reads element by element.
 Tensor host_copy(Backend& backend, const Tensor& t);
+// A copy of `t` (on the host or the backend's device) on the backend's device, in t's dtype:
+// Tensor::clone for tensors that live there.
+Tensor device_copy(Backend& backend, const Tensor& t);
 
 // Every backend this build has, the CPU's first (the conformance suite runs each).
 std::vector<Backend*> available_backends();

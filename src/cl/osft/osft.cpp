@@ -115,7 +115,7 @@ Decomposition decompose_one(Backend& backend, const std::string& name, const Ten
   d.plan = plan_entry(name, n, m, k, host_copy(backend, f.s), policy);
   d.u_h = backend.zeros({n, k}, DType::f32);
   backend.copy_columns(f.u, 0, d.u_h);
-  d.v_h = f.vt.rows(0, k).clone();
+  d.v_h = device_copy(backend, f.vt.rows(0, k));
   // A side whose dimension equals the rank has a complete basis, so its complement is spanned by
   // the remaining l singular vectors: projecting onto those is cheaper when l < k.
   const int64_t l = r - k;
@@ -123,7 +123,7 @@ Decomposition decompose_one(Backend& backend, const std::string& name, const Ten
     d.u_c = backend.zeros({n, l}, DType::f32);
     backend.copy_columns(f.u, k, d.u_c);
   }
-  if (keeps_complements(options) && l < k && m == r) d.v_c = f.vt.rows(k, r).clone();
+  if (keeps_complements(options) && l < k && m == r) d.v_c = device_copy(backend, f.vt.rows(k, r));
   if (options.mode == OsftMode::factored) d.full = std::move(f);  // only factored mode needs the low part
   return d;
 }
@@ -249,14 +249,14 @@ void OsftStrategy::decompose(LlamaModel& model, AdamW& optimizer, const std::vec
     states[i].u_c = std::move(parts[i].u_c), states[i].v_c = std::move(parts[i].v_c);
     const OsftMatrixPlan& p = states[i].plan;
     if (options_.mode == OsftMode::gradient && p.frozen > 0 && p.frozen < p.rank)
-      states[i].w0 = start_weights[i].clone();
+      states[i].w0 = device_copy(backend_, start_weights[i]);
     if (options_.mode == OsftMode::factored && p.frozen > 0 && p.frozen < p.rank) {
       const Svd& f = parts[i].full;
       const int64_t n = p.rows, r = p.rank, k = p.frozen, l = r - k;
       states[i].u_l = backend_.zeros({n, l}, DType::f32);
       backend_.copy_columns(f.u, k, states[i].u_l);
-      states[i].s_l = f.s.rows(k, r).clone();
-      states[i].v_l = f.vt.rows(k, r).clone();
+      states[i].s_l = device_copy(backend_, f.s.rows(k, r));
+      states[i].v_l = device_copy(backend_, f.vt.rows(k, r));
     }
   }
   install(model, optimizer, indices, std::move(states));
@@ -288,7 +288,8 @@ void OsftStrategy::install(LlamaModel& model, AdamW& optimizer, const std::vecto
     t.index = indices[i];
     t.n = n, t.m = m, t.k = k;
     t.u_h = std::move(st.u_h), t.v_h = std::move(st.v_h), t.u_c = std::move(st.u_c), t.v_c = std::move(st.v_c);
-    t.s_h = Tensor::from({k}, std::vector<float>(p.singular_values.begin(), p.singular_values.begin() + k));
+    t.s_h = device_copy(backend_, Tensor::from({k}, std::vector<float>(p.singular_values.begin(),
+                                                                         p.singular_values.begin() + k)));
     t.w0 = std::move(st.w0);
     if (options_.mode == OsftMode::factored) {
       t.u_l = std::move(st.u_l), t.s_l = std::move(st.s_l), t.v_l = std::move(st.v_l);
@@ -296,7 +297,7 @@ void OsftStrategy::install(LlamaModel& model, AdamW& optimizer, const std::vecto
       t.ds = backend_.zeros(t.s_l.shape(), DType::f32);
       t.dv = backend_.zeros(t.v_l.shape(), DType::f32);
       // high = (U_h Σ_h) V_h (N, M)
-      Tensor us = t.u_h.clone();
+      Tensor us = device_copy(backend_, t.u_h);
       backend_.scale_columns(us, t.s_h);
       t.high = backend_.zeros({n, m}, DType::f32);
       backend_.matmul(us, Trans::no, t.v_h, Trans::no, t.high, 1.f, 0.f);
@@ -572,22 +573,25 @@ void OsftStrategy::load_state(const std::string& dir, LlamaModel& model, AdamW& 
       st.plan = plan_entry(param.name, n, m, k, s, policy_);
       if (k == 0 || k == r) continue;
       const std::string id = std::to_string(indices[i]);
-      st.u_h = read("u_h." + id, {n, k});
-      st.v_h = read("v_h." + id, {k, m});
-      if (f.has("u_c." + id)) st.u_c = read("u_c." + id, {n, r - k});
-      if (f.has("v_c." + id)) st.v_c = read("v_c." + id, {r - k, m});
-      if (options_.mode == OsftMode::gradient) st.w0 = read("w0." + id, {n, m});
-      if (options_.mode == OsftMode::factored)  // shapes here, values below with the moments
-        st.u_l = Tensor::zeros({n, r - k}), st.s_l = Tensor::zeros({r - k}), st.v_l = Tensor::zeros({r - k, m});
+      // Read on the host, kept on the backend's device.
+      st.u_h = device_copy(backend_, read("u_h." + id, {n, k}));
+      st.v_h = device_copy(backend_, read("v_h." + id, {k, m}));
+      if (f.has("u_c." + id)) st.u_c = device_copy(backend_, read("u_c." + id, {n, r - k}));
+      if (f.has("v_c." + id)) st.v_c = device_copy(backend_, read("v_c." + id, {r - k, m}));
+      if (options_.mode == OsftMode::gradient) st.w0 = device_copy(backend_, read("w0." + id, {n, m}));
+      if (options_.mode == OsftMode::factored) {  // shapes here, values below with the moments
+        st.u_l = backend_.zeros({n, r - k}, DType::f32), st.s_l = backend_.zeros({r - k}, DType::f32);
+        st.v_l = backend_.zeros({r - k, m}, DType::f32);
+      }
     }
     install(model, optimizer, indices, std::move(states));
   }
   if (factor_adam_) {
     for (size_t j = 0; j < factor_params_.size(); ++j) {
       const Shape shape = factor_params_[j].value.shape();
-      factor_params_[j].value.copy_from(read(factor_params_[j].name, shape));
-      factor_adam_->first_moments()[j].copy_from(read("m." + factor_params_[j].name, shape));
-      factor_adam_->second_moments()[j].copy_from(read("v." + factor_params_[j].name, shape));
+      backend_.copy(read(factor_params_[j].name, shape), factor_params_[j].value);
+      backend_.copy(read("m." + factor_params_[j].name, shape), factor_adam_->first_moments()[j]);
+      backend_.copy(read("v." + factor_params_[j].name, shape), factor_adam_->second_moments()[j]);
     }
     factor_adam_->set_step_count(std::stoll(f.metadata().at("factor_adam_steps")));
   }
