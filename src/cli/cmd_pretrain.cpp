@@ -90,13 +90,18 @@ void run_pretrain(PretrainArgs& a) {
   if (a.eval_sequences > 0 && static_cast<int64_t>(eval_set.size()) > a.eval_sequences)
     eval_set.resize(static_cast<size_t>(a.eval_sequences));
   EvalHook hook;
-  if (!eval_set.empty())
-    hook = [&](int64_t, const LlamaModel& m) {
-      const LossResult r = held_out_loss(m, eval_set, 8);
+  if (!eval_set.empty()) {
+    constexpr int64_t kLossRows = 8;  // held-out sequences per forward pass
+    hook.run = [&](int64_t, const LlamaModel& m) {
+      const LossResult r = held_out_loss(m, eval_set, kLossRows, a.train.precision);
       return json{{"eval_loss", r.loss}, {"eval_perplexity", r.perplexity()}, {"eval_tokens", r.target_tokens}};
     };
-  else
+    hook.memory = {"in-run evaluation",
+                   4 * held_out_loss_floats(model.config(), eval_set, kLossRows, a.train.precision, num_threads()),
+                   "held-out loss of " + std::to_string(kLossRows) + " sequences at a time"};
+  } else {
     log_info("no held-out sequences (raise --held-out-fraction to evaluate)");
+  }
 
   std::string data_key;
   for (const auto& p : a.data) data_key += fs::absolute(p).string() + ";";

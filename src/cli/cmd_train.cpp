@@ -58,13 +58,23 @@ void run_train(TrainArgs& a) {
     log_info("eval data: ", eval.source, ": ", eval.examples.size(), " examples");
   }
   EvalHook hook;
-  if (!eval.examples.empty())
-    hook = [&](int64_t, const LlamaModel& m) {
-      ExactMatchResult em = exact_match(m, *tokenizer, eval.examples, 16, a.train.precision);
-      return json{{"eval_loss", held_out_loss(m, eval.examples, a.train.effective_batch_size, a.train.precision).loss},
+  if (!eval.examples.empty()) {
+    constexpr int64_t kGenerationBatch = 16;  // prompts decoded together
+    const int64_t loss_rows = a.train.effective_batch_size;
+    hook.run = [&, loss_rows](int64_t, const LlamaModel& m) {
+      ExactMatchResult em = exact_match(m, *tokenizer, eval.examples, kGenerationBatch, a.train.precision);
+      return json{{"eval_loss", held_out_loss(m, eval.examples, loss_rows, a.train.precision).loss},
                   {"eval_exact_match", em.accuracy()},
                   {"eval_samples", em.total}};
     };
+    // The two run one after the other: the larger counts.
+    const ModelConfig& c = model.config();
+    const int64_t generation = exact_match_floats(c, eval.examples, kGenerationBatch, a.train.precision, num_threads());
+    const int64_t loss = held_out_loss_floats(c, eval.examples, loss_rows, a.train.precision, num_threads());
+    hook.memory = {"in-run evaluation", 4 * std::max(generation, loss),
+                   generation >= loss ? "greedy decoding of " + std::to_string(kGenerationBatch) + " prompts at a time"
+                                      : "held-out loss of " + std::to_string(loss_rows) + " sequences at a time"};
+  }
 
   json resolved = train_options_json(a.train);
   resolved.update({{"command", "train"},

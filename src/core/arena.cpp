@@ -5,7 +5,7 @@
 namespace sculpt {
 
 Arena::Arena(int64_t capacity_floats, std::string name)
-    : block_(allocate_aligned(capacity_floats)), capacity_(capacity_floats), name_(std::move(name)) {}
+    : block_(allocate_uninitialized(capacity_floats)), capacity_(capacity_floats), name_(std::move(name)) {}
 
 int64_t Arena::footprint(const Shape& shape, DType dtype) {
   constexpr int64_t kAlignFloats = 16;  // 64 bytes

@@ -39,18 +39,22 @@ std::string shape_to_string(const Shape& shape) {
   return out.str();
 }
 
-std::shared_ptr<std::byte> allocate_aligned_bytes(int64_t count) {
+namespace {
+std::shared_ptr<std::byte> aligned_block(int64_t count, bool zero) {
   constexpr size_t kAlign = 64;
   size_t bytes = static_cast<size_t>(std::max<int64_t>(count, 1));
   bytes = (bytes + kAlign - 1) / kAlign * kAlign;
   void* p = std::aligned_alloc(kAlign, bytes);
   if (!p) throw std::bad_alloc();
-  std::memset(p, 0, bytes);
+  if (zero) std::memset(p, 0, bytes);
   return std::shared_ptr<std::byte>(static_cast<std::byte*>(p), [](std::byte* q) { std::free(q); });
 }
+}  // namespace
 
-std::shared_ptr<float> allocate_aligned(int64_t count) {
-  auto bytes = allocate_aligned_bytes(std::max<int64_t>(count, 1) * static_cast<int64_t>(sizeof(float)));
+std::shared_ptr<std::byte> allocate_aligned_bytes(int64_t count) { return aligned_block(count, true); }
+
+std::shared_ptr<float> allocate_uninitialized(int64_t count) {
+  auto bytes = aligned_block(std::max<int64_t>(count, 1) * static_cast<int64_t>(sizeof(float)), false);
   return std::shared_ptr<float>(bytes, reinterpret_cast<float*>(bytes.get()));  // aliases the byte block
 }
 

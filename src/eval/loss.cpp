@@ -10,10 +10,25 @@ namespace sculpt {
 
 double LossResult::perplexity() const { return std::exp(loss); }
 
-LossResult held_out_loss(const LlamaModel& model, const std::vector<Example>& examples, int64_t rows,
-                         Precision precision) {
+namespace {
+// The graph's sequence length: the longest example's inputs (its tokens but the last).
+int64_t longest_inputs(const std::vector<Example>& examples) {
   int64_t longest = 1;
   for (const auto& e : examples) longest = std::max<int64_t>(longest, static_cast<int64_t>(e.tokens.size()) - 1);
+  return longest;
+}
+}  // namespace
+
+int64_t held_out_loss_floats(const ModelConfig& config, const std::vector<Example>& examples, int64_t rows,
+                             Precision precision, int threads) {
+  return TrainingMemoryPlan::make(config, rows, longest_inputs(examples), threads, TrainingGraph::kHeadChunkRows,
+                                  precision)
+      .loss_only();
+}
+
+LossResult held_out_loss(const LlamaModel& model, const std::vector<Example>& examples, int64_t rows,
+                         Precision precision) {
+  const int64_t longest = longest_inputs(examples);
   TrainingGraph graph(model, rows, longest, precision);  // (a new graph: its bf16 copies are the model's now)
   double sum = 0;
   LossResult r;

@@ -168,7 +168,7 @@ ExperimentResult run_experiment(const std::string& model_path, const Tokenizer& 
       resolved["data"] = stage_name(s);
       resolved["learning_rate"] = to.learning_rate;  // after a per-method override
       const auto t0 = std::chrono::steady_clock::now();
-      const TrainResult r = run_training(*model, tok, examples, to, resolved, nullptr, &strategy);
+      const TrainResult r = run_training(*model, tok, examples, to, resolved, {}, &strategy);
       if (r.interrupted) {
         result.methods.push_back(mr);
         result.interrupted = true;

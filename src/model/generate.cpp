@@ -88,4 +88,12 @@ std::vector<std::vector<int32_t>> generate(const LlamaModel& model, const std::v
   return out;
 }
 
+int64_t generation_floats(const ModelConfig& c, int64_t batch, int64_t longest_prompt, int64_t max_new_tokens,
+                          Precision precision, int threads) {
+  const int64_t capacity = longest_prompt + max_new_tokens;
+  const ForwardMemoryPlan f = ForwardMemoryPlan::make(c, batch, longest_prompt, capacity, threads, precision);
+  const int64_t kv_cache = 2 * c.num_layers * Arena::footprint({batch, capacity, c.kv_dim()});
+  return f.activations + f.scratch + f.weight_copies + kv_cache + 3 * Arena::footprint({batch, c.vocab_size});
+}
+
 }  // namespace sculpt

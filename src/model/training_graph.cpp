@@ -114,9 +114,12 @@ TrainingMemoryPlan TrainingMemoryPlan::make(const ModelConfig& c, int64_t batch,
   p.backward = total(backward_shapes(c, d, threads, head_chunk_rows));
   p.forward_scratch = Arena::footprint(
       {attention_scratch_size({d.B, d.T, d.T, c.num_heads, c.num_kv_heads, c.head_dim, 0}, threads)});
+  const int64_t chunk = std::min(head_chunk_rows, d.rows);
+  p.loss_head = total(std::vector<Shape>{{chunk, d.V}, {chunk}});
   if (precision == Precision::bf16) {
     p.backward += total(bf16_backward_shapes(d, head_chunk_rows));
     p.forward_scratch += total(bf16_forward_shapes(d));
+    p.loss_head += total(std::vector<Shape>{bf16_room(chunk * d.D)});
     p.weight_copies = (Bf16Weights::bytes(c) + 3) / 4;
   }
   return p;

@@ -44,38 +44,40 @@ std::string MemoryPlan::table() const {
 }
 
 MemoryPlan plan_training_memory(const ModelConfig& c, const TrainingShape& shape, const Strategy* strategy,
-                                const std::vector<MemoryLine>& held) {
+                                const std::vector<MemoryLine>& held, const MemoryLine& evaluation) {
   const int64_t params = c.parameter_count();
   const std::string p = std::to_string(params) + " fp32 parameters";
   const auto act = TrainingMemoryPlan::make(c, shape.rows, shape.seq, shape.threads, TrainingGraph::kHeadChunkRows,
                                             shape.precision);
-  int64_t activations = act.activations, workspace = act.backward;
-  std::string batch = std::to_string(shape.rows) + " x " + std::to_string(shape.seq) + " tokens";
-  std::string workspace_detail = std::to_string(shape.threads) + " threads";
-  // The strategy's begin-task graph is freed before the training graph is built: the larger counts.
-  // Its pass is forward-only, so of its workspace only the attention scratch is ever touched.
-  if (const auto pass = strategy ? strategy->planned_begin_task_pass(c) : Strategy::BeginTaskPass{}; pass.rows > 0) {
-    const auto other = TrainingMemoryPlan::make(c, pass.rows, pass.seq, shape.threads, TrainingGraph::kHeadChunkRows);
-    if (other.activations + pass.extra_floats + other.forward_scratch > activations + workspace) {
-      activations = other.activations + pass.extra_floats;
-      workspace = other.forward_scratch;
-      batch = std::to_string(pass.rows) + " x " + std::to_string(pass.seq) + " tokens of " + strategy->name() +
-              "'s calibration pass (training: " + batch + ")";
-      workspace_detail = "the calibration pass's attention scratch, " + workspace_detail;
-    }
-  }
   MemoryPlan plan;
   plan.lines.push_back({"weights", params * kFloat, p});
   plan.lines.push_back({"gradients", params * kFloat, "one per parameter"});
   plan.lines.push_back({"AdamW moments", 2 * params * kFloat, "m and v per parameter"});
-  if (strategy) {
-    MemoryLine state = strategy->planned_memory(c, shape.seq, shape.threads);
-    if (state.bytes > 0) plan.lines.push_back(std::move(state));
-  }
+  const MemoryLine state = strategy ? strategy->planned_memory(c, shape.seq, shape.threads) : MemoryLine{};
+  if (state.bytes > 0) plan.lines.push_back(state);
   if (act.weight_copies > 0)
     plan.lines.push_back({"bf16 weight copies", act.weight_copies * kFloat, "projections and head, for bf16 products"});
-  plan.lines.push_back({"saved activations", activations * kFloat, batch});
-  plan.lines.push_back({"backward workspace", workspace * kFloat, workspace_detail});
+  plan.lines.push_back({"saved activations", act.activations * kFloat,
+                        std::to_string(shape.rows) + " x " + std::to_string(shape.seq) + " tokens"});
+  plan.lines.push_back({"backward workspace", act.backward * kFloat, std::to_string(shape.threads) + " threads"});
+
+  // Two phases run in the room others leave, and a line counts only what they need beyond it (the
+  // larger, as they never coexist): the strategy's calibration pass, before its state and the
+  // training graph exist (its graph forward-only: of the workspace only the attention scratch is
+  // written), and an in-run evaluation, for which the trainer frees the graph.
+  const int64_t graph = (act.activations + act.backward + act.weight_copies) * kFloat;
+  MemoryLine beyond;
+  if (const auto pass = strategy ? strategy->planned_begin_task_pass(c) : Strategy::BeginTaskPass{}; pass.rows > 0) {
+    const auto other = TrainingMemoryPlan::make(c, pass.rows, pass.seq, shape.threads, TrainingGraph::kHeadChunkRows);
+    const int64_t needs = (other.activations + pass.extra_floats + other.forward_scratch) * kFloat;
+    beyond = {"calibration pass", needs - state.bytes - graph,
+              format_mib(needs) + " before the state and graph exist: " + std::to_string(pass.rows) + " x " +
+                  std::to_string(pass.seq) + " tokens of " + strategy->name() + "'s calibration"};
+  }
+  if (evaluation.bytes - graph > beyond.bytes)
+    beyond = {evaluation.item, evaluation.bytes - graph,
+              format_mib(evaluation.bytes) + " in the training graph's room: " + evaluation.detail};
+  if (beyond.bytes > 0) plan.lines.push_back(std::move(beyond));
   plan.lines.insert(plan.lines.end(), held.begin(), held.end());
   plan.lines.push_back({"process", kProcessOverhead, "code, tokenizer, data"});
   return plan;
@@ -94,25 +96,30 @@ MemoryLimit memory_limit(const std::string& flag) {
 }
 
 void check_plan_fits(const MemoryPlan& plan, const MemoryLimit& limit, const ModelConfig& config,
-                     const TrainingShape& shape, const Strategy* strategy, const std::vector<MemoryLine>& held) {
+                     const TrainingShape& shape, const Strategy* strategy, const std::vector<MemoryLine>& held,
+                     const MemoryLine& evaluation) {
   if (plan.total() <= limit.bytes) return;
   // The activations scale with the micro-batch: the largest one that fits, else a shorter one.
   std::string hint;
   TrainingShape smaller = shape;
   for (smaller.rows = shape.rows - 1; smaller.rows >= 1; --smaller.rows)
-    if (plan_training_memory(config, smaller, strategy, held).total() <= limit.bytes) break;
+    if (plan_training_memory(config, smaller, strategy, held, evaluation).total() <= limit.bytes) break;
   if (smaller.rows >= 1) {
     hint = "it fits with micro-batches of " + std::to_string(smaller.rows) + " sequences (--max-tokens-per-batch " +
            std::to_string(smaller.rows * shape.seq) + ", gradient accumulation keeps the effective batch)";
   } else {
     smaller.rows = 1;
     for (smaller.seq = shape.seq / 2; smaller.seq >= 16; smaller.seq /= 2)
-      if (plan_training_memory(config, smaller, strategy, held).total() <= limit.bytes) break;
+      if (plan_training_memory(config, smaller, strategy, held, evaluation).total() <= limit.bytes) break;
     if (smaller.seq >= 16) {
       hint = "it fits with one sequence of at most " + std::to_string(smaller.seq) + " tokens per micro-batch (--max-seq-len " +
              std::to_string(smaller.seq) + ")";
+    } else if (evaluation.bytes > 0 &&
+               plan_training_memory(config, {1, 16, shape.threads}, strategy, held).total() <= limit.bytes) {
+      hint = "the in-run evaluation alone needs " + format_mib(evaluation.bytes) +
+             ": evaluate fewer or shorter examples (--eval-samples, --max-seq-len) or after training (sculpt eval)";
     } else {
-      const int64_t least = plan_training_memory(config, {1, 16, shape.threads}, strategy, held).total();
+      const int64_t least = plan_training_memory(config, {1, 16, shape.threads}, strategy, held, evaluation).total();
       hint = "even one 16-token sequence per micro-batch needs " + format_mib(least) +
              ": use a machine with more memory, or a LoRA method (sculpt cl --methods seqlora)";
     }

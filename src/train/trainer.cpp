@@ -102,10 +102,10 @@ TrainResult run_training(LlamaModel& model, const Tokenizer& tokenizer, const st
   const TrainingShape shape{(max_tokens + longest - 1) / std::max<int64_t>(longest, 1), std::max<int64_t>(longest, 1),
                             num_threads(), o.precision};
   if (o.precision == Precision::bf16) parse_precision("bf16");  // a build without oneDNN refuses here, before any output
-  const MemoryPlan memory = plan_training_memory(model.config(), shape, strategy, o.held_beside);
+  const MemoryPlan memory = plan_training_memory(model.config(), shape, strategy, o.held_beside, eval.memory);
   const MemoryLimit limit = memory_limit(o.memory_limit);
   log_info("memory plan (", format_mib(limit.bytes), " available, ", limit.source, "):\n", memory.table());
-  check_plan_fits(memory, limit, model.config(), shape, strategy, o.held_beside);
+  check_plan_fits(memory, limit, model.config(), shape, strategy, o.held_beside, eval.memory);
   release_free_memory();  // the peak logged at the end is this run's, not an earlier stage's
   reset_peak_resident();
   const int64_t resident_at_start = current_resident_bytes();  // for the closing line: what came before
@@ -149,8 +149,11 @@ TrainResult run_training(LlamaModel& model, const Tokenizer& tokenizer, const st
   // system keeps the heap it leaves out of the training phase's peak, which the plan bounds.
   release_free_memory();
   // Built after begin_task, whose own graph (OSFT's calibration pass) is freed by then: the two
-  // never coexist, and the memory plan counts the larger.
-  auto graph = std::make_unique<TrainingGraph>(model, (max_tokens + longest - 1) / longest, longest, o.precision);
+  // never coexist, and the memory plan counts the larger. Freed again for each evaluation.
+  auto make_graph = [&] {
+    return std::make_unique<TrainingGraph>(model, (max_tokens + longest - 1) / longest, longest, o.precision);
+  };
+  auto graph = make_graph();
   log_info("training: ", examples.size(), " examples, ", batcher.steps_per_epoch(), " steps/epoch, ", total_steps,
            " steps; effective batch ", o.effective_batch_size, ", ≤ ", max_tokens, " tokens per micro-batch; ",
            graph->plan().describe(), "; ", num_threads(), " threads");
@@ -161,7 +164,9 @@ TrainResult run_training(LlamaModel& model, const Tokenizer& tokenizer, const st
   TrainResult result;
   auto evaluate = [&](int64_t step) {
     if (!eval) return;
-    json m = eval(step, model);
+    graph.reset();  // the evaluation's own workspace takes the graph's room (the plan counts the larger)
+    release_free_memory();
+    json m = eval.run(step, model);
     m["step"] = step;
     metrics << m.dump() << "\n" << std::flush;
     log_info("eval at step ", step, ": ", m.dump());
@@ -171,6 +176,7 @@ TrainResult run_training(LlamaModel& model, const Tokenizer& tokenizer, const st
   int64_t tokens_seen = 0;
   const int64_t first_step = state.step + 1;
   for (int64_t step = first_step; step <= total_steps; ++step) {
+    if (!graph) graph = make_graph();  // after an evaluation
     const auto t0 = std::chrono::steady_clock::now();
     std::vector<TokenBatch> micro = batcher.next_step();
     // Strategy diagnostics (OSFT's leak: two extra GEMMs per target) on the logged steps only.

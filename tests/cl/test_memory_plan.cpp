@@ -196,6 +196,34 @@ TEST(MemoryPlan, RefusalNamesBothNumbersAndTheLargestMicroBatchThatFits) {
   }
 }
 
+// An in-run evaluation takes the training graph's room (the trainer frees the graph for it): a line
+// counts only what it needs beyond the graph, and a run it alone does not fit is told so.
+TEST(MemoryPlan, InRunEvaluationCountsOnlyWhatExceedsTheGraph) {
+  const ModelConfig c = testing::tiny_model(kShape, 5, 0.05f).config();
+  const TrainingShape shape{4, 64, 1};
+  const MemoryPlan training = plan_training_memory(c, shape, nullptr);
+  const int64_t graph = line(training, "saved activations") + line(training, "backward workspace");
+  const MemoryPlan small = plan_training_memory(c, shape, nullptr, {}, {"in-run evaluation", graph / 2, "small"});
+  EXPECT_EQ(small.total(), training.total());
+  EXPECT_EQ(line(small, "in-run evaluation"), 0);
+  const int64_t big_bytes = graph + (int64_t{5} << 20);
+  const MemoryLine big{"in-run evaluation", big_bytes, "big"};
+  const MemoryPlan with_big = plan_training_memory(c, shape, nullptr, {}, big);
+  EXPECT_EQ(line(with_big, "in-run evaluation"), int64_t{5} << 20);
+  EXPECT_EQ(with_big.total(), training.total() + (int64_t{5} << 20));
+  // Room for the smallest training graph but not for the evaluation: the hint names it.
+  const int64_t limit = plan_training_memory(c, {1, 16, 1}, nullptr).total();
+  try {
+    check_plan_fits(with_big, {limit, "test"}, c, shape, nullptr, {}, big);
+    FAIL() << "not refused";
+  } catch (const Error& e) {
+    EXPECT_NE(e.one_line().find("(hint: the in-run evaluation alone needs " + format_mib(big_bytes) +
+                                ": evaluate fewer or shorter examples"),
+              std::string::npos)
+        << e.one_line();
+  }
+}
+
 TEST(MemoryPlan, CgroupLimitsAndSizes) {
   EXPECT_EQ(parse_cgroup_limit("max"), -1);
   EXPECT_EQ(parse_cgroup_limit(""), -1);

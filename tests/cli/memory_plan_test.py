@@ -1,5 +1,6 @@
 """The memory plan of `sculpt train` against the process's measured peak (getrusage, logged at
-the end of every run), for plain fine-tuning and OSFT on a 20 M-parameter model, and of every
+the end of every run), for plain fine-tuning and OSFT on a 20 M-parameter model, with evaluation
+during training (fp32 and bf16) where it outgrows the training graph, and of every
 stage of `sculpt cl` (OSFT with adaptive ranks, whose calibration pass has a graph of its own,
 then SeqFT in the same process: each stage's peak is its own); `sculpt plan`
 prints the same table for the same shape; a plan beyond --memory-limit is refused at start-up with
@@ -60,6 +61,26 @@ for method, strategy, extra in runs:
     # An upper bound, and not a loose one: the process's own ~10 MiB sit under its 96 MiB line.
     if check_peak and not 0.80 * planned <= peak <= planned:
         failures.append(f"{method}: peak {peak} MiB is not within [80%, 100%] of the plan {planned} MiB")
+
+# In-run evaluation (--eval-data): greedy decoding of long prompts and their held-out loss need more
+# than the training graph of short examples. The graph is freed while it runs; the plan counts the
+# larger of the two and still bounds the peak (the graph's workspace, reserved but unwritten in a
+# loss-only pass, costs nothing there).
+short = os.path.join(work, "short.jsonl")
+with open(short, "w") as f:
+    for _ in range(8):
+        f.write(json.dumps({"prompt": "red green", "completion": " done"}) + "\n")
+for precision in ["fp32"] + (["bf16"] if "bf16" in totals else []):
+    out = os.path.join(work, "eval-" + precision)
+    r = run("train", "--model", model, "--data", short, "--eval-data", data, "--eval-steps", "1", "--max-steps", "2",
+            "--effective-batch-size", "4", "--precision", precision, "-o", out)
+    m = re.search(r"peak resident memory ([\d.]+) MiB \(planned ([\d.]+) MiB[;)]", r.stderr)
+    if not m or "in-run evaluation" not in r.stderr or r.stderr.count("eval at step") != 3:
+        sys.exit(f"eval {precision}: no in-run evaluation line, three evaluations and a peak in the log:\n{r.stderr}")
+    peak, planned = float(m.group(1)), float(m.group(2))
+    print(f"train --eval-data ({precision}): peak {peak} MiB, planned {planned} MiB ({100 * peak / planned:.1f}%)")
+    if check_peak and not 0.80 * planned <= peak <= planned:
+        failures.append(f"eval {precision}: peak {peak} MiB is not within [80%, 100%] of the plan {planned} MiB")
 
 # sculpt cl: every stage within its plan (the base model it keeps, the larger of the calibration
 # and training graphs; the peak mark reset at each stage, the previous method's state freed).

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -8,6 +9,7 @@
 
 #include "sculpt/core/arena.h"
 #include "sculpt/core/error.h"
+#include "sculpt/core/memory.h"
 #include "sculpt/core/tensor.h"
 
 namespace sculpt {
@@ -152,7 +154,7 @@ TEST(TensorDType, Bf16ConversionRoundsToNearestAndWidensExactly) {
   EXPECT_THROW(Tensor::zeros({4}, DType::i32).copy_from(exact), Error);
 }
 
-TEST(Arena, CarvesAlignedZeroedTensorsAndRefusesOverflow) {
+TEST(Arena, CarvesAlignedTensorsAndRefusesOverflow) {
   Arena arena(Arena::footprint({3}) + Arena::footprint({5, 5}), "test arena");
   Tensor a = arena.alloc({3});
   Tensor b = arena.alloc({5, 5});
@@ -170,6 +172,19 @@ TEST(Arena, CarvesAlignedZeroedTensorsAndRefusesOverflow) {
   Tensor again = arena.alloc({3});
   EXPECT_EQ(again.data(), a.data());  // the same memory is handed out again
   EXPECT_EQ(again[0], 7.f);           // alloc does not initialise
+}
+
+// A graph's workspace is sized for its backward pass; a forward-only use (held-out loss, a
+// calibration pass) must not pay for it: the block is reserved, and only written pages count.
+TEST(Arena, OnlyWrittenPagesBecomeResident) {
+  release_free_memory();
+  const int64_t before = current_resident_bytes();
+  Arena arena(int64_t{64} << 20, "test arena");  // 256 MiB
+  Tensor small = arena.alloc({int64_t{4} << 20});  // 16 MiB of it, written
+  std::fill(small.data(), small.data() + small.numel(), 1.f);
+  const int64_t grown = current_resident_bytes() - before;
+  EXPECT_GE(grown, int64_t{15} << 20);
+  EXPECT_LT(grown, int64_t{48} << 20) << "the arena's unwritten pages are resident";
 }
 
 TEST(Arena, Bf16TensorsTakeHalfTheRoomAndStayAligned) {

@@ -50,9 +50,11 @@ std::ostream& operator<<(std::ostream& out, const Shape& shape);  // as shape_to
 int64_t shape_numel(const Shape& shape);
 std::string shape_to_string(const Shape& shape);  // "(2, 3)"
 
-// 64-byte aligned, zero-initialised host allocation of `count` floats / of `bytes` bytes.
-std::shared_ptr<float> allocate_aligned(int64_t count);
+// 64-byte aligned, zero-initialised host allocation of `bytes` bytes.
 std::shared_ptr<std::byte> allocate_aligned_bytes(int64_t bytes);
+// 64-byte aligned host allocation of `count` floats, NOT initialised: a page becomes resident only
+// when first written, so an arena sized for a backward pass costs no memory in a forward-only use.
+std::shared_ptr<float> allocate_uninitialized(int64_t count);
 
 class Tensor {
  public:

@@ -26,4 +26,9 @@ std::string normalize_answer(const std::string& text);  // trim whitespace, lowe
 ExactMatchResult exact_match(const LlamaModel& model, const Tokenizer& tokenizer, const std::vector<Example>& examples,
                              int64_t batch = 16, Precision precision = Precision::fp32);
 
+// Floats exact_match holds at its peak (its largest batch's generation), for the memory plan of a
+// run that evaluates as it trains.
+int64_t exact_match_floats(const ModelConfig& config, const std::vector<Example>& examples, int64_t batch,
+                           Precision precision, int threads);
+
 }  // namespace sculpt

@@ -19,4 +19,9 @@ struct LossResult {
 LossResult held_out_loss(const LlamaModel& model, const std::vector<Example>& examples, int64_t rows = 8,
                          Precision precision = Precision::fp32);
 
+// Floats held_out_loss holds at its peak: its graph's activations, the part of the workspace a
+// loss-only pass writes, and in bf16 the weight copies.
+int64_t held_out_loss_floats(const ModelConfig& config, const std::vector<Example>& examples, int64_t rows,
+                             Precision precision, int threads);
+
 }  // namespace sculpt

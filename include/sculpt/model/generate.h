@@ -32,4 +32,10 @@ std::vector<std::vector<int32_t>> generate(const LlamaModel& model, const std::v
                                            const GenerationOptions& options,
                                            const std::function<void(int64_t, int32_t)>& on_token = nullptr);
 
+// Floats generate() holds at its peak for `batch` prompts of up to `longest_prompt` tokens and
+// `max_new_tokens`: the forward's workspace (and bf16 weight copies), the KV cache, and three
+// (batch, V) logits (a step's, the one it replaces, the host copy sampled from).
+int64_t generation_floats(const ModelConfig& config, int64_t batch, int64_t longest_prompt, int64_t max_new_tokens,
+                          Precision precision, int threads);
+
 }  // namespace sculpt

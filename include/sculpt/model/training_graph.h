@@ -4,6 +4,7 @@
 // Loss: Σ_rows weight_r · CE(logits_r, target_r). The caller chooses the weights (1/N over the
 // target tokens of a whole optimizer step, so that k micro-batches give the same update as one).
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -60,10 +61,15 @@ class Gradients {
 // rounded input of one product): the arena's other pages are reserved, never written, so a
 // forward-only use of the graph keeps them out of memory. In bf16, weight_copies counts the
 // bf16 copies of the projections and the head (in floats' room: two bf16 to a float).
+// loss_head is what loss()'s head writes in the workspace after the forward: one chunk of logits,
+// its rows' weights and, in bf16, the chunk's rounded rows.
 struct TrainingMemoryPlan {
-  int64_t activations = 0, backward = 0, forward_scratch = 0, weight_copies = 0;
+  int64_t activations = 0, backward = 0, forward_scratch = 0, weight_copies = 0, loss_head = 0;
   static TrainingMemoryPlan make(const ModelConfig& config, int64_t batch, int64_t seq, int threads,
                                  int64_t head_chunk_rows, Precision precision = Precision::fp32);
+  // Floats a graph used only through loss() touches: the activations, the larger of the two uses
+  // of the workspace (it is reset between them), the bf16 copies.
+  int64_t loss_only() const { return activations + std::max(forward_scratch, loss_head) + weight_copies; }
   std::string describe() const;
 };
 

@@ -2,8 +2,8 @@
 // shape and the thread count before anything large is allocated, and the memory the process may
 // use (the --memory-limit flag, else the cgroup limit, else physical memory). A run whose plan
 // exceeds the limit is refused at start-up with both numbers and what would fit; `sculpt plan`
-// prints the same table. Every line counts what the code allocates (fp32 host tensors, all
-// touched: Tensor::zeros fills its memory), so the plan is an upper bound of the tensors' peak;
+// prints the same table. Every line counts what the code allocates and writes (Tensor::zeros fills
+// its memory; an arena's pages count once written), so the plan is an upper bound of the peak;
 // the process adds its code, the tokenizer and the data (kProcessOverhead).
 #pragma once
 #include <cstdint>
@@ -37,12 +37,14 @@ struct TrainingShape {
 // (SmolLM2-135M and its 49k-token tokenizer); 96 MiB leaves room for larger vocabularies and data.
 constexpr int64_t kProcessOverhead = int64_t{96} << 20;
 
-// Weights, gradients, AdamW moments, the method's own state (strategy->planned_memory), saved
-// activations and backward workspace (of the training graph, or of the strategy's begin-task
-// pass where that is larger), and `held`: what the caller keeps beside the run (`sculpt cl`: the
-// base model it evaluates against). `strategy` may be null (plain fine-tuning).
+// Weights, gradients, AdamW moments, the method's own state (strategy->planned_memory), the
+// training graph's saved activations and backward workspace, and `held`: what the caller keeps
+// beside the run (`sculpt cl`: the base model it evaluates against). `strategy` may be null (plain
+// fine-tuning). Two phases take the room of others and add a line only for what they need beyond
+// it: the strategy's begin-task pass (before its state and the graph exist) and `evaluation`, what
+// an in-run evaluation holds (the trainer frees the graph for it).
 MemoryPlan plan_training_memory(const ModelConfig& config, const TrainingShape& shape, const Strategy* strategy,
-                                const std::vector<MemoryLine>& held = {});
+                                const std::vector<MemoryLine>& held = {}, const MemoryLine& evaluation = {});
 
 struct MemoryLimit {
   int64_t bytes = 0;
@@ -56,6 +58,7 @@ MemoryLimit memory_limit(const std::string& flag);
 // Throws Error when the plan exceeds the limit: the one line names both numbers, the hint the
 // largest micro-batch that fits (or that even the weights alone do not).
 void check_plan_fits(const MemoryPlan& plan, const MemoryLimit& limit, const ModelConfig& config,
-                     const TrainingShape& shape, const Strategy* strategy, const std::vector<MemoryLine>& held = {});
+                     const TrainingShape& shape, const Strategy* strategy, const std::vector<MemoryLine>& held = {},
+                     const MemoryLine& evaluation = {});
 
 }  // namespace sculpt

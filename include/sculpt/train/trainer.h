@@ -7,6 +7,7 @@
 #include <string>
 
 #include "sculpt/cl/strategy.h"
+#include "sculpt/core/memory.h"
 #include "sculpt/data/example.h"
 #include "sculpt/model/llama.h"
 #include "sculpt/model/precision.h"
@@ -42,9 +43,15 @@ struct TrainOptions {
   std::vector<MemoryLine> held_beside;
 };
 
-// Called at evaluation points with the model under training; returns metrics to log
-// (e.g. {"eval_loss": ..., "eval_exact_match": ...}).
-using EvalHook = std::function<nlohmann::json(int64_t step, const LlamaModel& model)>;
+// Evaluation during training: `run` is called at evaluation points with the model under training
+// and returns metrics to log (e.g. {"eval_loss": ..., "eval_exact_match": ...}); `memory` is what
+// one call holds at its peak. The training graph is freed while it runs, so the memory plan counts
+// the larger of the two.
+struct EvalHook {
+  std::function<nlohmann::json(int64_t step, const LlamaModel& model)> run;
+  MemoryLine memory;
+  explicit operator bool() const { return static_cast<bool>(run); }
+};
 
 struct TrainResult {
   int64_t steps_done = 0;
@@ -57,7 +64,7 @@ struct TrainResult {
 // defaults) is written to training_params.json.
 // `strategy` (may be null: plain fine-tuning) starts its task before the first step.
 TrainResult run_training(LlamaModel& model, const Tokenizer& tokenizer, const std::vector<Example>& examples,
-                         const TrainOptions& options, const nlohmann::json& resolved, const EvalHook& eval = nullptr,
+                         const TrainOptions& options, const nlohmann::json& resolved, const EvalHook& eval = {},
                          Strategy* strategy = nullptr);
 
 // Copies tokenizer and generation files of `model_path` into `dir` so it loads on its own.
