@@ -8,6 +8,7 @@
 #include "sculpt/core/atomic_file.h"
 #include "sculpt/core/error.h"
 #include "sculpt/core/log.h"
+#include "sculpt/core/memory.h"
 #include "sculpt/core/threads.h"
 #include "sculpt/data/readers.h"
 #include "sculpt/eval/exact_match.h"
@@ -63,6 +64,9 @@ void run_train(TrainArgs& a) {
     const int64_t loss_rows = a.train.effective_batch_size;
     hook.run = [&, loss_rows](int64_t, const LlamaModel& m) {
       ExactMatchResult em = exact_match(m, *tokenizer, eval.examples, kGenerationBatch, a.train.precision);
+      // The decoding's freed heap (its bf16 copies, KV cache) goes back before the loss's graph
+      // takes its room: the plan counts the larger of the two, not both.
+      release_free_memory();
       return json{{"eval_loss", held_out_loss(m, eval.examples, loss_rows, a.train.precision).loss},
                   {"eval_exact_match", em.accuracy()},
                   {"eval_samples", em.total}};
