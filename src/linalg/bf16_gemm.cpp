@@ -17,19 +17,66 @@ namespace sculpt {
 namespace {
 
 // Everything that fixes a primitive: the shapes, the strides (transposes are strides of the
-// memory descriptors, so no operand is ever copied) and whether C is accumulated into.
+// memory descriptors, so no operand is ever copied) and whether C is accumulated into. A
+// run-time primitive has kRuntime in place of the dimension that varies with the batch.
 using GemmKey = std::tuple<bool, bool, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool>;
+constexpr int64_t kRuntime = DNNL_RUNTIME_DIM_VAL;
+
+// oneDNN compiles a specialised kernel (brgemm, ~200 KiB of code) for each exact shape. A
+// training run whose micro-batches vary in length meets a new M (or, in a weight gradient, K)
+// at almost every step: kept per shape, those kernels grew by 0.2 GiB per 1000 lengths and cost
+// a compilation each. So only the first kSpecialisedShapes shapes get one; later shapes share one
+// primitive per layout with the batch-dependent dimension given at run time (oneDNN's jit
+// gemm; slower on some shapes, measured up to 1.8x, but bounded in memory and never recompiled).
+constexpr size_t kSpecialisedShapes = 128;  // ~27 MiB of kernels at most
 
 struct OneDnn {
   dnnl::engine engine{dnnl::engine::kind::cpu, 0};
   std::mutex mutex;
-  std::map<GemmKey, dnnl::matmul> primitives;
+  std::map<GemmKey, dnnl::matmul> specialised, runtime;
 
   static OneDnn& instance() {
     static OneDnn one;
     return one;
   }
 };
+
+dnnl::matmul make_primitive(const OneDnn& one, bool ta, bool tb, int64_t m, int64_t n, int64_t k, int64_t lda,
+                            int64_t ldb, int64_t ldc, bool accumulate) {
+  using dt = dnnl::memory::data_type;
+  using dims = dnnl::memory::dims;
+  // Stored A is m×k (row stride lda), or k×m when transposed; B likewise k×n or n×k.
+  const dnnl::memory::desc ad({m, k}, dt::bf16, ta ? dims{1, lda} : dims{lda, 1});
+  const dnnl::memory::desc bd({k, n}, dt::bf16, tb ? dims{1, ldb} : dims{ldb, 1});
+  const dnnl::memory::desc cd({m, n}, dt::f32, dims{ldc, 1});
+  dnnl::primitive_attr attr;
+  if (accumulate) {  // C += A·B: oneDNN's sum post-op adds the product to what C holds
+    dnnl::post_ops ops;
+    ops.append_sum(1.f);
+    attr.set_post_ops(ops);
+  }
+  return dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(ad, bd, cd), attr, one.engine));
+}
+
+// The primitive for this call: its specialised one, a new specialised one while there is room,
+// else the run-time one of its layout. The batch-dependent dimension is K when A is transposed
+// (a weight gradient, dyᵀ·x) and M otherwise; a layout whose strides would depend on it (A and B
+// both transposed, which sculpt never issues) stays specialised.
+dnnl::matmul primitive_for(OneDnn& one, bool ta, bool tb, int64_t m, int64_t n, int64_t k, int64_t lda, int64_t ldb,
+                           int64_t ldc, bool accumulate) {
+  const std::lock_guard lock(one.mutex);
+  const GemmKey key{ta, tb, m, n, k, lda, ldb, ldc, accumulate};
+  if (auto it = one.specialised.find(key); it != one.specialised.end()) return it->second;
+  if (one.specialised.size() < kSpecialisedShapes || (ta && tb))
+    return one.specialised.emplace(key, make_primitive(one, ta, tb, m, n, k, lda, ldb, ldc, accumulate))
+        .first->second;
+  const int64_t rm = ta ? m : kRuntime, rk = ta ? kRuntime : k;
+  const GemmKey layout{ta, tb, rm, n, rk, lda, ldb, ldc, accumulate};
+  auto it = one.runtime.find(layout);
+  if (it == one.runtime.end())
+    it = one.runtime.emplace(layout, make_primitive(one, ta, tb, rm, n, rk, lda, ldb, ldc, accumulate)).first;
+  return it->second;
+}
 
 }  // namespace
 
@@ -41,29 +88,13 @@ void gemm_bf16(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, co
   if (m == 0 || n == 0) return;
   using dt = dnnl::memory::data_type;
   using dims = dnnl::memory::dims;
-  const bool ta = trans_a == Trans::yes, tb = trans_b == Trans::yes, accumulate = beta == 1.f;
-  // Stored A is m×k (row stride lda), or k×m when transposed; B likewise k×n or n×k.
+  const bool ta = trans_a == Trans::yes, tb = trans_b == Trans::yes;
+  OneDnn& one = OneDnn::instance();
+  const dnnl::matmul primitive = primitive_for(one, ta, tb, m, n, k, lda, ldb, ldc, beta == 1.f);
+  // The operands as they are: every dimension known (a run-time primitive takes them from here).
   const dnnl::memory::desc ad({m, k}, dt::bf16, ta ? dims{1, lda} : dims{lda, 1});
   const dnnl::memory::desc bd({k, n}, dt::bf16, tb ? dims{1, ldb} : dims{ldb, 1});
   const dnnl::memory::desc cd({m, n}, dt::f32, dims{ldc, 1});
-  OneDnn& one = OneDnn::instance();
-  dnnl::matmul primitive;
-  {
-    const std::lock_guard lock(one.mutex);
-    const GemmKey key{ta, tb, m, n, k, lda, ldb, ldc, accumulate};
-    auto it = one.primitives.find(key);
-    if (it == one.primitives.end()) {
-      dnnl::primitive_attr attr;
-      if (accumulate) {  // C += A·B: oneDNN's sum post-op adds the product to what C holds
-        dnnl::post_ops ops;
-        ops.append_sum(1.f);
-        attr.set_post_ops(ops);
-      }
-      const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(ad, bd, cd), attr, one.engine);
-      it = one.primitives.emplace(key, dnnl::matmul(pd)).first;
-    }
-    primitive = it->second;
-  }
   dnnl::stream stream(one.engine);
   dnnl::memory am(ad, one.engine, const_cast<uint16_t*>(a)), bm(bd, one.engine, const_cast<uint16_t*>(b)),
       cm(cd, one.engine, c);

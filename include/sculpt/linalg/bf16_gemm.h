@@ -14,7 +14,8 @@ bool bf16_gemm_available();
 
 // C (m×n) = op(A) · op(B) + beta · C, row-major with leading dimensions, as gemm() in blas.h;
 // A and B hold bf16 bits (core/dtype.h), C is fp32; beta is 0 or 1. op(A) is m×k, op(B) k×n.
-// A primitive is made once per shape and kept; calls run on the OpenMP threads.
+// Kernels are compiled once per shape for a bounded number of shapes, then shared per layout
+// (bf16_gemm.cpp); calls run on the OpenMP threads.
 void gemm_bf16(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, const uint16_t* a, int64_t lda,
                const uint16_t* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
