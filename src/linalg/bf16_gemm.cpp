@@ -27,7 +27,8 @@ constexpr int64_t kRuntime = DNNL_RUNTIME_DIM_VAL;
 // at almost every step: kept per shape, those kernels grew by 0.2 GiB per 1000 lengths and cost
 // a compilation each. So only the first kSpecialisedShapes shapes get one; later shapes share one
 // primitive per layout with the batch-dependent dimension given at run time (oneDNN's jit
-// gemm; slower on some shapes, measured up to 1.8x, but bounded in memory and never recompiled).
+// gemm; on SmolLM2's step shapes 0.93-1.2x, 1.5x on one weight gradient, but bounded in memory and
+// never recompiled).
 constexpr size_t kSpecialisedShapes = 128;  // ~27 MiB of kernels at most
 
 struct OneDnn {
@@ -41,21 +42,29 @@ struct OneDnn {
   }
 };
 
+// The operands' descriptors. Stored A is m×k (row stride lda), or k×m when transposed; B likewise
+// k×n or n×k; C m×n. A dimension may be kRuntime (a run-time primitive's).
+struct Operands {
+  dnnl::memory::desc a, b, c;
+  Operands(bool ta, bool tb, int64_t m, int64_t n, int64_t k, int64_t lda, int64_t ldb, int64_t ldc) {
+    using dt = dnnl::memory::data_type;
+    using dims = dnnl::memory::dims;
+    a = dnnl::memory::desc({m, k}, dt::bf16, ta ? dims{1, lda} : dims{lda, 1});
+    b = dnnl::memory::desc({k, n}, dt::bf16, tb ? dims{1, ldb} : dims{ldb, 1});
+    c = dnnl::memory::desc({m, n}, dt::f32, dims{ldc, 1});
+  }
+};
+
 dnnl::matmul make_primitive(const OneDnn& one, bool ta, bool tb, int64_t m, int64_t n, int64_t k, int64_t lda,
                             int64_t ldb, int64_t ldc, bool accumulate) {
-  using dt = dnnl::memory::data_type;
-  using dims = dnnl::memory::dims;
-  // Stored A is m×k (row stride lda), or k×m when transposed; B likewise k×n or n×k.
-  const dnnl::memory::desc ad({m, k}, dt::bf16, ta ? dims{1, lda} : dims{lda, 1});
-  const dnnl::memory::desc bd({k, n}, dt::bf16, tb ? dims{1, ldb} : dims{ldb, 1});
-  const dnnl::memory::desc cd({m, n}, dt::f32, dims{ldc, 1});
+  const Operands d(ta, tb, m, n, k, lda, ldb, ldc);
   dnnl::primitive_attr attr;
   if (accumulate) {  // C += A·B: oneDNN's sum post-op adds the product to what C holds
     dnnl::post_ops ops;
     ops.append_sum(1.f);
     attr.set_post_ops(ops);
   }
-  return dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(ad, bd, cd), attr, one.engine));
+  return dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(d.a, d.b, d.c), attr, one.engine));
 }
 
 // The primitive for this call: its specialised one, a new specialised one while there is room,
@@ -86,18 +95,14 @@ void gemm_bf16(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, co
                const uint16_t* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   check(beta == 0.f || beta == 1.f, "beta must be 0 or 1", "gemm_bf16");
   if (m == 0 || n == 0) return;
-  using dt = dnnl::memory::data_type;
-  using dims = dnnl::memory::dims;
   const bool ta = trans_a == Trans::yes, tb = trans_b == Trans::yes;
   OneDnn& one = OneDnn::instance();
   const dnnl::matmul primitive = primitive_for(one, ta, tb, m, n, k, lda, ldb, ldc, beta == 1.f);
   // The operands as they are: every dimension known (a run-time primitive takes them from here).
-  const dnnl::memory::desc ad({m, k}, dt::bf16, ta ? dims{1, lda} : dims{lda, 1});
-  const dnnl::memory::desc bd({k, n}, dt::bf16, tb ? dims{1, ldb} : dims{ldb, 1});
-  const dnnl::memory::desc cd({m, n}, dt::f32, dims{ldc, 1});
+  const Operands d(ta, tb, m, n, k, lda, ldb, ldc);
   dnnl::stream stream(one.engine);
-  dnnl::memory am(ad, one.engine, const_cast<uint16_t*>(a)), bm(bd, one.engine, const_cast<uint16_t*>(b)),
-      cm(cd, one.engine, c);
+  dnnl::memory am(d.a, one.engine, const_cast<uint16_t*>(a)), bm(d.b, one.engine, const_cast<uint16_t*>(b)),
+      cm(d.c, one.engine, c);
   primitive.execute(stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
   stream.wait();
 }

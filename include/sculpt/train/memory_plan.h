@@ -35,7 +35,8 @@ struct TrainingShape {
 // Code, libraries, tokenizer and data held beside the tensors: the measured peaks exceed the
 // tensors' lines by 15 MiB (a 20 M-parameter model, tests/cli/memory_plan_test.py) to 25 MiB
 // (SmolLM2-135M and its 49k-token tokenizer); 96 MiB leaves room for larger vocabularies and data,
-// and in bf16 for oneDNN's compiled kernels (at most 128 specialised shapes, ~27 MiB: bf16_gemm.cpp).
+// and in bf16 for oneDNN's compiled kernels (at most 128 specialised shapes, ~27 MiB: bf16_gemm.cpp)
+// and its run-time gemm's packing buffers (~25 MiB at SmolLM2's held-out loss).
 constexpr int64_t kProcessOverhead = int64_t{96} << 20;
 
 // Weights, gradients, AdamW moments, the method's own state (strategy->planned_memory), the
